@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './buffer.js';
+export * from './hash.js';
