@@ -1,0 +1,105 @@
+/**
+ * Every setting peerd takes, in one table: the command line (`peerd start --name value`),
+ * the config file (`name=value` in peerd.conf, optionally under a `[network]` section) and
+ * the library (`startNode({ name: value })`) all read it. Names follow Bitcoin Core where
+ * Core has the setting.
+ */
+
+export type OptionKind = 'int' | 'bool' | 'string' | 'list' | 'bytes' | 'enum';
+
+export interface OptionDef {
+  readonly name: string;
+  readonly kind: OptionKind;
+  readonly description: string;
+  /** Shown in help; the default itself lives in {@link defaults}. */
+  readonly unit?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+  /** May be changed on a running node (SIGHUP reload, RPC). */
+  readonly runtime?: boolean;
+  /** Value placeholder in help text. */
+  readonly arg?: string;
+}
+
+export const NETWORK_NAMES = ['main', 'testnet3', 'testnet4', 'signet', 'regtest'] as const;
+export type NetworkChoice = (typeof NETWORK_NAMES)[number];
+
+/** Core's config-file section names for each network. */
+export const SECTION_NAMES: Readonly<Record<string, NetworkChoice>> = {
+  main: 'main',
+  test: 'testnet3',
+  testnet3: 'testnet3',
+  testnet4: 'testnet4',
+  signet: 'signet',
+  regtest: 'regtest',
+};
+
+export const OPTION_DEFS = [
+  { name: 'network', kind: 'enum', choices: NETWORK_NAMES, arg: 'NAME', description: 'chain to join' },
+  { name: 'datadir', kind: 'string', arg: 'DIR', description: 'data directory (a subdirectory per network except main)' },
+  { name: 'conf', kind: 'string', arg: 'FILE', description: 'config file (default: <datadir>/peerd.conf)' },
+  {
+    name: 'bind',
+    kind: 'list',
+    arg: 'HOST:PORT[=services:N]',
+    description: 'listen on this address (repeatable); `=services:N` advertises service bits N on it',
+  },
+  { name: 'listen', kind: 'bool', description: 'accept inbound connections' },
+  { name: 'connect', kind: 'list', arg: 'HOST:PORT', description: 'connect only to these peers (repeatable); no automatic outbound, no DNS seeds' },
+  { name: 'addnode', kind: 'list', arg: 'HOST:PORT', description: 'keep a connection to this peer, retried with backoff (repeatable, at most 8)', runtime: true },
+  { name: 'seednode', kind: 'list', arg: 'HOST:PORT', description: 'connect, ask for addresses, disconnect (repeatable)' },
+  { name: 'maxconnections', kind: 'int', min: 0, max: 100000, arg: 'N', description: 'most connections in total' },
+  { name: 'dnsseed', kind: 'bool', description: 'query DNS seeds when the address book is nearly empty' },
+  { name: 'log-level', kind: 'string', arg: 'LEVEL|comp=LEVEL,…', description: 'log level, overall or per component (e.g. info,peer=debug)', runtime: true },
+  { name: 'timeout', kind: 'int', min: 1, max: 600000, unit: 'ms', arg: 'MS', description: 'connect timeout' },
+  { name: 'peertimeout', kind: 'int', min: 1, max: 86400, unit: 's', arg: 'S', description: 'handshake must finish within this time' },
+  { name: 'pinginterval', kind: 'int', min: 1, max: 86400, unit: 's', arg: 'S', description: 'send a ping this often' },
+  { name: 'inactivitytimeout', kind: 'int', min: 1, max: 86400, unit: 's', arg: 'S', description: 'disconnect after nothing sent or received, or a ping unanswered, for this long' },
+] as const satisfies readonly OptionDef[];
+
+type Defs = typeof OPTION_DEFS;
+export type OptionName = Defs[number]['name'];
+
+type ValueOf<K extends OptionKind> = K extends 'int' | 'bytes'
+  ? number
+  : K extends 'bool'
+    ? boolean
+    : K extends 'list'
+      ? string[]
+      : string;
+
+/** The resolved settings: every option with its typed value. */
+export type Settings = {
+  -readonly [D in Defs[number] as D['name']]: D['name'] extends 'network' ? NetworkChoice : ValueOf<D['kind']>;
+};
+
+/** The defaults, before the network-dependent ones are applied by {@link networkDefaults}. */
+export function defaults(): Settings {
+  return {
+    network: 'main',
+    datadir: defaultDatadir(),
+    conf: '',
+    bind: [],
+    listen: true,
+    connect: [],
+    addnode: [],
+    seednode: [],
+    maxconnections: 125,
+    dnsseed: true,
+    'log-level': 'info',
+    timeout: 5000,
+    peertimeout: 60,
+    pinginterval: 120,
+    inactivitytimeout: 1200,
+  };
+}
+
+function defaultDatadir(): string {
+  const home = process.env.HOME ?? '.';
+  return `${home}/.peerd`;
+}
+
+export function optionDef(name: string): OptionDef | undefined {
+  return (OPTION_DEFS as readonly OptionDef[]).find((d) => d.name === name);
+}
