@@ -1,0 +1,208 @@
+/**
+ * Codec benchmark: `npm run bench -- codec`, or `node dist/bench/codec.js` after `npm run build`.
+ *
+ * Every figure is measured against its baseline in the same run, alternating rounds of the
+ * two so machine drift hits both. Cases are entries of {@link CASES}; add a section by
+ * appending a {@link BenchCase} (e.g. framing's frames/s and MB/s for block and headers
+ * streams). A case whose fixture is absent is skipped with a note.
+ */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Block as JsBlock } from 'bitcoinjs-lib';
+import { Reader } from '../src/wire/buffer.js';
+import { blockMerkleRoot, checkBlock, decodeBlock } from '../src/wire/block.js';
+import { checksum, sha256d, toDisplayHex } from '../src/wire/hash.js';
+import { missingFixture, readFixture, splitLengthPrefixed } from '../test/helpers/fixtures.js';
+import { figureLine, markdownTable, type Figure, type SuiteResult } from './report.js';
+
+export type BenchResult = SuiteResult;
+
+export interface BenchContext {
+  /** Seconds to spend measuring each side of a comparison (split over rounds). */
+  readonly seconds: number;
+  /** Adds a note to the result and prints it. */
+  note(text: string): void;
+}
+
+export interface BenchCase {
+  readonly name: string;
+  run(ctx: BenchContext): Promise<readonly Figure[]> | readonly Figure[];
+}
+
+/** Runs `fn` repeatedly for about `ms` milliseconds; returns calls per second. */
+function rate(fn: () => void, ms: number): number {
+  let n = 0;
+  const t0 = performance.now();
+  let t = t0;
+  while (t - t0 < ms) {
+    fn();
+    n++;
+    t = performance.now();
+  }
+  return (n * 1000) / (t - t0);
+}
+
+/**
+ * Alternates rounds of `a` and `b` (after a warm-up of each) and returns the median rate of each.
+ * Rates are calls per second.
+ */
+function compare(a: () => void, b: () => void, seconds: number, rounds = 5): { a: number; b: number } {
+  rate(a, 150);
+  rate(b, 150);
+  const ra: number[] = [];
+  const rb: number[] = [];
+  const ms = (seconds * 1000) / rounds;
+  for (let i = 0; i < rounds; i++) {
+    ra.push(rate(a, ms));
+    rb.push(rate(b, ms));
+  }
+  return { a: median(ra), b: median(rb) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[s.length >> 1];
+}
+
+function comparison(name: string, ours: number, baselineName: string, base: number, unit: string, minRatio: number, target: string): Figure {
+  const ratio = ours / base;
+  return { name, value: ours, unit, baseline: { name: baselineName, value: base }, ratio, target, met: ratio >= minRatio };
+}
+
+/** One line as the issue asks: `block parse: peerd 412 MB/s, bitcoinjs-lib 97 MB/s, ratio 4.2× (target ≥ 2×)`. */
+function say(f: Figure, oursName = 'peerd'): void {
+  if (!f.baseline || f.ratio === undefined) {
+    process.stdout.write(`  ${figureLine(f)}\n`);
+    return;
+  }
+  const r = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  process.stdout.write(
+    `  ${f.name}: ${oursName} ${r(f.value)} ${f.unit}, ${f.baseline.name} ${r(f.baseline.value)} ${f.unit}, ratio ${f.ratio.toFixed(2)}×` +
+      (f.target ? ` (target ${f.target}${f.met === undefined ? '' : f.met ? ', met' : ', NOT met'})` : '') +
+      '\n',
+  );
+}
+
+/** Block 413567: parse + every txid + merkle root check, peerd against bitcoinjs-lib on the same bytes. */
+const blockParse: BenchCase = {
+  name: 'block parse',
+  run(ctx) {
+    const raw = readFixture('mainnet-block-413567.raw');
+    if (!raw) {
+      ctx.note(`block parse skipped: ${missingFixture('mainnet-block-413567.raw')}`);
+      return [];
+    }
+    const ours = (): void => {
+      const b = decodeBlock(new Reader(raw));
+      const ids: string[] = new Array<string>(b.txs.length);
+      for (let i = 0; i < b.txs.length; i++) ids[i] = toDisplayHex(b.txs[i].txid);
+      if (!blockMerkleRoot(b).root.equals(b.header.merkleRoot)) throw new Error('peerd: merkle mismatch');
+    };
+    const theirs = (): void => {
+      const b = JsBlock.fromBuffer(raw);
+      const txs = b.transactions ?? [];
+      const ids: string[] = new Array<string>(txs.length);
+      for (let i = 0; i < txs.length; i++) ids[i] = txs[i].getId();
+      if (!b.checkTxRoots()) throw new Error('bitcoinjs-lib: merkle mismatch');
+    };
+    ours();
+    theirs();
+    const r = compare(ours, theirs, ctx.seconds);
+    const mb = raw.length / 1e6;
+    const f = comparison('block parse + txids + merkle (block 413567)', r.a * mb, 'bitcoinjs-lib', r.b * mb, 'MB/s', 2, '≥ 2× bitcoinjs-lib');
+    say(f);
+    return [f];
+  },
+};
+
+/** All 2000 regtest blocks (segwit): parse + txids + merkle + witness commitment, peerd (full checkBlock) against bitcoinjs-lib. */
+const regtestChain: BenchCase = {
+  name: 'regtest-2000 parse + check',
+  run(ctx) {
+    const file = readFixture('regtest-2000.blocks');
+    if (!file) {
+      ctx.note(`regtest-2000 skipped: ${missingFixture('regtest-2000.blocks')}`);
+      return [];
+    }
+    const blocks = splitLengthPrefixed(file);
+    const bytes = blocks.reduce((s, b) => s + b.length, 0);
+    const ours = (): void => {
+      for (const raw of blocks) {
+        const b = decodeBlock(new Reader(raw));
+        for (const tx of b.txs) toDisplayHex(tx.txid);
+        if (!checkBlock(b).ok) throw new Error('peerd: block rejected');
+      }
+    };
+    const theirs = (): void => {
+      for (const raw of blocks) {
+        const b = JsBlock.fromBuffer(raw);
+        for (const tx of b.transactions ?? []) tx.getId();
+        if (!b.checkTxRoots()) throw new Error('bitcoinjs-lib: roots mismatch');
+      }
+    };
+    const r = compare(ours, theirs, ctx.seconds, 3);
+    const mb = bytes / 1e6;
+    const f = comparison('regtest-2000 parse + txids + merkle + witness commitment', r.a * mb, 'bitcoinjs-lib', r.b * mb, 'MB/s', 2, '≥ 2× bitcoinjs-lib');
+    say(f);
+    return [f];
+  },
+};
+
+/** sha256d checksums with our hash functions against raw createHash('sha256') twice, on the same bytes. */
+const checksums: BenchCase = {
+  name: 'sha256d checksum',
+  run(ctx) {
+    const sizes: [string, number][] = [
+      ['1 MB payload', 1_000_000],
+      ['9261-byte payload', 9261],
+      ['80-byte payload', 80],
+    ];
+    const out: Figure[] = [];
+    for (const [label, size] of sizes) {
+      const payload = Buffer.alloc(size, 0xa5);
+      // Same result both ways, checked once.
+      const raw = (): Buffer => createHash('sha256').update(createHash('sha256').update(payload).digest()).digest();
+      if (raw().readUInt32LE(0) !== checksum(payload) || !raw().equals(sha256d(payload))) throw new Error('checksum mismatch');
+      let sink = 0;
+      const r = compare(
+        () => {
+          sink ^= checksum(payload);
+        },
+        () => {
+          sink ^= raw().readUInt32LE(0);
+        },
+        ctx.seconds / sizes.length,
+      );
+      if (sink === 0.5) process.stdout.write(''); // keep the results observable
+      const f = comparison(`sha256d checksum, ${label}`, (r.a * size) / 1e6, 'createHash', (r.b * size) / 1e6, 'MB/s', 1 / 1.5, 'within 1.5× of createHash');
+      say(f);
+      out.push(f);
+    }
+    return out;
+  },
+};
+
+/** The sections of this suite, in order. Append cases here. */
+export const CASES: BenchCase[] = [blockParse, regtestChain, checksums];
+
+export async function run(opts: { seconds?: number; cases?: readonly BenchCase[] } = {}): Promise<BenchResult> {
+  const notes: string[] = [];
+  const ctx: BenchContext = {
+    seconds: opts.seconds ?? 3,
+    note(text) {
+      notes.push(text);
+      process.stdout.write(`  note: ${text}\n`);
+    },
+  };
+  const figures: Figure[] = [];
+  for (const c of opts.cases ?? CASES) figures.push(...(await c.run(ctx)));
+  return { suite: 'codec', figures, notes };
+}
+
+const direct = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (direct) {
+  const started = Date.now();
+  const result = await run();
+  process.stdout.write(`\n${markdownTable([result])}\n\n(${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+}
