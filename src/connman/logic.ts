@@ -1,0 +1,511 @@
+/**
+ * The connection manager's logic as a state machine without I/O: `update(state, msg) → { state, effects }`.
+ * Deterministic (time and randomness come in through messages and the injected `random`); for speed
+ * with thousands of peers it updates the state's maps in place and returns the same state object.
+ * It decides whom to dial and when, admits or refuses inbound connections (evicting when full),
+ * keeps the addnode peers connected with backoff, runs feelers, and remembers why every peer left.
+ * The actor shell (connman/actor.ts) performs the effects: sockets, spawning peer actors, asking
+ * the address book.
+ */
+import { match } from 'ts-pattern';
+import { backoffDelay, type BackoffOptions } from '../../supervisors/decisions.js';
+import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
+import { isLocalIp, keyedNetGroup, netGroup, netKind, normalizeIp } from './netgroup.js';
+
+export type ConnType = 'inbound' | 'outbound-full-relay' | 'block-relay-only' | 'manual' | 'feeler' | 'addr-fetch';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function endpointKey(e: Endpoint): string {
+  const h = normalizeIp(e.host);
+  return h.includes(':') ? `[${h}]:${e.port}` : `${h}:${e.port}`;
+}
+
+export interface ConnmanConfig {
+  readonly maxConnections: number;
+  readonly fullRelayTarget: number;
+  readonly blockRelayTarget: number;
+  /** Most addnode/connect peers at once (Core: 8). */
+  readonly maxManual: number;
+  /** 0 disables feelers. */
+  readonly feelerIntervalMs: number;
+  readonly connectTimeoutMs: number;
+  /** False with --connect: only the manual peers are dialled. */
+  readonly automaticOutbound: boolean;
+  readonly listen: boolean;
+  readonly manualBackoff: BackoffOptions;
+  /** Secret for keyed network groups (eviction must not be predictable by peers). */
+  readonly groupKey: Uint8Array;
+  /** How many recent disconnects to remember for the operator. */
+  readonly disconnectHistory: number;
+}
+
+export const DEFAULT_CONNMAN: Omit<ConnmanConfig, 'groupKey'> = {
+  maxConnections: 125,
+  fullRelayTarget: 8,
+  blockRelayTarget: 2,
+  maxManual: 8,
+  feelerIntervalMs: 120_000,
+  connectTimeoutMs: 5000,
+  automaticOutbound: true,
+  listen: true,
+  manualBackoff: { minMs: 1000, maxMs: 300_000, randomFactor: 0.2, resetAfterMs: 60_000 },
+  disconnectHistory: 1000,
+};
+
+/** Outbound slots Core reserves: full relay + block relay + feeler (inbound gets the rest). */
+export function maxInbound(c: ConnmanConfig): number {
+  return Math.max(0, c.maxConnections - (c.fullRelayTarget + c.blockRelayTarget + (c.feelerIntervalMs > 0 ? 1 : 0)));
+}
+
+export interface ConnPeer {
+  readonly id: number;
+  readonly endpoint: Endpoint;
+  readonly connType: ConnType;
+  readonly group: string;
+  readonly keyedGroup: number;
+  readonly connectedAt: number;
+  readonly manualKey: string | null;
+  ready: boolean;
+  services: bigint;
+  relayTxs: boolean;
+  minPingMs: number;
+  lastBlockAt: number;
+  discouraged: boolean;
+  noban: boolean;
+}
+
+interface Dial {
+  readonly id: number;
+  readonly endpoint: Endpoint;
+  readonly connType: ConnType;
+  readonly group: string;
+  readonly startedAt: number;
+  readonly manualKey: string | null;
+}
+
+interface Manual {
+  readonly endpoint: Endpoint;
+  /** onetry entries are dialled once and forgotten. */
+  readonly persistent: boolean;
+  failures: number;
+  nextAt: number;
+  peerId: number | null;
+  dialId: number | null;
+  connectedAt: number;
+}
+
+export interface DisconnectRecord {
+  readonly id: number;
+  readonly address: string;
+  readonly connType: ConnType;
+  readonly reason: string;
+  readonly misbehaving: boolean;
+  readonly at: number;
+  readonly connectedMs: number;
+}
+
+export interface ConnmanState {
+  readonly config: ConnmanConfig;
+  readonly peers: Map<number, ConnPeer>;
+  readonly dials: Map<number, Dial>;
+  readonly manual: Map<string, Manual>;
+  /** Addresses offered by the address book and not yet tried. */
+  candidates: Endpoint[];
+  feelerCandidates: Endpoint[];
+  /** An address request is outstanding. */
+  wantingAddresses: boolean;
+  nextId: number;
+  networkActive: boolean;
+  lastFeelerAt: number;
+  readonly disconnects: DisconnectRecord[];
+  /** Inbound connections refused, by reason. */
+  readonly refused: Map<string, number>;
+  readonly banned: (ip: string) => boolean;
+  readonly discouraged: (ip: string) => boolean;
+  readonly random: () => number;
+}
+
+export type ConnmanMsg =
+  | { readonly type: 'tick'; readonly now: number }
+  | { readonly type: 'dial-ok'; readonly id: number; readonly now: number }
+  | { readonly type: 'dial-failed'; readonly id: number; readonly error: string; readonly now: number }
+  | { readonly type: 'inbound'; readonly socketId: number; readonly remote: Endpoint; readonly now: number; readonly noban?: boolean }
+  | {
+      readonly type: 'peer-ready';
+      readonly id: number;
+      readonly services: bigint;
+      readonly relayTxs: boolean;
+      readonly now: number;
+    }
+  | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
+  | { readonly type: 'peer-down'; readonly id: number; readonly reason: string; readonly misbehaving: boolean; readonly now: number }
+  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
+  | { readonly type: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly now: number }
+  | { readonly type: 'disconnect'; readonly id: number; readonly reason: string }
+  | { readonly type: 'set-network-active'; readonly active: boolean; readonly now: number };
+
+export type ConnmanEffect =
+  | { readonly kind: 'dial'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly timeoutMs: number }
+  | { readonly kind: 'accept'; readonly socketId: number; readonly id: number; readonly endpoint: Endpoint }
+  | { readonly kind: 'refuse'; readonly socketId: number; readonly reason: string }
+  | { readonly kind: 'disconnect'; readonly id: number; readonly reason: string }
+  | { readonly kind: 'want-addresses'; readonly purpose: 'outbound' | 'feeler'; readonly count: number; readonly excludeGroups: readonly string[] }
+  | { readonly kind: 'attempt'; readonly endpoint: Endpoint; readonly ok: boolean; readonly connType: ConnType }
+  | { readonly kind: 'schedule'; readonly ms: number }
+  | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'debug'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };
+
+export interface ConnmanStep {
+  readonly state: ConnmanState;
+  readonly effects: ConnmanEffect[];
+}
+
+export interface ConnmanInit {
+  readonly config: ConnmanConfig;
+  readonly connect: readonly Endpoint[];
+  readonly addnode: readonly Endpoint[];
+  readonly now: number;
+  readonly banned?: (ip: string) => boolean;
+  readonly discouraged?: (ip: string) => boolean;
+  /** Random source in [0, 1) for backoff jitter (injected for determinism). */
+  readonly random?: () => number;
+}
+
+export function initConnman(init: ConnmanInit): ConnmanState {
+  const manual = new Map<string, Manual>();
+  for (const e of [...init.connect, ...init.addnode]) {
+    manual.set(endpointKey(e), { endpoint: e, persistent: true, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
+  }
+  return {
+    config: init.config,
+    peers: new Map(),
+    dials: new Map(),
+    manual,
+    candidates: [],
+    feelerCandidates: [],
+    wantingAddresses: false,
+    nextId: 1,
+    networkActive: true,
+    lastFeelerAt: init.now,
+    disconnects: [],
+    refused: new Map(),
+    banned: init.banned ?? (() => false),
+    discouraged: init.discouraged ?? (() => false),
+    random: init.random ?? Math.random,
+  };
+}
+
+const AUTOMATIC: ReadonlySet<ConnType> = new Set(['outbound-full-relay', 'block-relay-only']);
+
+function countType(s: ConnmanState, t: ConnType): number {
+  let n = 0;
+  for (const p of s.peers.values()) if (p.connType === t) n++;
+  for (const d of s.dials.values()) if (d.connType === t) n++;
+  return n;
+}
+
+/** Network groups of automatic outbound peers and dials: never two in one group. */
+function usedGroups(s: ConnmanState): Set<string> {
+  const g = new Set<string>();
+  for (const p of s.peers.values()) if (AUTOMATIC.has(p.connType)) g.add(p.group);
+  for (const d of s.dials.values()) if (AUTOMATIC.has(d.connType)) g.add(d.group);
+  return g;
+}
+
+function busyEndpoints(s: ConnmanState): Set<string> {
+  const k = new Set<string>();
+  for (const p of s.peers.values()) k.add(endpointKey(p.endpoint));
+  for (const d of s.dials.values()) k.add(endpointKey(d.endpoint));
+  return k;
+}
+
+function startDial(s: ConnmanState, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, fx: ConnmanEffect[]): number {
+  const id = s.nextId++;
+  s.dials.set(id, { id, endpoint, connType, group: netGroup(endpoint.host), startedAt: now, manualKey });
+  fx.push({ kind: 'dial', id, endpoint, connType, timeoutMs: s.config.connectTimeoutMs });
+  return id;
+}
+
+/** Fills every outbound slot it can: manual peers first, then automatic full-relay and block-relay-only, then a feeler when due. */
+function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
+  if (!s.networkActive) return;
+  let manualBusy = 0;
+  for (const m of s.manual.values()) if (m.peerId !== null || m.dialId !== null) manualBusy++;
+  let soonest = Infinity;
+  for (const [key, m] of s.manual) {
+    if (m.peerId !== null || m.dialId !== null) continue;
+    if (m.nextAt > now) {
+      soonest = Math.min(soonest, m.nextAt - now);
+      continue;
+    }
+    if (manualBusy >= s.config.maxManual) break;
+    m.dialId = startDial(s, m.endpoint, 'manual', now, key, fx);
+    manualBusy++;
+  }
+  if (Number.isFinite(soonest)) fx.push({ kind: 'schedule', ms: soonest });
+  if (!s.config.automaticOutbound) return;
+
+  const groups = usedGroups(s);
+  const busy = busyEndpoints(s);
+  const take = (list: Endpoint[]): Endpoint | null => {
+    while (list.length > 0) {
+      const e = list.shift() as Endpoint;
+      const g = netGroup(e.host);
+      if (groups.has(g) || busy.has(endpointKey(e)) || s.banned(e.host) || s.discouraged(e.host)) continue;
+      groups.add(g);
+      busy.add(endpointKey(e));
+      return e;
+    }
+    return null;
+  };
+  let need = 0;
+  for (const [t, target] of [
+    ['outbound-full-relay', s.config.fullRelayTarget],
+    ['block-relay-only', s.config.blockRelayTarget],
+  ] as const) {
+    let missing = target - countType(s, t);
+    while (missing > 0) {
+      const e = take(s.candidates);
+      if (!e) break;
+      startDial(s, e, t, now, null, fx);
+      missing--;
+    }
+    need += missing;
+  }
+  if (need > 0 && !s.wantingAddresses) {
+    s.wantingAddresses = true;
+    fx.push({ kind: 'want-addresses', purpose: 'outbound', count: need * 4, excludeGroups: [...groups] });
+  }
+  if (s.config.feelerIntervalMs > 0 && now - s.lastFeelerAt >= s.config.feelerIntervalMs && countType(s, 'feeler') === 0) {
+    const e = take(s.feelerCandidates);
+    if (e) {
+      s.lastFeelerAt = now;
+      startDial(s, e, 'feeler', now, null, fx);
+    } else if (need === 0) {
+      fx.push({ kind: 'want-addresses', purpose: 'feeler', count: 1, excludeGroups: [...groups] });
+      s.lastFeelerAt = now; // ask at most once per interval
+    }
+  }
+}
+
+function record(s: ConnmanState, p: ConnPeer, reason: string, misbehaving: boolean, now: number): void {
+  s.disconnects.push({
+    id: p.id,
+    address: endpointKey(p.endpoint),
+    connType: p.connType,
+    reason,
+    misbehaving,
+    at: now,
+    connectedMs: now - p.connectedAt,
+  });
+  const excess = s.disconnects.length - s.config.disconnectHistory;
+  if (excess > 0) s.disconnects.splice(0, excess);
+}
+
+function evictionCandidate(p: ConnPeer): EvictionCandidate {
+  return {
+    id: p.id,
+    connectedAt: p.connectedAt,
+    minPingMs: p.minPingMs,
+    lastBlockAt: p.lastBlockAt,
+    lastTxAt: 0,
+    relevantServices: (p.services & 0x401n) !== 0n, // NODE_NETWORK | NODE_NETWORK_LIMITED
+    relayTxs: p.relayTxs,
+    bloomFilter: false,
+    keyedNetGroup: p.keyedGroup,
+    preferEvict: p.discouraged,
+    isLocal: isLocalIp(p.endpoint.host),
+    network: netKind(p.endpoint.host),
+    noban: p.noban,
+    inbound: p.connType === 'inbound',
+  };
+}
+
+function newPeer(s: ConnmanState, id: number, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, noban = false): ConnPeer {
+  const group = netGroup(endpoint.host);
+  return {
+    id,
+    endpoint,
+    connType,
+    group,
+    keyedGroup: keyedNetGroup(s.config.groupKey, group),
+    connectedAt: now,
+    manualKey,
+    ready: false,
+    services: 0n,
+    relayTxs: false,
+    minPingMs: Infinity,
+    lastBlockAt: 0,
+    discouraged: s.discouraged(endpoint.host),
+    noban,
+  };
+}
+
+function refuse(s: ConnmanState, socketId: number, reason: string, fx: ConnmanEffect[]): void {
+  s.refused.set(reason, (s.refused.get(reason) ?? 0) + 1);
+  fx.push({ kind: 'refuse', socketId, reason });
+}
+
+function inboundCount(s: ConnmanState): number {
+  let n = 0;
+  for (const p of s.peers.values()) if (p.connType === 'inbound') n++;
+  return n;
+}
+
+function manualFailed(s: ConnmanState, key: string | null, now: number): void {
+  if (key === null) return;
+  const m = s.manual.get(key);
+  if (!m) return;
+  m.dialId = null;
+  m.peerId = null;
+  if (!m.persistent) {
+    s.manual.delete(key);
+    return;
+  }
+  m.nextAt = now + backoffDelay(m.failures, s.config.manualBackoff, s.random());
+  m.failures++;
+}
+
+export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
+  const fx: ConnmanEffect[] = [];
+  match(msg)
+    .with({ type: 'tick' }, ({ now }) => fill(s, now, fx))
+    .with({ type: 'dial-ok' }, ({ id, now }) => {
+      const d = s.dials.get(id);
+      if (!d) return;
+      s.dials.delete(id);
+      s.peers.set(id, newPeer(s, id, d.endpoint, d.connType, now, d.manualKey));
+      if (d.manualKey !== null) {
+        const m = s.manual.get(d.manualKey);
+        if (m) {
+          m.dialId = null;
+          m.peerId = id;
+          m.connectedAt = now;
+        }
+      }
+    })
+    .with({ type: 'dial-failed' }, ({ id, error, now }) => {
+      const d = s.dials.get(id);
+      if (!d) return;
+      s.dials.delete(id);
+      fx.push({ kind: 'attempt', endpoint: d.endpoint, ok: false, connType: d.connType });
+      fx.push({ kind: 'log', level: 'debug', msg: 'dial failed', data: { id, address: endpointKey(d.endpoint), connType: d.connType, error } });
+      manualFailed(s, d.manualKey, now);
+      fill(s, now, fx);
+    })
+    .with({ type: 'inbound' }, ({ socketId, remote, now, noban }) => {
+      if (!s.config.listen || !s.networkActive) return refuse(s, socketId, 'not accepting', fx);
+      if (!noban && s.banned(remote.host)) return refuse(s, socketId, 'banned', fx);
+      const limit = maxInbound(s.config);
+      const inbound = inboundCount(s);
+      // Core: a discouraged address is only let in while there is room to spare.
+      if (!noban && s.discouraged(remote.host) && inbound + 1 >= limit) return refuse(s, socketId, 'discouraged', fx);
+      if (inbound >= limit) {
+        const victim = selectPeerToEvict([...s.peers.values()].map(evictionCandidate));
+        if (victim === null) return refuse(s, socketId, 'full, no peer evictable', fx);
+        fx.push({ kind: 'disconnect', id: victim, reason: 'evicted to make room for an inbound peer' });
+        const v = s.peers.get(victim);
+        if (v) {
+          record(s, v, 'evicted', false, now);
+          s.peers.delete(victim);
+        }
+      }
+      const id = s.nextId++;
+      s.peers.set(id, newPeer(s, id, remote, 'inbound', now, null, noban === true));
+      fx.push({ kind: 'accept', socketId, id, endpoint: remote });
+    })
+    .with({ type: 'peer-ready' }, ({ id, services, relayTxs }) => {
+      const p = s.peers.get(id);
+      if (!p) return;
+      p.ready = true;
+      p.services = services;
+      p.relayTxs = relayTxs;
+      if (p.connType !== 'inbound') fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: true, connType: p.connType });
+      if (p.manualKey !== null) {
+        const m = s.manual.get(p.manualKey);
+        if (m) m.failures = 0;
+      }
+    })
+    .with({ type: 'peer-stats' }, ({ id, minPingMs, lastBlockAt }) => {
+      const p = s.peers.get(id);
+      if (!p) return;
+      if (minPingMs !== undefined) p.minPingMs = Math.min(p.minPingMs, minPingMs);
+      if (lastBlockAt !== undefined) p.lastBlockAt = Math.max(p.lastBlockAt, lastBlockAt);
+    })
+    .with({ type: 'peer-down' }, ({ id, reason, misbehaving, now }) => {
+      const p = s.peers.get(id);
+      if (!p) {
+        // A dial whose peer actor died before dial-ok, or an already-evicted peer.
+        const d = s.dials.get(id);
+        if (d) {
+          s.dials.delete(id);
+          manualFailed(s, d.manualKey, now);
+        }
+        fill(s, now, fx);
+        return;
+      }
+      s.peers.delete(id);
+      record(s, p, reason, misbehaving, now);
+      if (p.connType !== 'inbound' && !p.ready) fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: false, connType: p.connType });
+      if (p.manualKey !== null) {
+        const m = s.manual.get(p.manualKey);
+        if (m) {
+          // A peer that stayed up for a while is retried from the first delay again.
+          if (now - m.connectedAt >= (s.config.manualBackoff.resetAfterMs ?? s.config.manualBackoff.maxMs)) m.failures = 0;
+          manualFailed(s, p.manualKey, now);
+        }
+      }
+      fill(s, now, fx);
+    })
+    .with({ type: 'addresses' }, ({ purpose, list }) => {
+      if (purpose === 'outbound') {
+        s.wantingAddresses = false;
+        s.candidates = [...s.candidates, ...list].slice(-1000);
+      } else {
+        s.feelerCandidates = [...list];
+        s.lastFeelerAt = -Infinity;
+      }
+    })
+    .with({ type: 'addnode' }, ({ endpoint, command, now }) => {
+      const key = endpointKey(endpoint);
+      if (command === 'remove') {
+        const m = s.manual.get(key);
+        s.manual.delete(key);
+        if (m?.peerId != null) fx.push({ kind: 'disconnect', id: m.peerId, reason: 'addnode removed' });
+        return;
+      }
+      if (!s.manual.has(key))
+        s.manual.set(key, { endpoint, persistent: command === 'add', failures: 0, nextAt: now, peerId: null, dialId: null, connectedAt: 0 });
+      fill(s, now, fx);
+    })
+    .with({ type: 'disconnect' }, ({ id, reason }) => {
+      if (s.peers.has(id)) fx.push({ kind: 'disconnect', id, reason });
+    })
+    .with({ type: 'set-network-active' }, ({ active, now }) => {
+      s.networkActive = active;
+      if (!active) for (const id of s.peers.keys()) fx.push({ kind: 'disconnect', id, reason: 'network disabled by operator' });
+      else fill(s, now, fx);
+    })
+    .exhaustive();
+  return { state: s, effects: fx };
+}
+
+/** Counts for the registry summary and RPC. */
+export function connmanSummary(s: ConnmanState): Record<string, number | boolean> {
+  const by: Record<string, number> = {};
+  for (const p of s.peers.values()) by[p.connType] = (by[p.connType] ?? 0) + 1;
+  return {
+    peers: s.peers.size,
+    dialing: s.dials.size,
+    inbound: by['inbound'] ?? 0,
+    fullRelay: by['outbound-full-relay'] ?? 0,
+    blockRelay: by['block-relay-only'] ?? 0,
+    manual: by['manual'] ?? 0,
+    feeler: by['feeler'] ?? 0,
+    candidates: s.candidates.length,
+    networkActive: s.networkActive,
+  };
+}

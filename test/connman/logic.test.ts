@@ -1,0 +1,168 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  DEFAULT_CONNMAN,
+  initConnman,
+  updateConnman,
+  maxInbound,
+  type ConnmanEffect,
+  type ConnmanState,
+  type ConnmanMsg,
+  type Endpoint,
+} from '../../src/connman/logic.js';
+import { netGroup } from '../../src/connman/netgroup.js';
+
+const config = { ...DEFAULT_CONNMAN, groupKey: Buffer.from('k') };
+const ep = (host: string, port = 18444): Endpoint => ({ host, port });
+
+function run(s: ConnmanState, msg: ConnmanMsg): ConnmanEffect[] {
+  return updateConnman(s, msg).effects;
+}
+function dials(fx: ConnmanEffect[]) {
+  return fx.filter((e): e is Extract<ConnmanEffect, { kind: 'dial' }> => e.kind === 'dial');
+}
+
+test('fills 8 full-relay and 2 block-relay-only slots, one per network group', () => {
+  const s = initConnman({ config, connect: [], addnode: [], now: 0 });
+  const first = run(s, { type: 'tick', now: 0 });
+  assert.ok(first.some((e) => e.kind === 'want-addresses'), 'asks the address book when it has no candidates');
+  // 12 groups, with duplicates inside groups.
+  const list = Array.from({ length: 30 }, (_, i) => ep(`10.${i % 12}.0.${i}`));
+  run(s, { type: 'addresses', purpose: 'outbound', list });
+  const fx = run(s, { type: 'tick', now: 1 });
+  const d = dials(fx);
+  assert.equal(d.filter((x) => x.connType === 'outbound-full-relay').length, 8);
+  assert.equal(d.filter((x) => x.connType === 'block-relay-only').length, 2);
+  const groups = d.map((x) => netGroup(x.endpoint.host));
+  assert.equal(new Set(groups).size, groups.length, 'never two automatic outbound peers in one group');
+  assert.ok(d.every((x) => x.timeoutMs === 5000));
+  assert.equal(dials(run(s, { type: 'tick', now: 2 })).length, 0, 'no more dials while slots are full');
+});
+
+test('a dead outbound peer is replaced in the same step', () => {
+  const s = initConnman({ config: { ...config, blockRelayTarget: 0, fullRelayTarget: 1 }, connect: [], addnode: [], now: 0 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1')] });
+  const [d] = dials(run(s, { type: 'tick', now: 0 }));
+  run(s, { type: 'dial-ok', id: d.id, now: 1 });
+  run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: false, now: 1 });
+  const fx = run(s, { type: 'peer-down', id: d.id, reason: 'ping timeout', misbehaving: false, now: 5 });
+  const next = dials(fx);
+  assert.equal(next.length, 1);
+  assert.equal(next[0].endpoint.host, '10.2.0.1');
+  assert.equal(s.disconnects.at(-1)?.reason, 'ping timeout');
+});
+
+test('addnode peers are retried forever with capped exponential backoff, reset after a stable connection', () => {
+  const s = initConnman({ config, connect: [], addnode: [ep('127.0.0.1', 1)], now: 0, random: () => 0 });
+  let now = 0;
+  const delays: number[] = [];
+  let [d] = dials(run(s, { type: 'tick', now }));
+  for (let i = 0; i < 12; i++) {
+    run(s, { type: 'dial-failed', id: d.id, error: 'ECONNREFUSED', now });
+    const m = [...s.manual.values()][0];
+    delays.push(m.nextAt - now);
+    assert.equal(dials(run(s, { type: 'tick', now: m.nextAt - 1 })).length, 0, 'not before the backoff');
+    now = m.nextAt;
+    [d] = dials(run(s, { type: 'tick', now }));
+    assert.ok(d, `retried after failure ${i + 1}`);
+  }
+  assert.deepEqual(delays.slice(0, 5), [1000, 2000, 4000, 8000, 16000]);
+  assert.equal(Math.max(...delays), 300_000, 'capped at 5 minutes');
+  run(s, { type: 'dial-ok', id: d.id, now });
+  run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: false, now });
+  run(s, { type: 'peer-down', id: d.id, reason: 'x', misbehaving: false, now: now + 120_000 });
+  assert.equal([...s.manual.values()][0].nextAt - (now + 120_000), 1000, 'backoff reset after a stable run');
+});
+
+test('--connect: only the given peers, never asks for addresses', () => {
+  const s = initConnman({ config: { ...config, automaticOutbound: false }, connect: [ep('127.0.0.1', 5), ep('127.0.0.1', 6)], addnode: [], now: 0 });
+  const fx = run(s, { type: 'tick', now: 0 });
+  assert.deepEqual(dials(fx).map((d) => d.endpoint.port).sort(), [5, 6]);
+  assert.ok(!fx.some((e) => e.kind === 'want-addresses'));
+});
+
+test('addnode onetry is dialled once; remove disconnects and stops retrying', () => {
+  const s = initConnman({ config, connect: [], addnode: [], now: 0 });
+  const fx = run(s, { type: 'addnode', endpoint: ep('127.0.0.1', 9), command: 'onetry', now: 0 });
+  const [d] = dials(fx);
+  run(s, { type: 'dial-failed', id: d.id, error: 'refused', now: 1 });
+  assert.equal(s.manual.size, 0);
+  const fx2 = run(s, { type: 'addnode', endpoint: ep('127.0.0.1', 10), command: 'add', now: 2 });
+  const [d2] = dials(fx2);
+  run(s, { type: 'dial-ok', id: d2.id, now: 3 });
+  const fx3 = run(s, { type: 'addnode', endpoint: ep('127.0.0.1', 10), command: 'remove', now: 4 });
+  assert.deepEqual(fx3, [{ kind: 'disconnect', id: d2.id, reason: 'addnode removed' }]);
+});
+
+test('inbound: accepted up to the limit, then eviction, then refusal when all are protected', () => {
+  const small = { ...config, maxConnections: 11 + 3 };
+  assert.equal(maxInbound(small), 3);
+  const s = initConnman({ config: small, connect: [], addnode: [], now: 0 });
+  for (let i = 0; i < 3; i++) {
+    const fx = run(s, { type: 'inbound', socketId: i, remote: ep(`10.${i}.0.1`, 5000), now: i });
+    assert.equal(fx[0].kind, 'accept');
+  }
+  // With only 3 inbound peers every one is protected (by netgroup alone), so the newcomer is refused.
+  const fx = run(s, { type: 'inbound', socketId: 9, remote: ep('10.9.0.1', 5000), now: 10 });
+  assert.deepEqual(fx, [{ kind: 'refuse', socketId: 9, reason: 'full, no peer evictable' }]);
+
+  const big = { ...config, maxConnections: 11 + 40 };
+  const t = initConnman({ config: big, connect: [], addnode: [], now: 0 });
+  for (let i = 0; i < 40; i++) run(t, { type: 'inbound', socketId: i, remote: ep(`10.${i % 2}.0.${i}`, 5000), now: i });
+  const out = run(t, { type: 'inbound', socketId: 99, remote: ep('10.7.0.1', 5000), now: 100 });
+  assert.equal(out[0].kind, 'disconnect');
+  assert.equal(out[1].kind, 'accept');
+  assert.equal(t.peers.size, 40);
+});
+
+test('banned addresses are refused; discouraged ones only while there is room to spare', () => {
+  const s = initConnman({
+    config: { ...config, maxConnections: 13 },
+    connect: [],
+    addnode: [],
+    now: 0,
+    banned: (ip) => ip === '10.0.0.66',
+    discouraged: (ip) => ip === '10.0.0.77',
+  });
+  assert.equal(run(s, { type: 'inbound', socketId: 1, remote: ep('10.0.0.66'), now: 0 })[0].kind, 'refuse');
+  assert.equal(run(s, { type: 'inbound', socketId: 2, remote: ep('10.1.0.1'), now: 0 })[0].kind, 'accept');
+  assert.deepEqual(run(s, { type: 'inbound', socketId: 3, remote: ep('10.0.0.77'), now: 0 }), [{ kind: 'refuse', socketId: 3, reason: 'discouraged' }]);
+  assert.equal(s.refused.get('banned'), 1);
+});
+
+test('property: slots never exceed their targets, whatever order events arrive in', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 40 })), { maxLength: 200 }), (ops) => {
+      const s = initConnman({ config, connect: [], addnode: [ep('127.0.0.1', 1)], now: 0, random: () => 0.5 });
+      let now = 0;
+      for (const [op, x] of ops) {
+        now += 100;
+        const ids = [...s.dials.keys(), ...s.peers.keys()];
+        const id = ids.length ? ids[x % ids.length] : 0;
+        const msg: ConnmanMsg =
+          op === 0
+            ? { type: 'tick', now }
+            : op === 1
+              ? { type: 'addresses', purpose: 'outbound', list: Array.from({ length: 5 }, (_, i) => ep(`10.${(x + i) % 30}.1.${i}`)) }
+              : op === 2
+                ? { type: 'dial-ok', id, now }
+                : op === 3
+                  ? { type: 'dial-failed', id, error: 'e', now }
+                  : op === 4
+                    ? { type: 'peer-down', id, reason: 'r', misbehaving: false, now }
+                    : { type: 'inbound', socketId: x, remote: ep(`10.${x}.2.2`), now };
+        updateConnman(s, msg);
+        const count = (t: string) => [...s.peers.values(), ...s.dials.values()].filter((p) => p.connType === t).length;
+        assert.ok(count('outbound-full-relay') <= 8);
+        assert.ok(count('block-relay-only') <= 2);
+        assert.ok(count('manual') <= 1);
+        assert.ok(count('inbound') <= maxInbound(config));
+        const auto = [...s.peers.values(), ...s.dials.values()].filter((p) => p.connType === 'outbound-full-relay' || p.connType === 'block-relay-only');
+        const groups = auto.map((p) => netGroup(p.endpoint.host));
+        assert.equal(new Set(groups).size, groups.length);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
