@@ -198,7 +198,7 @@ export type BlockCheck = { readonly ok: true } | BlockCheckFailure;
 export interface CheckBlockOptions {
   /** Check the header's proof of work against this limit (Core's CheckBlockHeader). Skipped when absent. */
   readonly powLimit?: bigint;
-  /** Whether segwit rules apply (witness commitment and weight); default true. */
+  /** Whether segwit is active (default true); when false, any witness data is unexpected. */
   readonly segwit?: boolean;
 }
 
@@ -257,21 +257,20 @@ export function checkBlock(block: Block, opts: CheckBlockOptions = {}): BlockChe
   }
   if (sigops * WITNESS_SCALE_FACTOR > MAX_BLOCK_SIGOPS_COST) return fail('sigops', `out-of-bounds SigOpCount ${sigops}`);
 
-  if (opts.segwit !== false) {
-    const commitPos = witnessCommitmentIndex(block);
-    if (commitPos !== -1) {
-      const wit = txs[0].inputs[0].witness;
-      if (wit.length !== 1 || wit[0].length !== 32) return fail('bad-witness-nonce-size', 'invalid witness reserved value size', 0);
-      const root = witnessMerkleRoot(block).root;
-      const commitment = sha256d(Buffer.concat([root, wit[0]]));
-      if (!commitment.equals(txs[0].outputs[commitPos].script.subarray(6, 38))) return fail('bad-witness-commitment', 'witness merkle commitment mismatch', 0);
-    } else {
-      for (let i = 0; i < txs.length; i++) {
-        if (txs[i].hasWitness) return fail('no-witness-commitment-but-witness', 'unexpected witness data found', i);
-      }
+  // Witness rules (Core's CheckWitnessMalleation): before segwit, any witness is unexpected.
+  const commitPos = opts.segwit === false ? -1 : witnessCommitmentIndex(block);
+  if (commitPos !== -1) {
+    const wit = txs[0].inputs[0].witness;
+    if (wit.length !== 1 || wit[0].length !== 32) return fail('bad-witness-nonce-size', 'invalid witness reserved value size', 0);
+    const root = witnessMerkleRoot(block).root;
+    const commitment = sha256d(Buffer.concat([root, wit[0]]));
+    if (!commitment.equals(txs[0].outputs[commitPos].script.subarray(6, 38))) return fail('bad-witness-commitment', 'witness merkle commitment mismatch', 0);
+  } else {
+    for (let i = 0; i < txs.length; i++) {
+      if (txs[i].hasWitness) return fail('no-witness-commitment-but-witness', 'unexpected witness data found', i);
     }
-    if (block.weight > MAX_BLOCK_WEIGHT) return fail('weight', `weight limit failed (${block.weight})`);
   }
+  if (block.weight > MAX_BLOCK_WEIGHT) return fail('weight', `weight limit failed (${block.weight})`);
   return { ok: true };
 }
 

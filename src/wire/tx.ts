@@ -77,12 +77,13 @@ export function decodeTx(r: Reader): Tx {
   const start = r.pos;
   const version = r.i32le('tx version');
   let flags = 0;
+  let flagAt = -1; // offset of the BIP144 flag byte, for errors
   let bodyStart = r.pos; // first byte of the input vector in the stripped serialisation
   let nIn = readCount(r, 'input count', MIN_TXIN_SIZE);
   let inputs: TxIn[];
   let outputs: TxOut[];
   if (nIn === 0) {
-    const flagAt = r.offset;
+    flagAt = r.offset;
     flags = r.u8('segwit flag');
     if (flags !== 0) {
       bodyStart = r.pos;
@@ -101,7 +102,6 @@ export function decodeTx(r: Reader): Tx {
   const bodyEnd = r.pos;
   let hasWitness = false;
   if ((flags & 1) !== 0) {
-    const flagAt = r.offset;
     if ((flags & ~1) !== 0) r.fail('bad-value', `unknown transaction optional data (flag ${flags})`, flagAt);
     for (let i = 0; i < inputs.length; i++) {
       const n = readCount(r, 'witness item count', 1);
