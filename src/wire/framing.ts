@@ -192,17 +192,12 @@ export class FrameDecoder {
     return this.state === State.Dead;
   }
 
-  /** Adds received bytes. The decoder keeps a reference (no copy); do not reuse the chunk's memory. Ignored once dead. */
+  /**
+   * Adds received bytes. The decoder keeps a reference (no copy); do not reuse the chunk's memory.
+   * Ignored after 'bad-magic' or 'oversize'; kept after a recoverable error, for {@link recover}.
+   */
   push(chunk: Buffer): void {
-    if (this.state === State.Dead || chunk.length === 0) return;
-    if (this.state === State.Skip) {
-      const n = Math.min(this.skipLeft, chunk.length);
-      this.skipLeft -= n;
-      this.consumed += n;
-      if (this.skipLeft === 0) this.state = State.Header;
-      if (n === chunk.length) return;
-      chunk = chunk.subarray(n);
-    }
+    if (chunk.length === 0 || (this.state === State.Dead && this.fault?.resumeAt == null)) return;
     this.chunks.push(chunk);
     this.avail += chunk.length;
   }

@@ -69,7 +69,7 @@ export function messageSummary(m: Message): JsonObject {
         timestamp: m.timestamp.toString(),
         addrRecv: addressSummary(m.addrRecv),
         addrFrom: addressSummary(m.addrFrom),
-        nonce: m.nonce.toString(16).padStart(16, '0'),
+        nonce: m.nonce.toString(),
         userAgent: m.userAgent,
         startHeight: m.startHeight,
       };
@@ -84,9 +84,9 @@ export function messageSummary(m: Message): JsonObject {
     case 'mempool':
       return { command: m.command };
     case 'ping':
-      return m.nonce === undefined ? { command: 'ping', nonce: null } : { command: 'ping', nonce: m.nonce.toString(16).padStart(16, '0') };
+      return m.nonce === undefined ? { command: 'ping', nonce: null } : { command: 'ping', nonce: m.nonce.toString() };
     case 'pong':
-      return { command: 'pong', nonce: m.nonce.toString(16).padStart(16, '0') };
+      return { command: 'pong', nonce: m.nonce.toString() };
     case 'addr':
     case 'addrv2':
       return { command: m.command, ...list(m.addresses, addressSummary) };
