@@ -18,6 +18,7 @@ import {
   nact,
   patchSystemStop,
   type NactActor,
+  type NactRef,
   type NactSupervisionContext,
   type NactSystem,
 } from './nact.js';
@@ -889,6 +890,11 @@ export class Runtime {
   /** Typed lookup of a live actor by path (the caller asserts the message type). */
   refOf<M>(path: string): Ref<M> | undefined {
     return this.cells.get(path)?.ref as Ref<M> | undefined;
+  }
+
+  /** The underlying nact reference (interop, and proving the stop patch with nact's own `stop`). */
+  nactRefOf(path: string): NactRef | undefined {
+    return this.cells.get(path)?.actor.reference;
   }
 
   info(path: string): ActorInfo | undefined {

@@ -25,3 +25,36 @@ export async function settle(rt: Runtime, turns = 20_000): Promise<void> {
 }
 
 export const tick = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
+import { realScheduler, type Scheduler } from '../../supervisors/index.js';
+
+/** A real-time scheduler that counts live timers (unref'd timers are invisible to getActiveResourcesInfo). */
+export function countingScheduler(): Scheduler & { live(): number } {
+  let live = 0;
+  return {
+    now: () => realScheduler.now(),
+    setTimeout(fn, ms, ref) {
+      live++;
+      let done = false;
+      const cancel = realScheduler.setTimeout(
+        () => {
+          if (!done) {
+            done = true;
+            live--;
+          }
+          fn();
+        },
+        ms,
+        ref,
+      );
+      return () => {
+        if (!done) {
+          done = true;
+          live--;
+        }
+        cancel();
+      };
+    },
+    live: () => live,
+  };
+}
