@@ -1,0 +1,327 @@
+/**
+ * The peer actor: the thin shell around `protocol.ts`. It owns one TCP socket, turns its bytes
+ * into frames and messages, feeds them to the protocol logic and performs the effects (writes,
+ * timers, reports to the connection manager). Socket events become messages in its mailbox.
+ * The socket is an owned resource: whatever stops the actor destroys it.
+ */
+import type { Socket } from 'node:net';
+import { match } from 'ts-pattern';
+import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/runtime.js';
+import { Exit } from '../../supervisors/exit.js';
+import { FrameDecoder } from '../wire/framing.js';
+import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
+import type { NetAddress } from '../wire/address.js';
+import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/constants.js';
+import type { ConnType, Endpoint } from '../connman/logic.js';
+import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerSettings, type PeerState, type TimerKey } from './protocol.js';
+import { makeVersionNonce, pingNonce } from './nonce.js';
+
+/** Where a peer reports: the connection manager's messages it sends. */
+export type PeerReport =
+  | { readonly type: 'peer-ready'; readonly id: number; readonly services: bigint; readonly relayTxs: boolean; readonly now: number }
+  | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
+  | { readonly type: 'peer-closing'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
+
+/** Messages from the wire, with the peer they came from, for the address book and the block actor. */
+export interface FromPeer {
+  readonly type: 'from-peer';
+  readonly peer: number;
+  readonly self: Ref<PeerMsg>;
+  readonly msg: Message;
+}
+
+export interface PeerArgs {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly connType: ConnType;
+  readonly endpoint: Endpoint;
+  /** The remote address in wire form (for our version message). */
+  readonly remoteAddress: NetAddress;
+  readonly magic: number;
+  readonly settings: PeerSettings;
+  readonly startHeight: number;
+  readonly reportTo: Ref<PeerReport>;
+  readonly addressbook?: Ref<FromPeer>;
+  readonly chain?: Ref<FromPeer>;
+  /** Bytes we hold for a peer before pausing its socket (Core: 5 MB). */
+  readonly maxReceiveBuffer?: number;
+  /** Bytes queued to a peer before we stop reading from it until it drains (Core: 1 MB). */
+  readonly maxSendBuffer?: number;
+  /** A peer that keeps us paused on its send buffer this long is disconnected. */
+  readonly sendStallMs?: number;
+  readonly now?: () => number;
+}
+
+export interface CommandStats {
+  msgs: number;
+  bytes: number;
+}
+
+/** getpeerinfo's view of one peer. */
+export interface PeerInfo {
+  readonly id: number;
+  readonly addr: string;
+  readonly connType: ConnType;
+  readonly inbound: boolean;
+  readonly phase: string;
+  readonly version: number | null;
+  readonly subver: string | null;
+  readonly services: string | null;
+  readonly startingHeight: number | null;
+  readonly relayTxs: boolean;
+  readonly conntime: number;
+  readonly lastsend: number;
+  readonly lastrecv: number;
+  readonly bytessent: number;
+  readonly bytesrecv: number;
+  readonly pingtime: number | null;
+  readonly minping: number | null;
+  readonly pingwait: number | null;
+  readonly bytessentPerMsg: Readonly<Record<string, number>>;
+  readonly bytesrecvPerMsg: Readonly<Record<string, number>>;
+  readonly ignored: Readonly<Record<string, number>>;
+  readonly recvPaused: boolean;
+  readonly sendQueued: number;
+}
+
+export type PeerMsg =
+  | { readonly type: 'data'; readonly chunk: Buffer }
+  | { readonly type: 'closed'; readonly error: string | null }
+  | { readonly type: 'drain' }
+  | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' }
+  | { readonly type: 'disconnect'; readonly reason: string; readonly misbehaving?: boolean }
+  | { readonly type: 'ping' }
+  | { readonly type: 'send'; readonly msg: Message }
+  | { readonly type: 'set-start-height'; readonly height: number }
+  | { readonly type: 'info'; readonly replyTo: Ref<PeerInfo> };
+
+interface Shell {
+  readonly args: PeerArgs;
+  readonly proto: PeerState;
+  readonly decoder: FrameDecoder;
+  readonly socket: Socket;
+  readonly now: () => number;
+  readonly maxRecv: number;
+  readonly maxSend: number;
+  /** Bytes received by the socket and not yet handled (sitting in the mailbox). */
+  inMailbox: number;
+  recvPaused: boolean;
+  sendPaused: boolean;
+  bytesSent: number;
+  bytesRecv: number;
+  readonly sentPerMsg: Record<string, CommandStats>;
+  readonly recvPerMsg: Record<string, CommandStats>;
+  closing: boolean;
+}
+
+function endpointText(e: Endpoint): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+function count(table: Record<string, CommandStats>, cmd: string, bytes: number): void {
+  const c = (table[cmd] ??= { msgs: 0, bytes: 0 });
+  c.msgs++;
+  c.bytes += bytes;
+}
+
+function updatePause(sh: Shell): void {
+  const over = sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv || sh.sendPaused;
+  if (over && !sh.recvPaused) {
+    sh.recvPaused = true;
+    sh.socket.pause();
+  } else if (!over && sh.recvPaused) {
+    sh.recvPaused = false;
+    sh.socket.resume();
+  }
+}
+
+function close(sh: Shell, ctx: ActorContext<PeerMsg>, reason: string, misbehaving: boolean): void {
+  if (sh.closing) return;
+  sh.closing = true;
+  tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
+  ctx.log.debug({ peer: sh.args.id, reason, misbehaving }, 'disconnecting');
+  sh.socket.destroy();
+  ctx.stop(Exit.shutdownWith(reason));
+}
+
+function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEffect[]): void {
+  for (const e of effects) {
+    if (sh.closing) return;
+    switch (e.kind) {
+      case 'send': {
+        const frame = encodeMessageFrame(sh.args.magic, e.msg);
+        sh.bytesSent += frame.length;
+        count(sh.sentPerMsg, commandOf(e.msg), frame.length);
+        sh.socket.write(frame);
+        if (!sh.sendPaused && sh.socket.writableLength > sh.maxSend) {
+          sh.sendPaused = true;
+          ctx.timers.after('send-stall', sh.args.sendStallMs ?? sh.args.settings.inactivityTimeoutMs, { type: 'timer', key: 'send-stall' });
+          updatePause(sh);
+        }
+        break;
+      }
+      case 'timer':
+        ctx.timers.after(e.key, e.ms, { type: 'timer', key: e.key });
+        break;
+      case 'cancel-timer':
+        ctx.timers.cancel(e.key);
+        break;
+      case 'disconnect':
+        close(sh, ctx, e.reason, e.misbehaving);
+        break;
+      case 'ready':
+        tell(sh.args.reportTo, { type: 'peer-ready', id: sh.args.id, services: e.remote.services, relayTxs: e.remote.relay, now: Date.now() });
+        break;
+      case 'ping-rtt':
+        tell(sh.args.reportTo, { type: 'peer-stats', id: sh.args.id, minPingMs: e.minMs });
+        break;
+      case 'to-addressbook':
+        if (sh.args.addressbook) tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        break;
+      case 'to-chain':
+        if (sh.args.chain) tell<FromPeer>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        break;
+    }
+  }
+}
+
+function step(sh: Shell, ctx: ActorContext<PeerMsg>, ev: PeerEvent): void {
+  perform(sh, ctx, stepPeer(sh.proto, ev));
+}
+
+function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
+  sh.inMailbox -= chunk.length;
+  sh.bytesRecv += chunk.length;
+  const d = sh.decoder;
+  d.push(chunk);
+  for (let f = d.next(); f !== null && !sh.closing; f = d.next()) {
+    if (f.kind === 'error') {
+      close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, true);
+      return;
+    }
+    count(sh.recvPerMsg, f.command, f.payload.length + 24);
+    const now = sh.now();
+    const r = decodeMessage(f.command, f.payload, { allowTrailing: false });
+    if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
+    else step(sh, ctx, { type: 'message', msg: r.value, now });
+  }
+  if (!sh.closing) updatePause(sh);
+}
+
+export function peerInfo(sh: Shell): PeerInfo {
+  const p = sh.proto;
+  const flat = (t: Record<string, CommandStats>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.bytes]));
+  const now = sh.now();
+  return {
+    id: p.id,
+    addr: endpointText(sh.args.endpoint),
+    connType: p.connType,
+    inbound: p.inbound,
+    phase: p.phase,
+    version: p.remote?.version ?? null,
+    subver: p.remote?.userAgent ?? null,
+    services: p.remote ? p.remote.services.toString(16).padStart(16, '0') : null,
+    startingHeight: p.remote?.startHeight ?? null,
+    relayTxs: p.remote?.relay ?? false,
+    conntime: Math.floor(p.connectedAt / 1000),
+    lastsend: Math.floor(p.lastSend / 1000),
+    lastrecv: Math.floor(p.lastRecv / 1000),
+    bytessent: sh.bytesSent,
+    bytesrecv: sh.bytesRecv,
+    pingtime: p.lastPingMs === null ? null : p.lastPingMs / 1000,
+    minping: p.minPingMs === null ? null : p.minPingMs / 1000,
+    pingwait: p.pingNonce !== 0n ? (now - p.pingStart) / 1000 : null,
+    bytessentPerMsg: flat(sh.sentPerMsg),
+    bytesrecvPerMsg: flat(sh.recvPerMsg),
+    ignored: { ...p.ignored },
+    recvPaused: sh.recvPaused,
+    sendQueued: sh.socket.writableLength,
+  };
+}
+
+export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
+  name: 'peer',
+  init(args, ctx) {
+    const socket = ctx.own(args.socket);
+    const now = args.now ?? Date.now;
+    const sh: Shell = {
+      args,
+      socket,
+      now,
+      decoder: new FrameDecoder({ magic: args.magic }),
+      proto: initPeer({
+        id: args.id,
+        connType: args.connType,
+        settings: args.settings,
+        localNonce: makeVersionNonce(args.settings.nonceKey),
+        remoteAddress: args.remoteAddress,
+        startHeight: args.startHeight,
+        now: now(),
+      }),
+      maxRecv: args.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER,
+      maxSend: args.maxSendBuffer ?? DEFAULT_MAX_SEND_BUFFER,
+      inMailbox: 0,
+      recvPaused: false,
+      sendPaused: false,
+      bytesSent: 0,
+      bytesRecv: 0,
+      sentPerMsg: {},
+      recvPerMsg: {},
+      closing: false,
+    };
+    const self = ctx.self;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      sh.inMailbox += chunk.length;
+      if (!sh.recvPaused && sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv) {
+        sh.recvPaused = true;
+        socket.pause();
+      }
+      tell(self, { type: 'data', chunk });
+    });
+    socket.on('drain', () => tell(self, { type: 'drain' }));
+    socket.on('error', () => {
+      /* 'close' follows with hadError; the reason is taken there */
+    });
+    socket.on('close', (hadError: boolean) => tell(self, { type: 'closed', error: hadError ? 'socket error' : null }));
+    if (socket.destroyed) tell(self, { type: 'closed', error: 'socket already closed' });
+    step(sh, ctx, { type: 'open', now: now() });
+    return sh;
+  },
+  handle(sh, msg, ctx) {
+    if (sh.closing) return sh;
+    match(msg)
+      .with({ type: 'data' }, ({ chunk }) => onData(sh, ctx, chunk))
+      .with({ type: 'closed' }, ({ error }) => close(sh, ctx, error === null ? 'peer closed the connection' : `connection lost: ${error}`, false))
+      .with({ type: 'drain' }, () => {
+        if (sh.sendPaused && sh.socket.writableLength <= sh.maxSend) {
+          sh.sendPaused = false;
+          ctx.timers.cancel('send-stall');
+          updatePause(sh);
+        }
+      })
+      .with({ type: 'timer' }, ({ key }) => {
+        const now = sh.now();
+        if (key === 'send-stall') {
+          if (sh.sendPaused) close(sh, ctx, `peer is not reading: ${sh.socket.writableLength} bytes queued`, false);
+          return;
+        }
+        const ev: PeerEvent =
+          key === 'handshake' ? { type: 'handshake-timer', now } : key === 'ping' ? { type: 'ping-timer', now, nonce: pingNonce() } : { type: 'inactivity-timer', now };
+        step(sh, ctx, ev);
+      })
+      .with({ type: 'disconnect' }, ({ reason, misbehaving }) => close(sh, ctx, reason, misbehaving ?? false))
+      .with({ type: 'ping' }, () => step(sh, ctx, { type: 'queue-ping' }))
+      .with({ type: 'send' }, ({ msg: m }) => perform(sh, ctx, [{ kind: 'send', msg: m }]))
+      .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
+      .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))
+      .exhaustive();
+    return sh;
+  },
+  summarize: (sh) => ({ ...peerSummary(sh.proto), addr: endpointText(sh.args.endpoint), bytesSent: sh.bytesSent, bytesRecv: sh.bytesRecv, recvPaused: sh.recvPaused }),
+  chaos: {
+    socket(sh) {
+      sh.socket.destroy();
+    },
+  },
+});

@@ -1,0 +1,189 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initPeer, stepPeer, type PeerEffect, type PeerSettings, type PeerState } from '../../src/peer/protocol.js';
+import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
+import type { Message, VersionMessage } from '../../src/wire/messages.js';
+import type { ConnType } from '../../src/connman/logic.js';
+
+const settings: PeerSettings = {
+  ourServices: 0x409n,
+  userAgent: '/peerd:test/',
+  handshakeTimeoutMs: 60_000,
+  pingIntervalMs: 120_000,
+  inactivityTimeoutMs: 1_200_000,
+  nonceKey: makeNonceKey(),
+};
+const addr = { network: 'ipv4' as const, addr: Buffer.from([127, 0, 0, 1]), port: 18444, services: 0n };
+
+function version(over: Partial<VersionMessage> = {}): VersionMessage {
+  return {
+    command: 'version',
+    version: 70016,
+    services: 0x409n,
+    timestamp: 1n,
+    addrRecv: addr,
+    addrFrom: addr,
+    nonce: 42n,
+    userAgent: '/Satoshi:30.0.0/',
+    startHeight: 7,
+    relay: true,
+    ...over,
+  };
+}
+
+function peer(connType: ConnType = 'outbound-full-relay'): PeerState {
+  return initPeer({ id: 1, connType, settings, localNonce: makeVersionNonce(settings.nonceKey), remoteAddress: addr, startHeight: 0, now: 1000 });
+}
+const sent = (fx: PeerEffect[]) => fx.flatMap((e) => (e.kind === 'send' ? [e.msg.command] : []));
+const msg = (s: PeerState, m: Message, now = 2000) => stepPeer(s, { type: 'message', msg: m, now });
+const disconnect = (fx: PeerEffect[]) => fx.find((e): e is Extract<PeerEffect, { kind: 'disconnect' }> => e.kind === 'disconnect');
+
+test('outbound handshake in Core v30 order: version; then wtxidrelay, sendaddrv2, verack, getaddr; then sendcmpct and a ping', () => {
+  const s = peer();
+  const open = stepPeer(s, { type: 'open', now: 1000 });
+  assert.deepEqual(sent(open), ['version']);
+  assert.ok(open.some((e) => e.kind === 'timer' && e.key === 'handshake' && e.ms === 60_000));
+  const v = msg(s, version());
+  assert.deepEqual(sent(v), ['wtxidrelay', 'sendaddrv2', 'verack', 'getaddr']);
+  assert.deepEqual(sent(msg(s, { command: 'wtxidrelay' })), []);
+  assert.ok(s.wtxidRelay);
+  const ack = msg(s, { command: 'verack' });
+  assert.deepEqual(sent(ack), ['sendcmpct']);
+  assert.ok(ack.some((e) => e.kind === 'ready'));
+  assert.ok(ack.some((e) => e.kind === 'cancel-timer' && e.key === 'handshake'));
+  assert.ok(ack.some((e) => e.kind === 'timer' && e.key === 'ping' && e.ms === 0), 'first ping right after the handshake');
+  const p = stepPeer(s, { type: 'ping-timer', now: 2100, nonce: 99n });
+  assert.deepEqual(sent(p), ['ping']);
+  assert.equal(s.phase, 'active');
+});
+
+test('inbound: answers version with version first; sendaddrv2 only to peers at 70016+; no getaddr; relay=false in our version', () => {
+  const s = peer('inbound');
+  assert.deepEqual(sent(stepPeer(s, { type: 'open', now: 1000 })), []);
+  const fx = msg(s, version({ version: 70015 }));
+  assert.deepEqual(sent(fx), ['version', 'verack']);
+  const ours = fx.find((e) => e.kind === 'send' && e.msg.command === 'version');
+  assert.ok(ours && ours.kind === 'send' && ours.msg.command === 'version' && ours.msg.relay === false);
+});
+
+test('messages before version and a second version are ignored and counted', () => {
+  const s = peer('inbound');
+  stepPeer(s, { type: 'open', now: 1000 });
+  assert.deepEqual(msg(s, { command: 'ping', nonce: 5n }), []);
+  assert.deepEqual(msg(s, { command: 'verack' }), []);
+  assert.equal(s.ignored['message before version'], 2);
+  msg(s, version());
+  assert.deepEqual(sent(msg(s, version())), []);
+  assert.equal(s.ignored['duplicate version'], 1);
+  assert.deepEqual(msg(s, { command: 'ping', nonce: 5n }), [], 'non-feature messages before verack are ignored');
+});
+
+test('a feature message after verack disconnects as misbehaviour', () => {
+  const s = peer();
+  stepPeer(s, { type: 'open', now: 1000 });
+  msg(s, version());
+  msg(s, { command: 'verack' });
+  const d = disconnect(msg(s, { command: 'sendaddrv2' }));
+  assert.ok(d && d.misbehaving);
+  assert.match(d.reason, /sendaddrv2 after verack/);
+  assert.deepEqual(msg(s, { command: 'ping', nonce: 1n }), [], 'a closed peer does nothing more');
+});
+
+test('self-connection, old versions and missing services are refused', () => {
+  const self = peer('inbound');
+  stepPeer(self, { type: 'open', now: 1000 });
+  assert.equal(disconnect(msg(self, version({ nonce: makeVersionNonce(settings.nonceKey) })))?.reason, 'connected to self');
+  const old = peer();
+  assert.match(disconnect(msg(old, version({ version: 60002 })))?.reason ?? '', /below 70001/);
+  const pruned = peer('outbound-full-relay');
+  assert.match(disconnect(msg(pruned, version({ services: 8n })))?.reason ?? '', /lack NODE_NETWORK/);
+  const limited = peer('block-relay-only');
+  assert.equal(disconnect(msg(limited, version({ services: 1024n }))), undefined, 'NODE_NETWORK_LIMITED is enough');
+  const inbound = peer('inbound');
+  assert.equal(disconnect(msg(inbound, version({ services: 0n }))), undefined, 'inbound peers may serve nothing');
+  assert.ok(isOwnNonce(settings.nonceKey, makeVersionNonce(settings.nonceKey)));
+  assert.ok(!isOwnNonce(settings.nonceKey, 0x1234567890abcdefn));
+});
+
+test('ping/pong: matching nonce records RTT; wrong and unsolicited pongs are ignored and counted; ping answered with its nonce', () => {
+  const s = peer();
+  stepPeer(s, { type: 'open', now: 0 });
+  msg(s, version(), 0);
+  msg(s, { command: 'verack' }, 0);
+  assert.deepEqual(sent(msg(s, { command: 'pong', nonce: 5n }, 10)), []);
+  assert.equal(s.ignored['unsolicited pong'], 1);
+  stepPeer(s, { type: 'ping-timer', now: 100, nonce: 77n });
+  msg(s, { command: 'pong', nonce: 78n }, 120);
+  assert.equal(s.ignored['pong nonce mismatch'], 1);
+  const ok = msg(s, { command: 'pong', nonce: 77n }, 150);
+  assert.deepEqual(ok, [{ kind: 'ping-rtt', ms: 50, minMs: 50 }]);
+  const fx = msg(s, { command: 'ping', nonce: 0xdeadbeefn }, 200);
+  assert.deepEqual(fx, [{ kind: 'send', msg: { command: 'pong', nonce: 0xdeadbeefn } }]);
+  assert.deepEqual(msg(s, { command: 'ping' }, 210), [], 'a nonceless (pre-BIP31) ping gets no pong');
+  const again = stepPeer(s, { type: 'ping-timer', now: 200, nonce: 8n });
+  assert.deepEqual(sent(again), [], 'not before the interval');
+  assert.deepEqual(sent(stepPeer(s, { type: 'ping-timer', now: 100 + 120_000, nonce: 8n })), ['ping']);
+});
+
+test('timeouts: handshake, ping, receive, send', () => {
+  const h = peer();
+  stepPeer(h, { type: 'open', now: 0 });
+  msg(h, version(), 10);
+  assert.match(disconnect(stepPeer(h, { type: 'handshake-timer', now: 60_000 }))?.reason ?? '', /handshake timeout: no verack/);
+
+  const p = peer();
+  stepPeer(p, { type: 'open', now: 0 });
+  msg(p, version(), 0);
+  msg(p, { command: 'verack' }, 0);
+  stepPeer(p, { type: 'ping-timer', now: 0, nonce: 3n });
+  // Messages keep arriving but the pong never does.
+  msg(p, { command: 'sendheaders' }, 1_000_000);
+  assert.match(disconnect(stepPeer(p, { type: 'inactivity-timer', now: 1_200_000 }))?.reason ?? '', /ping timeout/);
+
+  const r = peer();
+  stepPeer(r, { type: 'open', now: 0 });
+  msg(r, version(), 5);
+  const rearm = stepPeer(r, { type: 'inactivity-timer', now: 600_000 });
+  assert.ok(rearm.some((e) => e.kind === 'timer' && e.key === 'inactivity'), 'not yet: re-armed');
+  assert.match(disconnect(stepPeer(r, { type: 'inactivity-timer', now: 1_200_010 }))?.reason ?? '', /timeout/);
+});
+
+test('transaction announcements are ignored without penalty; block announcements go to the block actor', () => {
+  const s = peer();
+  stepPeer(s, { type: 'open', now: 0 });
+  msg(s, version(), 0);
+  msg(s, { command: 'verack' }, 0);
+  assert.deepEqual(msg(s, { command: 'inv', items: [{ type: 1, hash: Buffer.alloc(32) }] }), []);
+  const fx = msg(s, { command: 'inv', items: [{ type: 1, hash: Buffer.alloc(32) }, { type: 2, hash: Buffer.alloc(32, 1) }] });
+  assert.equal(fx.length, 1);
+  assert.ok(fx[0].kind === 'to-chain' && fx[0].msg.command === 'inv' && fx[0].msg.items.length === 1);
+  assert.deepEqual(msg(s, { command: 'tx', tx: {} as never }), []);
+  assert.equal(s.ignored['tx'], 1);
+});
+
+test('getaddr is answered once, and only for inbound peers; block-relay-only peers never gossip addresses', () => {
+  const inbound = peer('inbound');
+  stepPeer(inbound, { type: 'open', now: 0 });
+  msg(inbound, version(), 0);
+  msg(inbound, { command: 'verack' }, 0);
+  assert.equal(msg(inbound, { command: 'getaddr' })[0]?.kind, 'to-addressbook');
+  assert.deepEqual(msg(inbound, { command: 'getaddr' }), []);
+  const out = peer();
+  stepPeer(out, { type: 'open', now: 0 });
+  msg(out, version(), 0);
+  msg(out, { command: 'verack' }, 0);
+  assert.deepEqual(msg(out, { command: 'getaddr' }), []);
+  const bro = peer('block-relay-only');
+  stepPeer(bro, { type: 'open', now: 0 });
+  assert.deepEqual(sent(msg(bro, version(), 0)).includes('getaddr'), false);
+  msg(bro, { command: 'verack' }, 0);
+  assert.deepEqual(msg(bro, { command: 'addr', addresses: [] }), []);
+});
+
+test('a feeler disconnects as soon as the version arrives, reporting success', () => {
+  const s = peer('feeler');
+  stepPeer(s, { type: 'open', now: 0 });
+  const fx = msg(s, version(), 0);
+  assert.ok(fx.some((e) => e.kind === 'ready'));
+  assert.equal(disconnect(fx)?.misbehaving, false);
+});
