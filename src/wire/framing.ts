@@ -24,7 +24,6 @@ import { COMMAND_SIZE, FRAME_HEADER_SIZE, MAX_PROTOCOL_MESSAGE_LENGTH } from './
 import type { WireFault } from './errors.js';
 import { sha256d } from './hash.js';
 
-export { FRAME_HEADER_SIZE } from './constants.js';
 
 export type FrameErrorCode = 'bad-magic' | 'bad-command' | 'oversize' | 'bad-checksum';
 
@@ -194,10 +193,11 @@ export class FrameDecoder {
 
   /**
    * Adds received bytes. The decoder keeps a reference (no copy); do not reuse the chunk's memory.
-   * Ignored after 'bad-magic' or 'oversize'; kept after a recoverable error, for {@link recover}.
+   * Ignored while the decoder is dead, so `bytesBuffered` never exceeds 24 + maxPayload after
+   * draining; to continue after a recoverable error, call {@link recover} before pushing more.
    */
   push(chunk: Buffer): void {
-    if (chunk.length === 0 || (this.state === State.Dead && this.fault?.resumeAt == null)) return;
+    if (chunk.length === 0 || this.state === State.Dead) return;
     this.chunks.push(chunk);
     this.avail += chunk.length;
   }

@@ -6,3 +6,8 @@ export * from './merkle.js';
 export * from './block.js';
 export * from './pow.js';
 export * from './network.js';
+export * from './constants.js';
+export * from './framing.js';
+export * from './address.js';
+export * from './messages.js';
+export * from './summary.js';

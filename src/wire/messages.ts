@@ -22,9 +22,9 @@
 import { Reader, Writer } from './buffer.js';
 import { ADDR_V1_TIMED_SIZE, ADDR_V2_MIN_SIZE, decodeNetAddressV1, decodeNetAddressV2, encodeNetAddressV1, encodeNetAddressV2, type NetAddress, type TimedNetAddress } from './address.js';
 import { HEADER_SIZE, decodeBlock, decodeHeader, encodeBlock, encodeHeader, type Block, type BlockHeader } from './block.js';
-import { COMMAND_SIZE, MAX_ADDR_TO_SEND, MAX_HEADERS_RESULTS, MAX_INV_SZ, MAX_LOCATOR_SZ, MAX_REJECT_MESSAGE_LENGTH, MAX_SUBVERSION_LENGTH } from './constants.js';
+import { COMMAND_SIZE, FRAME_HEADER_SIZE, MAX_ADDR_TO_SEND, MAX_HEADERS_RESULTS, MAX_INV_SZ, MAX_LOCATOR_SZ, MAX_REJECT_MESSAGE_LENGTH, MAX_SUBVERSION_LENGTH } from './constants.js';
 import { WireError, type WireFault } from './errors.js';
-import { FRAME_HEADER_SIZE, writeFrameHeader } from './framing.js';
+import { writeFrameHeader } from './framing.js';
 import { decodeTx, encodeTx, type Tx } from './tx.js';
 
 /** The tag of a message whose command this codec does not know. Longer than 12 characters, so no wire command can equal it. */

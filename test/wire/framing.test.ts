@@ -194,7 +194,7 @@ test('bad command (bytes after a NUL, non-printable, empty): error with declared
   for (const [name, mutate] of cases) {
     const bad = Buffer.from(SAMPLE[2]);
     mutate(bad);
-    const { results, dec } = feed([SAMPLE[0], bad, SAMPLE[1]]);
+    const { results, dec } = feed([Buffer.concat([SAMPLE[0], bad, SAMPLE[1]])]);
     const e = onlyError(results);
     assert.equal(e.code, 'bad-command', name);
     assert.equal(e.offset, SAMPLE[0].length, name);
@@ -202,6 +202,8 @@ test('bad command (bytes after a NUL, non-printable, empty): error with declared
     assert.equal(e.lengthSane, true, name);
     assert.equal(e.resumeAt, SAMPLE[0].length + SAMPLE[2].length, name);
     assert.ok(dec.dead);
+    dec.push(SAMPLE[4]);
+    assert.equal(dec.next(), null, 'bytes pushed while dead are dropped');
     // Core's leniency on request: skip the bad frame and go on.
     assert.equal(dec.recover(), true);
     const rest = asFrames(drain(dec));
