@@ -146,7 +146,18 @@ export type ConnmanMsg =
   | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
   | { readonly type: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly now: number }
   | { readonly type: 'disconnect'; readonly id: number; readonly reason: string }
-  | { readonly type: 'set-network-active'; readonly active: boolean; readonly now: number };
+  | { readonly type: 'set-network-active'; readonly active: boolean; readonly now: number }
+  /** After a restart of the manager: a live peer found under the peers supervisor. */
+  | {
+      readonly type: 'adopt';
+      readonly id: number;
+      readonly endpoint: Endpoint;
+      readonly connType: ConnType;
+      readonly connectedAt: number;
+      readonly ready: boolean;
+      readonly services: bigint;
+      readonly relayTxs: boolean;
+    };
 
 export type ConnmanEffect =
   | { readonly kind: 'dial'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly timeoutMs: number }
@@ -483,6 +494,22 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
     })
     .with({ type: 'disconnect' }, ({ id, reason }) => {
       if (s.peers.has(id)) fx.push({ kind: 'disconnect', id, reason });
+    })
+    .with({ type: 'adopt' }, (a) => {
+      const manualKey = a.connType === 'manual' && s.manual.has(endpointKey(a.endpoint)) ? endpointKey(a.endpoint) : null;
+      const p = newPeer(s, a.id, a.endpoint, a.connType, a.connectedAt, manualKey);
+      p.ready = a.ready;
+      p.services = a.services;
+      p.relayTxs = a.relayTxs;
+      s.peers.set(a.id, p);
+      s.nextId = Math.max(s.nextId, a.id + 1);
+      if (manualKey !== null) {
+        const m = s.manual.get(manualKey);
+        if (m) {
+          m.peerId = a.id;
+          m.connectedAt = a.connectedAt;
+        }
+      }
     })
     .with({ type: 'set-network-active' }, ({ active, now }) => {
       s.networkActive = active;

@@ -61,9 +61,12 @@ export interface CommandStats {
 export interface PeerInfo {
   readonly id: number;
   readonly addr: string;
+  readonly endpoint: Endpoint;
   readonly connType: ConnType;
   readonly inbound: boolean;
   readonly phase: string;
+  readonly connectedAtMs: number;
+  readonly servicesBits: bigint;
   readonly version: number | null;
   readonly subver: string | null;
   readonly services: string | null;
@@ -201,7 +204,7 @@ function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
     }
     count(sh.recvPerMsg, f.command, f.payload.length + 24);
     const now = sh.now();
-    const r = decodeMessage(f.command, f.payload, { allowTrailing: false });
+    const r = decodeMessage(f.command, f.payload, { allowTrailing: true });
     if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
     else step(sh, ctx, { type: 'message', msg: r.value, now });
   }
@@ -215,9 +218,12 @@ export function peerInfo(sh: Shell): PeerInfo {
   return {
     id: p.id,
     addr: endpointText(sh.args.endpoint),
+    endpoint: sh.args.endpoint,
     connType: p.connType,
     inbound: p.inbound,
     phase: p.phase,
+    connectedAtMs: p.connectedAt,
+    servicesBits: p.remote?.services ?? 0n,
     version: p.remote?.version ?? null,
     subver: p.remote?.userAgent ?? null,
     services: p.remote ? p.remote.services.toString(16).padStart(16, '0') : null,

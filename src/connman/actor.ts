@@ -1,0 +1,361 @@
+/**
+ * The connection manager actor: the shell around `logic.ts`. It dials sockets, hands accepted
+ * and dialled sockets to new peer actors under the `peers` dynamic supervisor, monitors every
+ * peer (a DOWN is how it learns of any death, whatever the cause) and feeds all of it to the logic.
+ * After a restart it adopts the peers still alive under the supervisor, so nothing is lost.
+ */
+import { connect, type Socket } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import { match, P } from 'ts-pattern';
+import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type Runtime } from '../../supervisors/runtime.js';
+import { formatReason } from '../../supervisors/exit.js';
+import { startChild, whichChildren, type DynMsg } from '../../supervisors/supervisor.js';
+import { parseAddress } from '../wire/address.js';
+import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer } from '../peer/actor.js';
+import type { PeerSettings } from '../peer/protocol.js';
+import { normalizeIp } from './netgroup.js';
+import {
+  connmanSummary,
+  endpointKey,
+  initConnman,
+  updateConnman,
+  type ConnType,
+  type ConnmanConfig,
+  type ConnmanEffect,
+  type ConnmanMsg,
+  type ConnmanState,
+  type DisconnectRecord,
+  type Endpoint,
+} from './logic.js';
+
+/** Commands from the operator (RPC, library handle). */
+export type ConnmanCommand =
+  | { readonly op: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry' }
+  | { readonly op: 'disconnect'; readonly id?: number; readonly address?: string }
+  | { readonly op: 'set-network-active'; readonly active: boolean }
+  | { readonly op: 'peers' }
+  | { readonly op: 'disconnects' }
+  | { readonly op: 'ping' };
+
+export type CommandResult =
+  | { readonly ok: true; readonly peers?: PeerInfo[]; readonly disconnects?: DisconnectRecord[] }
+  | { readonly ok: false; readonly error: string };
+
+export type ConnmanActorMsg =
+  | { readonly type: 'tick' }
+  | { readonly type: 'inbound-socket'; readonly socket: Socket; readonly services?: bigint; readonly noban?: boolean }
+  | { readonly type: 'dial-done'; readonly id: number; readonly socket: Socket | null; readonly error: string | null }
+  | { readonly type: 'peer-spawned'; readonly id: number; readonly ref: Ref<PeerMsg> | null; readonly error?: string }
+  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
+  | { readonly type: 'command'; readonly cmd: ConnmanCommand; readonly replyTo: Ref<CommandResult> }
+  | { readonly type: 'adopted'; readonly infos: readonly PeerInfo[] }
+  | PeerReport
+  | Down;
+
+/** Events a library user can listen to on the node handle. */
+export interface ConnmanEvents {
+  'peer-connected': [{ id: number; address: string; connType: ConnType; services: bigint }];
+  'peer-disconnected': [{ id: number; address: string; connType: ConnType; reason: string; misbehaving: boolean }];
+}
+
+export interface ConnmanArgs {
+  readonly config: ConnmanConfig;
+  readonly connect: readonly Endpoint[];
+  readonly addnode: readonly Endpoint[];
+  /** Where peers are started. */
+  readonly peers: Ref<DynMsg<PeerArgs, PeerMsg>>;
+  readonly magic: number;
+  readonly defaultPort: number;
+  readonly peerSettings: PeerSettings;
+  readonly startHeight: () => number;
+  readonly addressbook?: Ref<FromPeer>;
+  readonly chain?: Ref<FromPeer>;
+  /** Asked for dial candidates when slots are empty (the address book, when there is one). */
+  readonly wantAddresses?: (purpose: 'outbound' | 'feeler', count: number, excludeGroups: readonly string[], replyTo: Ref<ConnmanActorMsg>) => void;
+  readonly reportAttempt?: (endpoint: Endpoint, ok: boolean, connType: ConnType) => void;
+  readonly banned?: (ip: string) => boolean;
+  readonly discouraged?: (ip: string) => boolean;
+  readonly onMisbehaving?: (endpoint: Endpoint, reason: string) => void;
+  readonly events?: EventEmitter<ConnmanEvents>;
+  /** How often slots are checked (ms); deaths and failures trigger an immediate refill anyway. */
+  readonly tickMs?: number;
+  readonly maxReceiveBuffer?: number;
+  readonly maxSendBuffer?: number;
+}
+
+interface Shell {
+  readonly args: ConnmanArgs;
+  readonly logic: ConnmanState;
+  /** Sockets this actor holds until a peer actor takes them (destroyed if this actor stops first). */
+  readonly held: Map<number, Socket>;
+  readonly peerRefs: Map<number, Ref<PeerMsg>>;
+  readonly monitors: Map<number, number>;
+  readonly closing: Map<number, { reason: string; misbehaving: boolean }>;
+  readonly services: Map<number, bigint>;
+  nextSocket: number;
+}
+
+function endpointOfSocket(socket: Socket): Endpoint {
+  return { host: normalizeIp(socket.remoteAddress ?? '0.0.0.0'), port: socket.remotePort ?? 0 };
+}
+
+function feed(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, msg: ConnmanMsg): void {
+  for (const e of updateConnman(sh.logic, msg).effects) perform(sh, ctx, e);
+}
+
+function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, socket: Socket, endpoint: Endpoint, connType: ConnType, services?: bigint): void {
+  const a = sh.args;
+  const remoteAddress = parseAddress(endpointKey(endpoint), a.defaultPort) ?? { network: 'ipv4' as const, addr: Buffer.alloc(4), port: endpoint.port, services: 0n };
+  const settings = services === undefined ? a.peerSettings : { ...a.peerSettings, ourServices: services };
+  const args: PeerArgs = {
+    id,
+    socket,
+    connType,
+    endpoint,
+    remoteAddress,
+    magic: a.magic,
+    settings,
+    startHeight: a.startHeight(),
+    reportTo: ctx.self as unknown as Ref<PeerReport>,
+    ...(a.addressbook ? { addressbook: a.addressbook } : {}),
+    ...(a.chain ? { chain: a.chain } : {}),
+    ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
+    ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
+  };
+  const self = ctx.self;
+  startChild(a.peers, args).then(
+    (ref) => tell(self, { type: 'peer-spawned', id, ref }),
+    (err: unknown) => tell(self, { type: 'peer-spawned', id, ref: null, error: err instanceof Error ? err.message : String(err) }),
+  );
+}
+
+function dial(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, endpoint: Endpoint, timeoutMs: number): void {
+  const self = ctx.self;
+  const socket = connect({ host: endpoint.host, port: endpoint.port });
+  sh.held.set(id, socket);
+  let settled = false;
+  const done = (error: string | null): void => {
+    if (settled) return;
+    settled = true;
+    socket.setTimeout(0);
+    socket.removeListener('error', onError);
+    tell(self, { type: 'dial-done', id, socket: error === null ? socket : null, error });
+  };
+  const onError = (err: Error): void => {
+    socket.destroy();
+    done(err.message);
+  };
+  socket.once('connect', () => done(null));
+  socket.once('error', onError);
+  socket.setTimeout(timeoutMs, () => {
+    socket.destroy();
+    done(`connect timeout after ${timeoutMs} ms`);
+  });
+}
+
+function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect): void {
+  match(e)
+    .with({ kind: 'dial' }, ({ id, endpoint, timeoutMs }) => dial(sh, ctx, id, endpoint, timeoutMs))
+    .with({ kind: 'accept' }, ({ socketId, id, endpoint }) => {
+      const socket = sh.held.get(-socketId);
+      sh.held.delete(-socketId);
+      if (!socket) return;
+      sh.held.set(id, socket);
+      spawnPeer(sh, ctx, id, socket, endpoint, 'inbound', sh.services.get(socketId));
+      sh.services.delete(socketId);
+    })
+    .with({ kind: 'refuse' }, ({ socketId, reason }) => {
+      const socket = sh.held.get(-socketId);
+      sh.held.delete(-socketId);
+      sh.services.delete(socketId);
+      socket?.destroy();
+      ctx.log.debug({ reason }, 'inbound connection refused');
+    })
+    .with({ kind: 'disconnect' }, ({ id, reason }) => {
+      const ref = sh.peerRefs.get(id);
+      if (ref) tell(ref, { type: 'disconnect', reason });
+      else {
+        sh.held.get(id)?.destroy();
+        sh.held.delete(id);
+      }
+    })
+    .with({ kind: 'want-addresses' }, ({ purpose, count, excludeGroups }) => {
+      if (sh.args.wantAddresses) sh.args.wantAddresses(purpose, count, excludeGroups, ctx.self);
+    })
+    .with({ kind: 'attempt' }, ({ endpoint, ok, connType }) => sh.args.reportAttempt?.(endpoint, ok, connType))
+    .with({ kind: 'schedule' }, ({ ms }) => ctx.timers.after('retry', ms, { type: 'tick' }))
+    .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
+    .exhaustive();
+}
+
+async function adopt(args: ConnmanArgs, runtime: Runtime): Promise<PeerInfo[]> {
+  const children = await whichChildren(args.peers);
+  const infos: PeerInfo[] = [];
+  for (const c of children) {
+    const ref = c.running && c.path !== undefined ? runtime.refOf<PeerMsg>(c.path) : undefined;
+    if (ref === undefined) continue;
+    try {
+      infos.push(await ask<PeerMsg, PeerInfo>(ref, (replyTo) => ({ type: 'info', replyTo }), 2000));
+    } catch {
+      // It died meanwhile; nothing to adopt.
+    }
+  }
+  return infos;
+}
+
+export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
+  name: 'connman',
+  init(args, ctx) {
+    const sh: Shell = {
+      args,
+      logic: initConnman({
+        config: args.config,
+        connect: args.connect,
+        addnode: args.addnode,
+        now: Date.now(),
+        ...(args.banned ? { banned: args.banned } : {}),
+        ...(args.discouraged ? { discouraged: args.discouraged } : {}),
+      }),
+      held: new Map(),
+      peerRefs: new Map(),
+      monitors: new Map(),
+      closing: new Map(),
+      services: new Map(),
+      nextSocket: 1,
+    };
+    ctx.own(() => {
+      for (const s of sh.held.values()) s.destroy();
+      sh.held.clear();
+    });
+    ctx.timers.interval('tick', args.tickMs ?? 1000, { type: 'tick' });
+    // Peers that outlived a previous incarnation of this actor are adopted, not forgotten.
+    const self = ctx.self;
+    adopt(args, ctx.runtime).then(
+      (infos) => tell(self, { type: 'adopted', infos }),
+      () => tell(self, { type: 'adopted', infos: [] }),
+    );
+    return sh;
+  },
+  handle(sh, msg, ctx) {
+    const now = Date.now();
+    match(msg)
+      .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
+      .with({ type: 'adopted' }, ({ infos }) => {
+        for (const i of infos) {
+          if (sh.logic.peers.has(i.id)) continue;
+          feed(sh, ctx, {
+            type: 'adopt',
+            id: i.id,
+            endpoint: i.endpoint,
+            connType: i.connType,
+            connectedAt: i.connectedAtMs,
+            ready: i.phase === 'active',
+            services: i.servicesBits,
+            relayTxs: i.relayTxs,
+          });
+          const ref = ctx.runtime.refOf<PeerMsg>(`${sh.args.peers.path}/peer-${i.id}`);
+          if (ref) {
+            sh.peerRefs.set(i.id, ref);
+            sh.monitors.set(ctx.monitor(ref), i.id);
+          }
+        }
+        if (infos.length > 0) ctx.log.info({ peers: infos.length }, 'adopted live peers after restart');
+        feed(sh, ctx, { type: 'tick', now });
+      })
+      .with({ type: 'inbound-socket' }, ({ socket, services, noban }) => {
+        const socketId = sh.nextSocket++;
+        sh.held.set(-socketId, socket);
+        if (services !== undefined) sh.services.set(socketId, services);
+        socket.on('error', () => socket.destroy());
+        feed(sh, ctx, { type: 'inbound', socketId, remote: endpointOfSocket(socket), now, ...(noban ? { noban } : {}) });
+      })
+      .with({ type: 'dial-done' }, ({ id, socket, error }) => {
+        if (socket === null) {
+          sh.held.delete(id);
+          feed(sh, ctx, { type: 'dial-failed', id, error: error ?? 'unknown', now });
+          return;
+        }
+        const dialled = sh.logic.dials.get(id);
+        if (!dialled) {
+          socket.destroy();
+          sh.held.delete(id);
+          return;
+        }
+        feed(sh, ctx, { type: 'dial-ok', id, now });
+        spawnPeer(sh, ctx, id, socket, dialled.endpoint, dialled.connType);
+      })
+      .with({ type: 'peer-spawned' }, ({ id, ref, error }) => {
+        if (ref === null) sh.held.get(id)?.destroy();
+        sh.held.delete(id); // the peer actor owns it now
+        if (ref === null) {
+          ctx.log.warn({ id, error }, 'peer actor failed to start');
+          feed(sh, ctx, { type: 'peer-down', id, reason: `start failed: ${error ?? '?'}`, misbehaving: false, now });
+          return;
+        }
+        sh.peerRefs.set(id, ref);
+        sh.monitors.set(ctx.monitor(ref), id);
+      })
+      .with({ type: 'DOWN' }, (d) => {
+        const id = sh.monitors.get(d.monitor);
+        if (id === undefined) return;
+        sh.monitors.delete(d.monitor);
+        sh.peerRefs.delete(id);
+        const why = sh.closing.get(id) ?? { reason: formatReason(d.reason), misbehaving: false };
+        sh.closing.delete(id);
+        const p = sh.logic.peers.get(id);
+        if (p) {
+          if (why.misbehaving) sh.args.onMisbehaving?.(p.endpoint, why.reason);
+          sh.args.events?.emit('peer-disconnected', { id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving });
+        }
+        feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now });
+      })
+      .with({ type: 'peer-ready' }, (m) => {
+        feed(sh, ctx, m);
+        const p = sh.logic.peers.get(m.id);
+        if (p) sh.args.events?.emit('peer-connected', { id: m.id, address: endpointKey(p.endpoint), connType: p.connType, services: m.services });
+      })
+      .with({ type: 'peer-stats' }, (m) => feed(sh, ctx, m))
+      .with({ type: 'peer-closing' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
+      .with({ type: 'addresses' }, (m) => feed(sh, ctx, m))
+      .with({ type: 'command' }, ({ cmd, replyTo }) => command(sh, ctx, cmd, replyTo, now))
+      .exhaustive();
+    return sh;
+  },
+  summarize: (sh) => connmanSummary(sh.logic),
+});
+
+function command(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, cmd: ConnmanCommand, replyTo: Ref<CommandResult>, now: number): void {
+  match(cmd)
+    .with({ op: 'addnode' }, ({ endpoint, command: c }) => {
+      const key = endpointKey(endpoint);
+      if (c === 'add' && sh.logic.manual.has(key)) return tell(replyTo, { ok: false, error: 'Error: Node already added' });
+      if (c === 'remove' && !sh.logic.manual.has(key)) return tell(replyTo, { ok: false, error: 'Error: Node could not be removed. It has not been added previously.' });
+      feed(sh, ctx, { type: 'addnode', endpoint, command: c, now });
+      tell(replyTo, { ok: true });
+    })
+    .with({ op: 'disconnect' }, ({ id, address }) => {
+      let target = id;
+      if (target === undefined && address !== undefined) {
+        for (const p of sh.logic.peers.values()) if (endpointKey(p.endpoint) === address) target = p.id;
+      }
+      if (target === undefined || !sh.logic.peers.has(target)) return tell(replyTo, { ok: false, error: 'Node not found in connected nodes' });
+      feed(sh, ctx, { type: 'disconnect', id: target, reason: 'disconnected by operator' });
+      tell(replyTo, { ok: true });
+    })
+    .with({ op: 'set-network-active' }, ({ active }) => {
+      feed(sh, ctx, { type: 'set-network-active', active, now });
+      tell(replyTo, { ok: true });
+    })
+    .with({ op: P.union('peers', 'ping') }, ({ op }) => {
+      const refs = [...sh.peerRefs.values()];
+      if (op === 'ping') {
+        for (const r of refs) tell(r, { type: 'ping' });
+        return tell(replyTo, { ok: true });
+      }
+      Promise.allSettled(refs.map((r) => ask<PeerMsg, PeerInfo>(r, (rt) => ({ type: 'info', replyTo: rt }), 2000))).then((rs) =>
+        tell(replyTo, { ok: true, peers: rs.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])).sort((a, b) => a.id - b.id) }),
+      );
+    })
+    .with({ op: 'disconnects' }, () => tell(replyTo, { ok: true, disconnects: [...sh.logic.disconnects].reverse() }))
+    .exhaustive();
+}

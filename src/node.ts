@@ -1,0 +1,192 @@
+/**
+ * `startNode(options)`: builds the node's supervision tree from settings and starts it.
+ * `peerd start` is a thin layer over this; tests and the simulation run many nodes in one
+ * process with it.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { Runtime, ask, type Ref, type TreeNode, type ActorInfo, type KillMode } from '../supervisors/runtime.js';
+import { supervisor, worker, type DynMsg } from '../supervisors/supervisor.js';
+import { nodeTreeSpec, peersSupervisor, startTree, type TreeHandle } from '../supervisors/tree.js';
+import { formatReason, type ExitReason } from '../supervisors/exit.js';
+import { resolveSettings, networkDatadir, type RawValues } from './config/load.js';
+import type { Settings } from './config/options.js';
+import { networkParams, type NetworkParams } from './wire/network.js';
+import { NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
+import { rootLogger } from './log.js';
+import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg } from './peer/actor.js';
+import { makeNonceKey } from './peer/nonce.js';
+import type { PeerSettings } from './peer/protocol.js';
+import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';
+import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
+import { DEFAULT_CONNMAN, type DisconnectRecord, type Endpoint } from './connman/logic.js';
+import { randomBytes } from 'node:crypto';
+
+export const USER_AGENT = '/peerd:0.1.0/';
+
+/** Everything `peerd start` takes, as typed values; anything left out takes its default. */
+export type NodeOptions = Partial<Settings> & {
+  /** Read `<datadir>/peerd.conf` (default false for the library, true for the CLI). */
+  readonly readConfFile?: boolean;
+  /** Raw command-line values (the CLI passes them so that errors name the flag). */
+  readonly cli?: RawValues;
+  readonly logger?: Logger;
+  /** Interval of the connection manager's slot check, ms. */
+  readonly tickMs?: number;
+  /** Services we advertise (default NODE_NETWORK_LIMITED | NODE_WITNESS until the block store serves the whole chain). */
+  readonly services?: bigint;
+};
+
+export interface NodeHandle {
+  readonly settings: Settings;
+  readonly params: NetworkParams;
+  readonly runtime: Runtime;
+  readonly tree: TreeHandle;
+  readonly events: EventEmitter<ConnmanEvents>;
+  /** Addresses the listeners are bound to (port 0 resolved to the real port). */
+  listening(): Promise<{ host: string; port: number }[]>;
+  peers(): Promise<PeerInfo[]>;
+  disconnects(): Promise<DisconnectRecord[]>;
+  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry'): Promise<void>;
+  disconnect(target: { id: number } | { address: string }): Promise<void>;
+  setNetworkActive(active: boolean): Promise<void>;
+  pingAll(): Promise<void>;
+  actors(pattern?: string | RegExp): ActorInfo[];
+  actorTree(): TreeNode[];
+  kill(path: string, mode?: KillMode): boolean;
+  /** Resolves when the root supervisor exits (after stop(), or after an escalation past its limit). */
+  readonly exited: Promise<ExitReason>;
+  stop(): Promise<void>;
+}
+
+export function parseEndpoint(text: string, defaultPort: number): Endpoint {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not HOST:PORT`);
+  return { host: m[1] ?? m[2], port: m[3] === undefined ? defaultPort : Number(m[3]) };
+}
+
+export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
+  const { readConfFile, cli, logger, tickMs, services, ...overrides } = options;
+  const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
+  const params = networkParams(settings.network);
+  const log = logger ?? rootLogger();
+  const datadir = networkDatadir(settings.datadir, settings.network);
+  mkdirSync(datadir, { recursive: true });
+
+  const ourServices = services ?? NODE_NETWORK_LIMITED | NODE_WITNESS;
+  const peerSettings: PeerSettings = {
+    ourServices,
+    userAgent: USER_AGENT,
+    handshakeTimeoutMs: settings.peertimeout * 1000,
+    pingIntervalMs: settings.pinginterval * 1000,
+    inactivityTimeoutMs: settings.inactivitytimeout * 1000,
+    nonceKey: makeNonceKey(),
+  };
+  const binds: BindSpec[] = settings.listen
+    ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
+    : [];
+  const events = new EventEmitter<ConnmanEvents>();
+  const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log });
+
+  const peersSpec = peersSupervisor(peerActor, {
+    maxChildren: settings.maxconnections + 16,
+    childName: (args: PeerArgs) => `peer-${args.id}`,
+  });
+  const peersRef = (): Ref<DynMsg<PeerArgs, PeerMsg>> => {
+    const r = runtime.refOf<DynMsg<PeerArgs, PeerMsg>>('/root/peers');
+    if (!r) throw new Error('the peers supervisor is not running');
+    return r;
+  };
+  const connmanRef = (): Ref<ConnmanActorMsg> => {
+    const r = runtime.refOf<ConnmanActorMsg>('/root/connman');
+    if (!r) throw new Error('the connection manager is not running');
+    return r;
+  };
+  const connect = settings.connect.map((e) => parseEndpoint(e, params.defaultPort));
+  const connmanSpec = worker(
+    connmanActor,
+    {
+      config: {
+        ...DEFAULT_CONNMAN,
+        maxConnections: settings.maxconnections,
+        connectTimeoutMs: settings.timeout,
+        automaticOutbound: connect.length === 0,
+        listen: settings.listen,
+        groupKey: randomBytes(32),
+      },
+      connect,
+      addnode: settings.addnode.map((e) => parseEndpoint(e, params.defaultPort)),
+      get peers() {
+        return peersRef();
+      },
+      magic: params.magic,
+      defaultPort: params.defaultPort,
+      peerSettings,
+      startHeight: () => 0,
+      events,
+      ...(tickMs !== undefined ? { tickMs } : {}),
+    },
+    { id: 'connman', restart: 'permanent', shutdown: 5000 },
+  );
+  const listenersSpec =
+    binds.length === 0
+      ? undefined
+      : supervisor('listeners', {
+          strategy: 'one_for_one',
+          intensity: 5,
+          period: 10,
+          children: binds.map((bind, i) =>
+            worker(
+              listenerActor,
+              {
+                bind,
+                get connman() {
+                  return connmanRef();
+                },
+              },
+              { id: `listener-${i}`, restart: 'permanent', shutdown: 2000 },
+            ),
+          ),
+        });
+  const spec = nodeTreeSpec({
+    peers: peersSpec,
+    children: { connman: connmanSpec, ...(listenersSpec ? { listeners: listenersSpec } : {}) },
+  });
+  const tree = await startTree(spec, runtime);
+  log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
+
+  const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {
+    const r = await ask<ConnmanActorMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
+    if (!r.ok) throw new Error(r.error);
+    return r;
+  };
+  tree.exited.then((reason) => log.info({ reason: formatReason(reason) }, 'peerd stopped'));
+
+  return {
+    settings,
+    params,
+    runtime,
+    tree,
+    events,
+    exited: tree.exited,
+    async listening() {
+      const out: { host: string; port: number }[] = [];
+      for (let i = 0; i < binds.length; i++) {
+        const ref = runtime.refOf<ListenerMsg>(`/root/listeners/listener-${i}`);
+        if (ref) out.push(await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000));
+      }
+      return out;
+    },
+    peers: async () => (await command({ op: 'peers' })).peers ?? [],
+    disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
+    addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
+    disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
+    setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
+    pingAll: async () => void (await command({ op: 'ping' })),
+    actors: (p) => tree.list(p),
+    actorTree: () => tree.tree(),
+    kill: (path, mode) => tree.kill(path, mode),
+    stop: () => tree.stop(),
+  };
+}

@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../src/log.js';
+import { startNode, type NodeHandle, type NodeOptions } from '../../src/node.js';
+
+/** A regtest node on 127.0.0.1 (port 0), no DNS seeds, a throwaway datadir, silent logs. */
+export async function testNode(over: NodeOptions = {}): Promise<NodeHandle & { port: number; cleanup(): Promise<void> }> {
+  const datadir = mkdtempSync(join(tmpdir(), 'peerd-test-'));
+  const node = await startNode({
+    network: 'regtest',
+    datadir,
+    dnsseed: false,
+    bind: ['127.0.0.1:0'],
+    logger: silentLogger(),
+    tickMs: 100,
+    ...over,
+  });
+  const [addr] = await node.listening();
+  return Object.assign(node, {
+    port: addr?.port ?? 0,
+    async cleanup() {
+      await node.stop();
+      rmSync(datadir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Polls `cond` every 20 ms until it holds or `ms` pass; throws with `what` on timeout. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
