@@ -1,2 +1,8 @@
-// The library entry point: `import { … } from 'peerd'`.
+// The library entry point: `import { startNode, wire } from 'peerd'`.
+export { startNode, parseEndpoint, USER_AGENT, type NodeHandle, type NodeOptions } from './node.js';
+export type { Settings } from './config/options.js';
+export { ConfigError } from './config/load.js';
+export type { PeerInfo } from './peer/actor.js';
+export type { DisconnectRecord, ConnType, Endpoint } from './connman/logic.js';
+export type { ConnmanEvents } from './connman/actor.js';
 export * as wire from './wire/index.js';
