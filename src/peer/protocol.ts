@@ -332,7 +332,11 @@ function onMessage(s: PeerState, msg: Message, now: number, out: Out): void {
 function onInactivity(s: PeerState, now: number, out: Out): void {
   const t = s.settings.inactivityTimeoutMs;
   if (s.pingNonce !== 0n && now - s.pingStart >= t) return out.disconnect(`ping timeout: ${((now - s.pingStart) / 1000).toFixed(3)}s`);
-  if (s.lastSend === 0 && s.lastRecv === 0 && now - s.connectedAt >= t) return out.disconnect('no message in the first period');
+  // Core (InactivityCheck): nothing sent *or* nothing received since the connection opened.
+  if (s.lastSend === 0 || s.lastRecv === 0) {
+    if (now - s.connectedAt >= t) return out.disconnect('no message in the first period');
+    return out.push({ kind: 'timer', key: 'inactivity', ms: Math.max(1, s.connectedAt + t - now) });
+  }
   if (now - s.lastSend >= t) return out.disconnect(`send timeout: nothing sent for ${((now - s.lastSend) / 1000).toFixed(0)}s`);
   if (now - s.lastRecv >= t) return out.disconnect(`receive timeout: nothing received for ${((now - s.lastRecv) / 1000).toFixed(0)}s`);
   // Next check when the oldest of the three clocks could expire.
