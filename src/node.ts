@@ -36,6 +36,12 @@ export type NodeOptions = Partial<Settings> & {
   readonly tickMs?: number;
   /** Services we advertise (default NODE_NETWORK_LIMITED | NODE_WITNESS until the block store serves the whole chain). */
   readonly services?: bigint;
+  /** Per-peer receive buffer before its socket is paused, bytes (default Core's 5 MB). */
+  readonly maxReceiveBuffer?: number;
+  /** Per-peer send queue before we stop reading from it, bytes (default Core's 1 MB). */
+  readonly maxSendBuffer?: number;
+  /** A peer that keeps its send queue over the limit this long is disconnected, ms (default: the inactivity timeout). */
+  readonly sendStallMs?: number;
 };
 
 export interface NodeHandle {
@@ -67,7 +73,7 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint {
 }
 
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
-  const { readConfFile, cli, logger, tickMs, services, ...overrides } = options;
+  const { readConfFile, cli, logger, tickMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, ...overrides } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
@@ -126,6 +132,9 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       startHeight: () => 0,
       events,
       ...(tickMs !== undefined ? { tickMs } : {}),
+      ...(maxReceiveBuffer !== undefined ? { maxReceiveBuffer } : {}),
+      ...(maxSendBuffer !== undefined ? { maxSendBuffer } : {}),
+      ...(sendStallMs !== undefined ? { sendStallMs } : {}),
     },
     { id: 'connman', restart: 'permanent', shutdown: 5000 },
   );

@@ -81,6 +81,8 @@ export interface ConnmanArgs {
   readonly tickMs?: number;
   readonly maxReceiveBuffer?: number;
   readonly maxSendBuffer?: number;
+  /** How long a peer may keep its send buffer over the limit before it is dropped as not reading (default: the inactivity timeout). */
+  readonly sendStallMs?: number;
 }
 
 interface Shell {
@@ -121,6 +123,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
     ...(a.chain ? { chain: a.chain } : {}),
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
     ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
+    ...(a.sendStallMs !== undefined ? { sendStallMs: a.sendStallMs } : {}),
   };
   const self = ctx.self;
   startChild(a.peers, args).then(
