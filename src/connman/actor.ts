@@ -95,6 +95,10 @@ interface Shell {
   readonly closing: Map<number, { reason: string; misbehaving: boolean }>;
   readonly services: Map<number, bigint>;
   nextSocket: number;
+  /** Until the live peers of a previous incarnation are adopted, nothing is dialled or accepted. */
+  adopting: boolean;
+  /** Messages held back while adopting, replayed in order afterwards. */
+  readonly stash: ConnmanActorMsg[];
 }
 
 function endpointOfSocket(socket: Socket): Endpoint {
@@ -225,10 +229,19 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
       closing: new Map(),
       services: new Map(),
       nextSocket: 1,
+      adopting: true,
+      stash: [],
     };
+    // Never reuse the id of a peer that outlived a previous incarnation, even before it is adopted.
+    const prefix = `${args.peers.path}/peer-`;
+    for (const a of ctx.runtime.list(`${args.peers.path}/*`)) {
+      const id = a.path.startsWith(prefix) ? Number(a.path.slice(prefix.length)) : NaN;
+      if (Number.isSafeInteger(id)) sh.logic.nextId = Math.max(sh.logic.nextId, id + 1);
+    }
     ctx.own(() => {
       for (const s of sh.held.values()) s.destroy();
       sh.held.clear();
+      for (const m of sh.stash) if (m.type === 'inbound-socket') m.socket.destroy();
     });
     ctx.timers.interval('tick', args.tickMs ?? 1000, { type: 'tick' });
     // Peers that outlived a previous incarnation of this actor are adopted, not forgotten.
@@ -240,12 +253,21 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
     return sh;
   },
   handle(sh, msg, ctx) {
+    if (sh.adopting && msg.type !== 'adopted' && msg.type !== 'peer-closing') {
+      // A tick would dial the manual peers that are in fact still connected: drop it (the adoption ends with one).
+      if (msg.type !== 'tick') sh.stash.push(msg);
+      return sh;
+    }
     const now = Date.now();
     match(msg)
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
       .with({ type: 'adopted' }, ({ infos }) => {
+        sh.adopting = false;
         for (const i of infos) {
           if (sh.logic.peers.has(i.id)) continue;
+          // Gone since it answered: nothing to adopt (adopting it without a monitor would leave a ghost).
+          const ref = ctx.runtime.refOf<PeerMsg>(`${sh.args.peers.path}/peer-${i.id}`);
+          if (!ref) continue;
           feed(sh, ctx, {
             type: 'adopt',
             id: i.id,
@@ -256,14 +278,13 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
             services: i.servicesBits,
             relayTxs: i.relayTxs,
           });
-          const ref = ctx.runtime.refOf<PeerMsg>(`${sh.args.peers.path}/peer-${i.id}`);
-          if (ref) {
-            sh.peerRefs.set(i.id, ref);
-            sh.monitors.set(ctx.monitor(ref), i.id);
-          }
+          sh.peerRefs.set(i.id, ref);
+          sh.monitors.set(ctx.monitor(ref), i.id);
         }
         if (infos.length > 0) ctx.log.info({ peers: infos.length }, 'adopted live peers after restart');
         feed(sh, ctx, { type: 'tick', now });
+        const held = sh.stash.splice(0);
+        for (const m of held) tell(ctx.self, m);
       })
       .with({ type: 'inbound-socket' }, ({ socket, services, noban }) => {
         const socketId = sh.nextSocket++;
