@@ -330,6 +330,10 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         if (p) {
           if (why.misbehaving) sh.args.onMisbehaving?.(p.endpoint, why.reason);
           sh.args.events?.emit('peer-disconnected', { id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving });
+        } else {
+          // The logic forgets a peer it evicts at once (to free the slot) and records it then: tell listeners now that it is gone.
+          const d = sh.logic.disconnects.findLast((r) => r.id === id);
+          if (d) sh.args.events?.emit('peer-disconnected', { id, address: d.address, connType: d.connType, reason: d.reason, misbehaving: d.misbehaving });
         }
         feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now });
       })
