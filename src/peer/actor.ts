@@ -195,18 +195,37 @@ function step(sh: Shell, ctx: ActorContext<PeerMsg>, ev: PeerEvent): void {
 function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
   sh.inMailbox -= chunk.length;
   sh.bytesRecv += chunk.length;
+  sh.decoder.push(chunk);
+  processFrames(sh, ctx);
+}
+
+/**
+ * Handles the complete frames the decoder holds. While the peer's send queue is over the limit
+ * nothing more is processed (Core stops processing a peer's messages while its send is paused):
+ * the frames wait in the decoder, count against the receive limit, and run on 'drain'.
+ */
+function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
   const d = sh.decoder;
-  d.push(chunk);
-  for (let f = d.next(); f !== null && !sh.closing; f = d.next()) {
-    if (f.kind === 'error') {
-      close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, true);
-      return;
+  if (sh.sendPaused) {
+    updatePause(sh);
+    return;
+  }
+  // Replies to the messages of one chunk (pongs to a burst of pings) leave in one write, not one syscall each.
+  sh.socket.cork();
+  try {
+    for (let f = d.next(); f !== null && !sh.closing; f = sh.sendPaused ? null : d.next()) {
+      if (f.kind === 'error') {
+        close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, true);
+        return;
+      }
+      count(sh.recvPerMsg, f.command, f.payload.length + 24);
+      const now = sh.now();
+      const r = decodeMessage(f.command, f.payload, { allowTrailing: true });
+      if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
+      else step(sh, ctx, { type: 'message', msg: r.value, now });
     }
-    count(sh.recvPerMsg, f.command, f.payload.length + 24);
-    const now = sh.now();
-    const r = decodeMessage(f.command, f.payload, { allowTrailing: true });
-    if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
-    else step(sh, ctx, { type: 'message', msg: r.value, now });
+  } finally {
+    if (!sh.socket.destroyed) sh.socket.uncork();
   }
   if (!sh.closing) updatePause(sh);
 }
@@ -303,7 +322,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
         if (sh.sendPaused && sh.socket.writableLength <= sh.maxSend) {
           sh.sendPaused = false;
           ctx.timers.cancel('send-stall');
-          updatePause(sh);
+          processFrames(sh, ctx);
         }
       })
       .with({ type: 'timer' }, ({ key }) => {

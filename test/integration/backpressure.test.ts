@@ -28,7 +28,7 @@ test('a peer that floods pings and never reads: the node stops reading from it, 
     await until('the node pauses reading from the peer with its send queue over the limit', async () => {
       info = (await node.peers())[0];
       return info?.recvPaused === true && info.sendQueued > MAX_SEND;
-    }, 8000);
+    }, 15_000);
 
     // While paused, more flooding does not reach the node's memory.
     const a = (await node.peers())[0];
@@ -37,7 +37,8 @@ test('a peer that floods pings and never reads: the node stops reading from it, 
     if (a && b) {
       assert.equal(b.recvPaused, true);
       assert.ok(b.bytesrecv - a.bytesrecv <= 5 * 1024 * 1024, 'at most one receive buffer more was read');
-      assert.ok(b.sendQueued <= MAX_SEND + 6 * 1024 * 1024, `send queue bounded (${b.sendQueued})`);
+      // Nothing more is processed (so nothing more answered) once the queue is over the limit: Core's fPauseSend.
+      assert.ok(b.sendQueued <= MAX_SEND + 1024, `send queue bounded by the limit plus one message (${b.sendQueued})`);
     }
 
     await peer.waitClosed(8000);
