@@ -210,7 +210,7 @@ function onVersion(s: PeerState, v: VersionMessage, now: number, out: Out): void
     relay: v.relay ?? true,
     nonce: v.nonce,
     timestamp: v.timestamp,
-    addrRecv: v.addrRecv,
+    addrRecv: { ...v.addrRecv, addr: Buffer.from(v.addrRecv.addr) }, // a copy: a view would pin the whole first socket chunk
   };
   if (!s.sentVersion) {
     out.send(versionMessage(s, now));
