@@ -123,6 +123,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       },
       connect,
       addnode: settings.addnode.map((e) => parseEndpoint(e, params.defaultPort)),
+      seednode: settings.seednode.map((e) => parseEndpoint(e, params.defaultPort)),
       get peers() {
         return peersRef();
       },

@@ -13,7 +13,9 @@ import { startChild, whichChildren, type DynMsg } from '../../supervisors/superv
 import { parseAddress } from '../wire/address.js';
 import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';
-import { normalizeIp } from './netgroup.js';
+import { isLocalIp, normalizeIp } from './netgroup.js';
+import { discourage, emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
+import { formatHost, isValidAddress } from '../wire/address.js';
 import {
   connmanSummary,
   endpointKey,
@@ -49,6 +51,8 @@ export type ConnmanActorMsg =
   | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
   | { readonly type: 'command'; readonly cmd: ConnmanCommand; readonly replyTo: Ref<CommandResult> }
   | { readonly type: 'adopted'; readonly infos: readonly PeerInfo[] }
+  /** Until the address book actor exists, peers send their addr messages here: they become dial candidates. */
+  | FromPeer
   | PeerReport
   | Down;
 
@@ -62,6 +66,7 @@ export interface ConnmanArgs {
   readonly config: ConnmanConfig;
   readonly connect: readonly Endpoint[];
   readonly addnode: readonly Endpoint[];
+  readonly seednode?: readonly Endpoint[];
   /** Where peers are started. */
   readonly peers: Ref<DynMsg<PeerArgs, PeerMsg>>;
   readonly magic: number;
@@ -73,9 +78,6 @@ export interface ConnmanArgs {
   /** Asked for dial candidates when slots are empty (the address book, when there is one). */
   readonly wantAddresses?: (purpose: 'outbound' | 'feeler', count: number, excludeGroups: readonly string[], replyTo: Ref<ConnmanActorMsg>) => void;
   readonly reportAttempt?: (endpoint: Endpoint, ok: boolean, connType: ConnType) => void;
-  readonly banned?: (ip: string) => boolean;
-  readonly discouraged?: (ip: string) => boolean;
-  readonly onMisbehaving?: (endpoint: Endpoint, reason: string) => void;
   readonly events?: EventEmitter<ConnmanEvents>;
   /** How often slots are checked (ms); deaths and failures trigger an immediate refill anyway. */
   readonly tickMs?: number;
@@ -94,6 +96,8 @@ interface Shell {
   readonly monitors: Map<number, number>;
   readonly closing: Map<number, { reason: string; misbehaving: boolean }>;
   readonly services: Map<number, bigint>;
+  /** Bans and 24 h discouragement (in memory until the address book actor owns and persists them). */
+  readonly bans: BanList;
   nextSocket: number;
   /** Until the live peers of a previous incarnation are adopted, nothing is dialled or accepted. */
   adopting: boolean;
@@ -123,7 +127,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
     settings,
     startHeight: a.startHeight(),
     reportTo: ctx.self as unknown as Ref<PeerReport>,
-    ...(a.addressbook ? { addressbook: a.addressbook } : {}),
+    addressbook: a.addressbook ?? (ctx.self as unknown as Ref<FromPeer>),
     ...(a.chain ? { chain: a.chain } : {}),
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
     ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
@@ -213,15 +217,18 @@ async function adopt(args: ConnmanArgs, runtime: Runtime): Promise<PeerInfo[]> {
 export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
   name: 'connman',
   init(args, ctx) {
+    const bans = emptyBans();
     const sh: Shell = {
       args,
+      bans,
       logic: initConnman({
         config: args.config,
         connect: args.connect,
         addnode: args.addnode,
+        ...(args.seednode ? { seednode: args.seednode } : {}),
         now: Date.now(),
-        ...(args.banned ? { banned: args.banned } : {}),
-        ...(args.discouraged ? { discouraged: args.discouraged } : {}),
+        banned: (ip) => isBanned(bans, ip, Date.now()),
+        discouraged: (ip) => isDiscouraged(bans, ip, Date.now()),
       }),
       held: new Map(),
       peerRefs: new Map(),
@@ -260,7 +267,19 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
     }
     const now = Date.now();
     match(msg)
-      .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
+      .with({ type: 'tick' }, () => {
+        sweep(sh.bans, now);
+        feed(sh, ctx, { type: 'tick', now });
+      })
+      .with({ type: 'from-peer' }, ({ msg: m }) => {
+        if (m.command !== 'addr' && m.command !== 'addrv2') return;
+        // Reachable IPv4/IPv6 addresses become dial candidates (the address book will take this over).
+        const list: Endpoint[] = [];
+        for (const a of m.addresses) {
+          if ((a.network === 'ipv4' || a.network === 'ipv6') && isValidAddress(a) && a.port !== 0) list.push({ host: normalizeIp(formatHost(a)), port: a.port });
+        }
+        if (list.length > 0) feed(sh, ctx, { type: 'addresses', purpose: 'outbound', list });
+      })
       .with({ type: 'adopted' }, ({ infos }) => {
         sh.adopting = false;
         for (const i of infos) {
@@ -328,7 +347,11 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         sh.closing.delete(id);
         const p = sh.logic.peers.get(id);
         if (p) {
-          if (why.misbehaving) sh.args.onMisbehaving?.(p.endpoint, why.reason);
+          // As Core: local peers are disconnected but never discouraged (tests and local tools stay usable).
+          if (why.misbehaving && !p.noban && !isLocalIp(p.endpoint.host)) {
+            discourage(sh.bans, p.endpoint.host, now);
+            ctx.log.info({ peer: id, address: endpointKey(p.endpoint), reason: why.reason }, 'misbehaving peer discouraged for 24 h');
+          }
           sh.args.events?.emit('peer-disconnected', { id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving });
         } else {
           // The logic forgets a peer it evicts at once (to free the slot) and records it then: tell listeners now that it is gone.

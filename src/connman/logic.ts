@@ -89,6 +89,8 @@ interface Dial {
 
 interface Manual {
   readonly endpoint: Endpoint;
+  /** `manual` for --connect/--addnode, `addr-fetch` for --seednode (connect, get addresses, leave). */
+  readonly connType: 'manual' | 'addr-fetch';
   /** onetry entries are dialled once and forgotten. */
   readonly persistent: boolean;
   failures: number;
@@ -178,6 +180,8 @@ export interface ConnmanInit {
   readonly config: ConnmanConfig;
   readonly connect: readonly Endpoint[];
   readonly addnode: readonly Endpoint[];
+  /** Dialled once each to ask for addresses (Core's -seednode). */
+  readonly seednode?: readonly Endpoint[];
   readonly now: number;
   readonly banned?: (ip: string) => boolean;
   readonly discouraged?: (ip: string) => boolean;
@@ -188,7 +192,12 @@ export interface ConnmanInit {
 export function initConnman(init: ConnmanInit): ConnmanState {
   const manual = new Map<string, Manual>();
   for (const e of [...init.connect, ...init.addnode]) {
-    manual.set(endpointKey(e), { endpoint: e, persistent: true, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
+    manual.set(endpointKey(e), { endpoint: e, connType: 'manual', persistent: true, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
+  }
+  for (const e of init.seednode ?? []) {
+    const key = endpointKey(e);
+    if (!manual.has(key))
+      manual.set(key, { endpoint: e, connType: 'addr-fetch', persistent: false, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
   }
   return {
     config: init.config,
@@ -253,7 +262,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
       continue;
     }
     if (manualBusy >= s.config.maxManual) break;
-    m.dialId = startDial(s, m.endpoint, 'manual', now, key, fx);
+    m.dialId = startDial(s, m.endpoint, m.connType, now, key, fx);
     manualBusy++;
   }
   if (Number.isFinite(soonest)) fx.push({ kind: 'schedule', ms: soonest });
@@ -474,7 +483,14 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
     .with({ type: 'addresses' }, ({ purpose, list }) => {
       if (purpose === 'outbound') {
         s.wantingAddresses = false;
-        s.candidates = [...s.candidates, ...list].slice(-1000);
+        const known = new Set(s.candidates.map(endpointKey));
+        const fresh = list.filter((e) => {
+          const k = endpointKey(e);
+          if (known.has(k)) return false;
+          known.add(k);
+          return true;
+        });
+        s.candidates = [...s.candidates, ...fresh].slice(-1000);
       } else {
         s.feelerCandidates = [...list];
         s.lastFeelerAt = -Infinity;
@@ -489,14 +505,14 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
         return;
       }
       if (!s.manual.has(key))
-        s.manual.set(key, { endpoint, persistent: command === 'add', failures: 0, nextAt: now, peerId: null, dialId: null, connectedAt: 0 });
+        s.manual.set(key, { endpoint, connType: 'manual', persistent: command === 'add', failures: 0, nextAt: now, peerId: null, dialId: null, connectedAt: 0 });
       fill(s, now, fx);
     })
     .with({ type: 'disconnect' }, ({ id, reason }) => {
       if (s.peers.has(id)) fx.push({ kind: 'disconnect', id, reason });
     })
     .with({ type: 'adopt' }, (a) => {
-      const manualKey = a.connType === 'manual' && s.manual.has(endpointKey(a.endpoint)) ? endpointKey(a.endpoint) : null;
+      const manualKey = (a.connType === 'manual' || a.connType === 'addr-fetch') && s.manual.has(endpointKey(a.endpoint)) ? endpointKey(a.endpoint) : null;
       const p = newPeer(s, a.id, a.endpoint, a.connType, a.connectedAt, manualKey);
       p.ready = a.ready;
       p.services = a.services;

@@ -166,3 +166,13 @@ test('property: slots never exceed their targets, whatever order events arrive i
     { numRuns: 200 },
   );
 });
+
+test('seed nodes are dialled once as addr-fetch and never retried; offered addresses are deduplicated', () => {
+  const s = initConnman({ config: { ...config, automaticOutbound: true }, connect: [], addnode: [], seednode: [ep('127.0.0.1', 7)], now: 0 });
+  const [d] = dials(run(s, { type: 'tick', now: 0 }).filter((e) => e.kind === 'dial'));
+  assert.equal(d.connType, 'addr-fetch');
+  run(s, { type: 'dial-failed', id: d.id, error: 'refused', now: 1 });
+  assert.equal(dials(run(s, { type: 'tick', now: 1_000_000 })).filter((x) => x.connType === 'addr-fetch').length, 0);
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.1.0.1'), ep('10.2.0.1')] });
+  assert.deepEqual(s.candidates.map((e) => e.host), ['10.1.0.1', '10.2.0.1']);
+});

@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testNode, until } from '../helpers/node.js';
+import { RawPeer } from '../helpers/raw-peer.js';
+
+test('--seednode: dial the seed, ask for addresses, leave it, then fill an automatic outbound slot from what it said', async () => {
+  const c = await testNode();
+  const seed = await RawPeer.listen();
+  const a = await testNode({ seednode: [`127.0.0.1:${seed.port}`] });
+  try {
+    const s = await seed.accept();
+    await s.handshake();
+    await s.waitFor('getaddr');
+    const now = Math.floor(Date.now() / 1000);
+    const ip = { network: 'ipv4' as const, addr: Buffer.from([127, 0, 0, 1]), services: 0x409n, time: now };
+    // Core leaves an addr-fetch peer once it has more than one address.
+    s.send({ command: 'addr', addresses: [{ ...ip, port: c.port }, { ...ip, port: 1 }] });
+    const closed = await s.waitClosed();
+    assert.ok(closed);
+    await until('a full-relay outbound peer to the address the seed gave', async () => {
+      const peers = await a.peers();
+      return peers.some((p) => p.connType === 'outbound-full-relay' && p.addr === `127.0.0.1:${c.port}` && p.phase === 'active');
+    });
+    const d = await a.disconnects();
+    assert.ok(d.some((r) => r.connType === 'addr-fetch' && r.reason === 'addr-fetch complete'));
+    assert.ok((await c.peers()).some((p) => p.inbound && p.phase === 'active'));
+  } finally {
+    await a.cleanup();
+    await seed.close();
+    await c.cleanup();
+  }
+});
