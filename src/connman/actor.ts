@@ -358,6 +358,7 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
           const d = sh.logic.disconnects.findLast((r) => r.id === id);
           if (d) sh.args.events?.emit('peer-disconnected', { id, address: d.address, connType: d.connType, reason: d.reason, misbehaving: d.misbehaving });
         }
+        if (p) ctx.log.info({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
         feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now });
       })
       .with({ type: 'peer-ready' }, (m) => {

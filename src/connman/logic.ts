@@ -300,7 +300,8 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
     fx.push({ kind: 'want-addresses', purpose: 'outbound', count: need * 4, excludeGroups: [...groups] });
   }
   if (s.config.feelerIntervalMs > 0 && now - s.lastFeelerAt >= s.config.feelerIntervalMs && countType(s, 'feeler') === 0) {
-    const e = take(s.feelerCandidates);
+    // Until the address book offers untried addresses for feelers, test one of the learned candidates.
+    const e = take(s.feelerCandidates) ?? take(s.candidates);
     if (e) {
       s.lastFeelerAt = now;
       startDial(s, e, 'feeler', now, null, fx);

@@ -176,3 +176,16 @@ test('seed nodes are dialled once as addr-fetch and never retried; offered addre
   run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.1.0.1'), ep('10.2.0.1')] });
   assert.deepEqual(s.candidates.map((e) => e.host), ['10.1.0.1', '10.2.0.1']);
 });
+
+test('a feeler tests one learned address every interval, in a network group not used by outbound peers', () => {
+  const s = initConnman({ config: { ...config, fullRelayTarget: 1, blockRelayTarget: 0 }, connect: [], addnode: [], now: 0 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1'), ep('10.2.0.2'), ep('10.3.0.1')] });
+  const first = dials(run(s, { type: 'tick', now: 1 }));
+  assert.deepEqual(first.map((d) => d.connType), ['outbound-full-relay']);
+  const feel = dials(run(s, { type: 'tick', now: 120_001 }));
+  assert.deepEqual(feel.map((d) => [d.connType, d.endpoint.host]), [['feeler', '10.2.0.1']]);
+  assert.deepEqual(dials(run(s, { type: 'tick', now: 120_002 })), [], 'one feeler at a time, one per interval');
+  run(s, { type: 'dial-failed', id: feel[0].id, error: 'x', now: 120_003 });
+  assert.deepEqual(dials(run(s, { type: 'tick', now: 200_000 })), [], 'not before the interval has passed again');
+  assert.deepEqual(dials(run(s, { type: 'tick', now: 240_002 })).map((d) => d.connType), ['feeler']);
+});
