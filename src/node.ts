@@ -22,6 +22,7 @@ import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCom
 import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
 import { DEFAULT_CONNMAN, type DisconnectRecord, type Endpoint } from './connman/logic.js';
 import { randomBytes } from 'node:crypto';
+import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 
 export const USER_AGENT = '/peerd:0.1.0/';
 
@@ -58,6 +59,16 @@ export interface NodeHandle {
   disconnect(target: { id: number } | { address: string }): Promise<void>;
   setNetworkActive(active: boolean): Promise<void>;
   pingAll(): Promise<void>;
+  /** Node-wide bandwidth limits, bytes/s (0 = unlimited), in force at once for every peer; no one is reconnected. */
+  setNetLimit(recv: number, send: number): Promise<void>;
+  /**
+   * One peer's limits (by id, or address `host:port`), bytes/s, 0 = unlimited; `'all'` sets
+   * every connected peer's and the default for peers that connect later. Rejects with
+   * "Node not found in connected nodes" for an unknown peer, a RangeError for a bad rate.
+   */
+  setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
+  /** Bytes received and sent since start, and the limits in force (getnettotals). */
+  netTotals(): NetTotals;
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
   kill(path: string, mode?: KillMode): boolean;
@@ -93,6 +104,13 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
     : [];
   const events = new EventEmitter<ConnmanEvents>();
+  // Owned here, not by the connection manager, so that it outlives a manager restart (peers keep the same object).
+  const throttle = netThrottle({
+    maxRecvRate: settings.maxrecvrate,
+    maxSendRate: settings.maxsendrate,
+    peerMaxRecvRate: settings.peermaxrecvrate,
+    peerMaxSendRate: settings.peermaxsendrate,
+  });
   const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log });
 
   const peersSpec = peersSupervisor(peerActor, {
@@ -132,6 +150,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       peerSettings,
       startHeight: () => 0,
       events,
+      throttle,
       ...(tickMs !== undefined ? { tickMs } : {}),
       ...(maxReceiveBuffer !== undefined ? { maxReceiveBuffer } : {}),
       ...(maxSendBuffer !== undefined ? { maxSendBuffer } : {}),
@@ -194,6 +213,14 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
     setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
     pingAll: async () => void (await command({ op: 'ping' })),
+    setNetLimit: async (recv, send) => void (await command({ op: 'set-net-limit', recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') })),
+    setPeerLimit: async (target, recv, send) => {
+      const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };
+      const which =
+        target === 'all' ? { all: true } : typeof target === 'number' ? { id: target } : /^\d+$/.test(target) ? { id: Number(target) } : { address: target };
+      await command({ op: 'set-peer-limit', ...which, ...limits });
+    },
+    netTotals: () => netTotals(throttle),
     actors: (p) => tree.list(p),
     actorTree: () => tree.tree(),
     kill: (path, mode) => tree.kill(path, mode),

@@ -56,6 +56,10 @@ export const OPTION_DEFS = [
   { name: 'peertimeout', kind: 'int', min: 1, max: 86400, unit: 's', arg: 'S', description: 'handshake must finish within this time' },
   { name: 'pinginterval', kind: 'int', min: 1, max: 86400, unit: 's', arg: 'S', description: 'send a ping this often' },
   { name: 'inactivitytimeout', kind: 'int', min: 1, max: 86400, unit: 's', arg: 'S', description: 'disconnect after nothing sent or received, or a ping unanswered, for this long' },
+  { name: 'maxrecvrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'receive at most this rate from all peers together (0 = unlimited)', runtime: true },
+  { name: 'maxsendrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'send at most this rate to all peers together (0 = unlimited)', runtime: true },
+  { name: 'peermaxrecvrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'receive at most this rate from each peer (0 = unlimited)', runtime: true },
+  { name: 'peermaxsendrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'send at most this rate to each peer (0 = unlimited)', runtime: true },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -92,6 +96,10 @@ export function defaults(): Settings {
     peertimeout: 60,
     pinginterval: 120,
     inactivitytimeout: 1200,
+    maxrecvrate: 0,
+    maxsendrate: 0,
+    peermaxrecvrate: 0,
+    peermaxsendrate: 0,
   };
 }
 

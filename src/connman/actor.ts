@@ -16,6 +16,7 @@ import type { PeerSettings } from '../peer/protocol.js';
 import { isLocalIp, normalizeIp } from './netgroup.js';
 import { discourage, emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
 import { formatHost, isValidAddress } from '../wire/address.js';
+import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
   connmanSummary,
   endpointKey,
@@ -37,7 +38,11 @@ export type ConnmanCommand =
   | { readonly op: 'set-network-active'; readonly active: boolean }
   | { readonly op: 'peers' }
   | { readonly op: 'disconnects' }
-  | { readonly op: 'ping' };
+  | { readonly op: 'ping' }
+  /** Node-wide limits, bytes/s (0 = unlimited); every peer re-evaluates its waits at once. */
+  | { readonly op: 'set-net-limit'; readonly recv: number; readonly send: number }
+  /** One peer's limits (by id or address), or with `all` every peer's and the default for new ones. */
+  | { readonly op: 'set-peer-limit'; readonly id?: number; readonly address?: string; readonly all?: boolean; readonly recv: number; readonly send: number };
 
 export type CommandResult =
   | { readonly ok: true; readonly peers?: PeerInfo[]; readonly disconnects?: DisconnectRecord[] }
@@ -85,6 +90,8 @@ export interface ConnmanArgs {
   readonly maxSendBuffer?: number;
   /** How long a peer may keep its send buffer over the limit before it is dropped as not reading (default: the inactivity timeout). */
   readonly sendStallMs?: number;
+  /** The node-wide throttle (owned by the node so that it outlives this actor); default: unlimited. */
+  readonly throttle?: NetThrottle;
 }
 
 interface Shell {
@@ -103,6 +110,7 @@ interface Shell {
   adopting: boolean;
   /** Messages held back while adopting, replayed in order afterwards. */
   readonly stash: ConnmanActorMsg[];
+  readonly throttle: NetThrottle;
 }
 
 function endpointOfSocket(socket: Socket): Endpoint {
@@ -132,6 +140,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
     ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
     ...(a.sendStallMs !== undefined ? { sendStallMs: a.sendStallMs } : {}),
+    throttle: sh.throttle,
   };
   const self = ctx.self;
   startChild(a.peers, args).then(
@@ -238,6 +247,7 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
       nextSocket: 1,
       adopting: true,
       stash: [],
+      throttle: args.throttle ?? netThrottle(),
     };
     // Never reuse the id of a peer that outlived a previous incarnation, even before it is adopted.
     const prefix = `${args.peers.path}/peer-`;
@@ -409,5 +419,28 @@ function command(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, cmd: ConnmanComm
       );
     })
     .with({ op: 'disconnects' }, () => tell(replyTo, { ok: true, disconnects: [...sh.logic.disconnects].reverse() }))
+    .with({ op: 'set-net-limit' }, ({ recv, send }) => {
+      const t = sh.throttle;
+      setRate(t.recv, recv, t.now());
+      setRate(t.send, send, t.now());
+      for (const r of sh.peerRefs.values()) tell(r, { type: 'set-limits' });
+      tell(replyTo, { ok: true });
+    })
+    .with({ op: 'set-peer-limit' }, ({ id, address, all, recv, send }) => {
+      if (all) {
+        sh.throttle.peerRecvRate = recv;
+        sh.throttle.peerSendRate = send;
+        for (const r of sh.peerRefs.values()) tell(r, { type: 'set-limits', recv, send });
+        return tell(replyTo, { ok: true });
+      }
+      let target = id;
+      if (target === undefined && address !== undefined) {
+        for (const p of sh.logic.peers.values()) if (endpointKey(p.endpoint) === address) target = p.id;
+      }
+      const ref = target === undefined ? undefined : sh.peerRefs.get(target);
+      if (ref === undefined) return tell(replyTo, { ok: false, error: 'Node not found in connected nodes' });
+      tell(ref, { type: 'set-limits', recv, send });
+      tell(replyTo, { ok: true });
+    })
     .exhaustive();
 }

@@ -15,6 +15,8 @@ import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/con
 import type { ConnType, Endpoint } from '../connman/logic.js';
 import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerSettings, type PeerState, type TimerKey } from './protocol.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
+import type { TokenBucket } from '../util/token-bucket.js';
+import { netThrottle, rateBucket, recvCharge, recvWait, sendAllowance, sendCharge, sendWait, setRate, type NetThrottle } from '../throttle/throttle.js';
 
 /** Where a peer reports: the connection manager's messages it sends. */
 export type PeerReport =
@@ -50,6 +52,11 @@ export interface PeerArgs {
   /** A peer that keeps us paused on its send buffer this long is disconnected. */
   readonly sendStallMs?: number;
   readonly now?: () => number;
+  /** The node-wide throttle shared by all peers (default: a private unlimited one). */
+  readonly throttle?: NetThrottle;
+  /** This peer's own limits, bytes/s, 0 = unlimited (default: the throttle's per-peer rates). */
+  readonly recvLimit?: number;
+  readonly sendLimit?: number;
 }
 
 export interface CommandStats {
@@ -84,14 +91,24 @@ export interface PeerInfo {
   readonly bytesrecvPerMsg: Readonly<Record<string, number>>;
   readonly ignored: Readonly<Record<string, number>>;
   readonly recvPaused: boolean;
+  /** Bytes queued to this peer: in the socket plus waiting for send tokens. */
   readonly sendQueued: number;
+  /** This peer's limits in force, bytes/s, 0 = unlimited (the node-wide ones apply as well). */
+  readonly recvLimit: number;
+  readonly sendLimit: number;
+  /** Reading is paused because a receive bucket (the peer's or the node's) is in debt. */
+  readonly recvThrottled: boolean;
+  /** Bytes waiting for send tokens (part of sendQueued). */
+  readonly sendThrottled: number;
 }
 
 export type PeerMsg =
   | { readonly type: 'data'; readonly chunk: Buffer }
   | { readonly type: 'closed'; readonly error: string | null }
   | { readonly type: 'drain' }
-  | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' }
+  | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' | 'throttle-recv' | 'throttle-send' }
+  /** New limits for this peer (bytes/s, 0 = unlimited; absent = unchanged); with neither, the node-wide ones changed: re-evaluate. */
+  | { readonly type: 'set-limits'; readonly recv?: number; readonly send?: number }
   | { readonly type: 'disconnect'; readonly reason: string; readonly misbehaving?: boolean }
   | { readonly type: 'ping' }
   | { readonly type: 'send'; readonly msg: Message }
@@ -115,6 +132,16 @@ interface Shell {
   readonly sentPerMsg: Record<string, CommandStats>;
   readonly recvPerMsg: Record<string, CommandStats>;
   closing: boolean;
+  readonly net: NetThrottle;
+  readonly recvBucket: TokenBucket;
+  readonly sendBucket: TokenBucket;
+  /** Reading paused until the receive buckets are out of debt. */
+  recvThrottled: boolean;
+  /** Frames (or the rest of one) waiting for send tokens, in order. */
+  readonly outQueue: Buffer[];
+  outQueued: number;
+  /** Bytes handed to the kernel when the send-stall timer was armed (progress check). */
+  stallMark: number;
 }
 
 function endpointText(e: Endpoint): string {
@@ -128,7 +155,7 @@ function count(table: Record<string, CommandStats>, cmd: string, bytes: number):
 }
 
 function updatePause(sh: Shell): void {
-  const over = sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv || sh.sendPaused;
+  const over = sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv || sh.sendPaused || sh.recvThrottled;
   if (over && !sh.recvPaused) {
     sh.recvPaused = true;
     sh.socket.pause();
@@ -153,12 +180,16 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
     switch (e.kind) {
       case 'send': {
         const frame = encodeMessageFrame(sh.args.magic, e.msg);
-        sh.bytesSent += frame.length;
         count(sh.sentPerMsg, commandOf(e.msg), frame.length);
-        sh.socket.write(frame);
-        if (!sh.sendPaused && sh.socket.writableLength > sh.maxSend) {
+        if (sh.outQueued === 0 && sh.sendBucket.rate === 0 && sh.net.send.rate === 0) write(sh, frame);
+        else {
+          sh.outQueue.push(frame);
+          sh.outQueued += frame.length;
+          flushSend(sh, ctx);
+        }
+        if (!sh.sendPaused && queued(sh) > sh.maxSend) {
           sh.sendPaused = true;
-          ctx.timers.after('send-stall', sh.args.sendStallMs ?? sh.args.settings.inactivityTimeoutMs, { type: 'timer', key: 'send-stall' });
+          armStall(sh, ctx);
           updatePause(sh);
         }
         break;
@@ -188,6 +219,85 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
   }
 }
 
+function write(sh: Shell, bytes: Buffer): void {
+  sh.bytesSent += bytes.length;
+  sh.net.totalSent += bytes.length;
+  sh.socket.write(bytes);
+}
+
+/** Bytes queued to the peer: in the socket's buffer plus waiting for send tokens. */
+function queued(sh: Shell): number {
+  return sh.socket.writableLength + sh.outQueued;
+}
+
+function armStall(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  sh.stallMark = sh.bytesSent - sh.socket.writableLength;
+  ctx.timers.after('send-stall', sh.args.sendStallMs ?? sh.args.settings.inactivityTimeoutMs, { type: 'timer', key: 'send-stall' });
+}
+
+/**
+ * Writes what the send buckets allow from the throttle queue (splitting a frame if need be: TCP
+ * is a byte stream) and, if anything is left, sets a timer for when a useful amount may go.
+ * Nothing is handed to a socket already holding more than the send limit ('drain' resumes).
+ */
+function flushSend(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  if (sh.outQueued === 0 || sh.closing || sh.socket.writableLength > sh.maxSend) return;
+  const now = sh.net.now();
+  let allowance = sendAllowance(sh.sendBucket, sh.net.send, now);
+  let written = 0;
+  while (sh.outQueued > 0 && allowance > 0) {
+    const head = sh.outQueue[0];
+    const n = Math.min(head.length, allowance);
+    if (n === head.length) {
+      sh.outQueue.shift();
+      write(sh, head);
+    } else {
+      write(sh, head.subarray(0, n));
+      sh.outQueue[0] = head.subarray(n);
+    }
+    sh.outQueued -= n;
+    allowance -= n;
+    written += n;
+  }
+  sendCharge(sh.sendBucket, sh.net.send, written, now);
+  if (sh.outQueued > 0 && !ctx.timers.isActive('throttle-send')) {
+    ctx.timers.after('throttle-send', Math.max(1, sendWait(sh.sendBucket, sh.net.send, sh.outQueued, now)), { type: 'timer', key: 'throttle-send' });
+  }
+}
+
+/** Ends the send pause once the queue is back under the limit, and processes the frames held meanwhile. */
+function maybeUnpauseSend(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  if (sh.sendPaused && queued(sh) <= sh.maxSend) {
+    sh.sendPaused = false;
+    ctx.timers.cancel('send-stall');
+    processFrames(sh, ctx);
+  }
+}
+
+/** While a receive bucket is in debt, reading stays paused; a timer resumes it when the debt is paid. */
+function armRecv(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  if (!sh.recvThrottled || ctx.timers.isActive('throttle-recv')) return;
+  const wait = recvWait(sh.recvBucket, sh.net.recv, sh.net.now());
+  if (wait > 0) {
+    ctx.timers.after('throttle-recv', wait, { type: 'timer', key: 'throttle-recv' });
+    return;
+  }
+  sh.recvThrottled = false;
+  updatePause(sh);
+}
+
+/** Limits changed (this peer's, or the node's): re-evaluate both directions now. */
+function setLimits(sh: Shell, ctx: ActorContext<PeerMsg>, recv: number | undefined, send: number | undefined): void {
+  const now = sh.net.now();
+  if (recv !== undefined) setRate(sh.recvBucket, recv, now);
+  if (send !== undefined) setRate(sh.sendBucket, send, now);
+  ctx.timers.cancel('throttle-recv');
+  armRecv(sh, ctx);
+  ctx.timers.cancel('throttle-send');
+  flushSend(sh, ctx);
+  maybeUnpauseSend(sh, ctx);
+}
+
 function step(sh: Shell, ctx: ActorContext<PeerMsg>, ev: PeerEvent): void {
   perform(sh, ctx, stepPeer(sh.proto, ev));
 }
@@ -195,8 +305,10 @@ function step(sh: Shell, ctx: ActorContext<PeerMsg>, ev: PeerEvent): void {
 function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
   sh.inMailbox -= chunk.length;
   sh.bytesRecv += chunk.length;
+  sh.net.totalRecv += chunk.length;
   sh.decoder.push(chunk);
   processFrames(sh, ctx);
+  if (sh.recvThrottled && !sh.closing) armRecv(sh, ctx);
 }
 
 /**
@@ -260,7 +372,11 @@ export function peerInfo(sh: Shell): PeerInfo {
     bytesrecvPerMsg: flat(sh.recvPerMsg),
     ignored: { ...p.ignored },
     recvPaused: sh.recvPaused,
-    sendQueued: sh.socket.writableLength,
+    sendQueued: queued(sh),
+    recvLimit: sh.recvBucket.rate,
+    sendLimit: sh.sendBucket.rate,
+    recvThrottled: sh.recvThrottled,
+    sendThrottled: sh.outQueued,
   };
 }
 
@@ -269,6 +385,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
   init(args, ctx) {
     const socket = ctx.own(args.socket);
     const now = args.now ?? Date.now;
+    const net = args.throttle ?? netThrottle();
     const sh: Shell = {
       args,
       socket,
@@ -293,12 +410,21 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       sentPerMsg: {},
       recvPerMsg: {},
       closing: false,
+      net,
+      recvBucket: rateBucket(args.recvLimit ?? net.peerRecvRate, net.now()),
+      sendBucket: rateBucket(args.sendLimit ?? net.peerSendRate, net.now()),
+      recvThrottled: false,
+      outQueue: [],
+      outQueued: 0,
+      stallMark: 0,
     };
     const self = ctx.self;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       sh.inMailbox += chunk.length;
-      if (!sh.recvPaused && sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv) {
+      // The bytes are here: they are paid for, and reading waits (in the actor's timer) until the debt is repaid.
+      if (recvCharge(sh.recvBucket, net.recv, chunk.length, net.now())) sh.recvThrottled = true;
+      if (!sh.recvPaused && (sh.recvThrottled || sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv)) {
         sh.recvPaused = true;
         socket.pause();
       }
@@ -319,17 +445,23 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       .with({ type: 'data' }, ({ chunk }) => onData(sh, ctx, chunk))
       .with({ type: 'closed' }, ({ error }) => close(sh, ctx, error === null ? 'peer closed the connection' : `connection lost: ${error}`, false))
       .with({ type: 'drain' }, () => {
-        if (sh.sendPaused && sh.socket.writableLength <= sh.maxSend) {
-          sh.sendPaused = false;
-          ctx.timers.cancel('send-stall');
-          processFrames(sh, ctx);
-        }
+        flushSend(sh, ctx);
+        maybeUnpauseSend(sh, ctx);
       })
       .with({ type: 'timer' }, ({ key }) => {
         const now = sh.now();
         if (key === 'send-stall') {
-          if (sh.sendPaused) close(sh, ctx, `peer is not reading: ${sh.socket.writableLength} bytes queued`, false);
+          if (!sh.sendPaused) return;
+          // Our own send throttle holding the queue full is not the peer's fault, as long as it reads what we write.
+          const delivered = sh.bytesSent - sh.socket.writableLength;
+          if (sh.outQueued > 0 && delivered > sh.stallMark) armStall(sh, ctx);
+          else close(sh, ctx, `peer is not reading: ${queued(sh)} bytes queued`, false);
           return;
+        }
+        if (key === 'throttle-recv') return armRecv(sh, ctx);
+        if (key === 'throttle-send') {
+          flushSend(sh, ctx);
+          return maybeUnpauseSend(sh, ctx);
         }
         const ev: PeerEvent =
           key === 'handshake' ? { type: 'handshake-timer', now } : key === 'ping' ? { type: 'ping-timer', now, nonce: pingNonce() } : { type: 'inactivity-timer', now };
@@ -340,10 +472,11 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       .with({ type: 'send' }, ({ msg: m }) => perform(sh, ctx, [{ kind: 'send', msg: m }]))
       .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))
+      .with({ type: 'set-limits' }, ({ recv, send }) => setLimits(sh, ctx, recv, send))
       .exhaustive();
     return sh;
   },
-  summarize: (sh) => ({ ...peerSummary(sh.proto), addr: endpointText(sh.args.endpoint), bytesSent: sh.bytesSent, bytesRecv: sh.bytesRecv, recvPaused: sh.recvPaused }),
+  summarize: (sh) => ({ ...peerSummary(sh.proto), addr: endpointText(sh.args.endpoint), bytesSent: sh.bytesSent, bytesRecv: sh.bytesRecv, recvPaused: sh.recvPaused, recvLimit: sh.recvBucket.rate, sendLimit: sh.sendBucket.rate, recvThrottled: sh.recvThrottled }),
   chaos: {
     socket(sh) {
       sh.socket.destroy();
