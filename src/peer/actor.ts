@@ -30,6 +30,10 @@ export interface FromPeer {
   readonly peer: number;
   readonly self: Ref<PeerMsg>;
   readonly msg: Message;
+  /** The connection's type (the address book credits the tokens of our getaddr by it). */
+  readonly connType?: ConnType;
+  /** The peer sent sendaddrv2: it may be answered with addrv2. */
+  readonly sendAddrV2?: boolean;
 }
 
 export interface PeerArgs {
@@ -210,7 +214,8 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
         tell(sh.args.reportTo, { type: 'peer-stats', id: sh.args.id, minPingMs: e.minMs });
         break;
       case 'to-addressbook':
-        if (sh.args.addressbook) tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        if (sh.args.addressbook)
+          tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
         if (sh.args.chain) tell<FromPeer>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
