@@ -60,6 +60,13 @@ export const OPTION_DEFS = [
   { name: 'maxsendrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'send at most this rate to all peers together (0 = unlimited)', runtime: true },
   { name: 'peermaxrecvrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'receive at most this rate from each peer (0 = unlimited)', runtime: true },
   { name: 'peermaxsendrate', kind: 'bytes', min: 0, unit: 'bytes/s', arg: 'BYTES', description: 'send at most this rate to each peer (0 = unlimited)', runtime: true },
+  { name: 'server', kind: 'bool', description: 'accept JSON-RPC commands (peerd start: on; the library: only when asked)' },
+  { name: 'rpcbind', kind: 'list', arg: 'HOST[:PORT]', description: 'bind the RPC server here (repeatable; default 127.0.0.1)' },
+  { name: 'rpcport', kind: 'int', min: 0, max: 65535, arg: 'PORT', description: "RPC port (default: the network's, 8332/18332/48332/38332/18443; 0 = any free port)" },
+  { name: 'rpcallowip', kind: 'list', arg: 'IP[/MASK]', description: 'also accept RPC clients from this IP or subnet (repeatable; loopback is always allowed)' },
+  { name: 'rpcuser', kind: 'string', arg: 'USER', description: 'RPC user name (with rpcpassword; otherwise a cookie file is used)' },
+  { name: 'rpcpassword', kind: 'string', arg: 'PW', description: 'RPC password (no cookie file is written when set)' },
+  { name: 'rpccookiefile', kind: 'string', arg: 'FILE', description: 'RPC cookie file (default: <network datadir>/.cookie)' },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -100,6 +107,13 @@ export function defaults(): Settings {
     maxsendrate: 0,
     peermaxrecvrate: 0,
     peermaxsendrate: 0,
+    server: true,
+    rpcbind: [],
+    rpcport: -1,
+    rpcallowip: [],
+    rpcuser: '',
+    rpcpassword: '',
+    rpccookiefile: '',
   };
 }
 
