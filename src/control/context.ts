@@ -1,0 +1,74 @@
+/**
+ * What the RPC methods see of the node: a small, handle-like interface. `node.ts` builds the
+ * real one; tests build fakes, so every method is testable without HTTP.
+ */
+import type { Ref, ActorInfo, TreeNode, KillMode } from '../../supervisors/runtime.js';
+import type { PeerInfo } from '../peer/actor.js';
+import type { DisconnectRecord } from '../connman/logic.js';
+import type { AddedNodeInfo } from '../connman/actor.js';
+import type { Settings } from '../config/options.js';
+import type { NetworkParams } from '../wire/network.js';
+
+/** Core's listbanned entry. */
+export interface BannedEntry {
+  readonly address: string;
+  readonly ban_created: number;
+  readonly banned_until: number;
+  readonly ban_duration: number;
+  readonly time_remaining: number;
+}
+
+/** Core's getnodeaddresses entry. */
+export interface NodeAddressEntry {
+  readonly time: number;
+  readonly services: number;
+  readonly address: string;
+  readonly port: number;
+  readonly network: string;
+}
+
+export type AddrmanInfo = Record<string, { readonly new: number; readonly tried: number; readonly total: number }>;
+
+export interface AbReply {
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** The messages the control actor sends to the address book at `/root/addressbook`. */
+export type AddressBookControlMsg =
+  | { readonly type: 'ban'; readonly subnet: string; readonly untilMs: number; readonly reason: string; readonly replyTo: Ref<AbReply> }
+  | { readonly type: 'unban'; readonly subnet: string; readonly replyTo: Ref<AbReply> }
+  | { readonly type: 'list-bans'; readonly replyTo: Ref<BannedEntry[]> }
+  | { readonly type: 'clear-bans'; readonly replyTo: Ref<AbReply> }
+  | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressEntry[]> }
+  | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> };
+
+export const ADDRESSBOOK_PATH = '/root/addressbook';
+
+export interface ControlContext {
+  readonly settings: Settings;
+  readonly params: NetworkParams;
+  readonly userAgent: string;
+  /** Services our listeners advertise by default. */
+  readonly services: bigint;
+  /** ms since the epoch when the node started. */
+  readonly startedAt: number;
+  peers(): Promise<PeerInfo[]>;
+  disconnects(): Promise<DisconnectRecord[]>;
+  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry'): Promise<void>;
+  addedNodes(): Promise<AddedNodeInfo[]>;
+  disconnect(target: { id: number } | { address: string }): Promise<void>;
+  setNetworkActive(active: boolean): Promise<void>;
+  networkActive(): boolean;
+  pingAll(): Promise<void>;
+  /** Bytes received and sent since start (live peers plus the ones that left). */
+  totals(): Promise<{ recv: number; sent: number }>;
+  actors(pattern?: string | RegExp): ActorInfo[];
+  actorTree(): TreeNode[];
+  kill(path: string, mode: KillMode, opts?: { ms?: number }): boolean;
+  deadLetters(): { total: number; byType: Record<string, number> };
+  /** Asks the address book; null when it is not running. */
+  askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> | null;
+  /** Stops the node (after the reply to `stop` is sent). */
+  stop(): void;
+}

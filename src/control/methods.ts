@@ -1,0 +1,524 @@
+/**
+ * The RPC method table, as data: name → { category, description, params, handler }. Handlers
+ * are small functions over a {@link ControlContext}; `dispatch` checks the parameters as Core's
+ * RPCHelpMan does (positional or named, count, types) before calling them.
+ */
+import { isIPv6 } from 'node:net';
+import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
+import { ADDRESSBOOK_PATH, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry } from './context.js';
+import { isLoopback, parseIpSubnet, subnetHas } from './subnet.js';
+import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
+import type { PeerInfo } from '../peer/actor.js';
+import type { KillMode, Ref, TreeNode } from '../../supervisors/runtime.js';
+
+export type ParamType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'any';
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly type: ParamType;
+  readonly optional?: boolean;
+  readonly description: string;
+}
+
+export interface MethodDef {
+  readonly category: 'Network' | 'Control' | 'peerd';
+  readonly description: string;
+  readonly params: readonly ParamSpec[];
+  /** One line on what comes back, for help. */
+  readonly result: string;
+  /** Positional arguments after checking (missing optional ones are undefined). */
+  readonly handler: (ctx: ControlContext, args: readonly (Json | undefined)[]) => Promise<Json> | Json;
+}
+
+const DEFAULT_BAN_S = 24 * 3600;
+const NETWORKS = ['ipv4', 'ipv6', 'onion', 'i2p', 'cjdns'] as const;
+const KILL_MODES: readonly KillMode[] = ['kill', 'crash', 'socket', 'stall'];
+
+/** peerd 0.1.0 in Core's CLIENT_VERSION form (major*10000 + minor*100 + patch). */
+export const CLIENT_VERSION = 100;
+
+export function serviceNames(bits: bigint): string[] {
+  return SERVICE_NAMES.filter(([b]) => (bits & b) !== 0n).map(([, n]) => n);
+}
+
+function hex16(bits: bigint): string {
+  return bits.toString(16).padStart(16, '0');
+}
+
+function peerNetwork(host: string): string {
+  if (isLoopback(host) || /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|f[cd]|fe80)/i.test(host)) return 'not_publicly_routable';
+  return isIPv6(host) ? 'ipv6' : 'ipv4';
+}
+
+/** Core's getpeerinfo object for one peer (every field of v30; peerd's own extras at the end). */
+export function corePeerInfo(p: PeerInfo): JsonObject {
+  const services = p.services !== null ? BigInt(`0x${p.services}`) : p.servicesBits;
+  const o: JsonObject = {
+    id: p.id,
+    addr: p.addr,
+    network: peerNetwork(p.endpoint.host),
+    services: hex16(services),
+    servicesnames: serviceNames(services),
+    relaytxes: p.relayTxs,
+    lastsend: p.lastsend,
+    lastrecv: p.lastrecv,
+    last_transaction: 0,
+    last_block: 0,
+    bytessent: p.bytessent,
+    bytesrecv: p.bytesrecv,
+    conntime: p.conntime,
+    timeoffset: 0,
+  };
+  if (p.pingtime !== null) o.pingtime = p.pingtime;
+  if (p.minping !== null) o.minping = p.minping;
+  if (p.pingwait !== null && p.pingwait > 0) o.pingwait = p.pingwait;
+  Object.assign(o, {
+    version: p.version ?? 0,
+    subver: p.subver ?? '',
+    inbound: p.inbound,
+    bip152_hb_to: false,
+    bip152_hb_from: false,
+    startingheight: p.startingHeight ?? -1,
+    presynced_headers: -1,
+    synced_headers: -1,
+    synced_blocks: -1,
+    inflight: [],
+    addr_relay_enabled: p.connType !== 'block-relay-only' && p.connType !== 'feeler',
+    addr_processed: 0,
+    addr_rate_limited: 0,
+    permissions: [],
+    minfeefilter: 0,
+    bytessent_per_msg: toJson(p.bytessentPerMsg),
+    bytesrecv_per_msg: toJson(p.bytesrecvPerMsg),
+    connection_type: p.connType,
+    transport_protocol_type: 'v1',
+    session_id: '',
+    // peerd's own
+    phase: p.phase,
+    recv_paused: p.recvPaused,
+    send_queued: p.sendQueued,
+  });
+  return o;
+}
+
+function abMissing(kind: 'ban' | 'addr'): RpcError {
+  return kind === 'ban'
+    ? new RpcError(RPC.DATABASE_ERROR, 'Error: Ban database not loaded')
+    : new RpcError(RPC.CLIENT_P2P_DISABLED, 'Error: Address manager functionality missing or disabled');
+}
+
+async function ab<R>(ctx: ControlContext, kind: 'ban' | 'addr', make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> {
+  const p = ctx.askAddressBook<R>(make);
+  if (p === null) throw abMissing(kind);
+  try {
+    return await p;
+  } catch (err) {
+    // The address book died or is gone (noproc): as absent.
+    if (err instanceof Error && /noproc|exit|timeout/i.test(err.message)) throw abMissing(kind);
+    throw err;
+  }
+}
+
+function str(v: Json | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function num(v: Json | undefined): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+function cmdError(err: unknown, map: Record<string, number>): RpcError {
+  const msg = err instanceof Error ? err.message : String(err);
+  for (const [needle, code] of Object.entries(map)) if (msg.includes(needle)) return new RpcError(code, msg);
+  return new RpcError(RPC.MISC_ERROR, msg);
+}
+
+function treeWithout(nodes: readonly TreeNode[], depth: number): Json {
+  return nodes.map((n) => {
+    const { children, ...rest } = n;
+    return { ...(toJson(rest) as JsonObject), children: depth > 0 ? treeWithout(children, depth - 1) : [] };
+  });
+}
+
+export const METHODS: Readonly<Record<string, MethodDef>> = {
+  // ---- Network (Core)
+  getpeerinfo: {
+    category: 'Network',
+    description: 'Returns data about each connected network peer as a json array of objects.',
+    params: [],
+    result: '[{id, addr, network, services, servicesnames, relaytxes, lastsend, lastrecv, bytessent, bytesrecv, conntime, pingtime, minping, version, subver, inbound, startingheight, bytessent_per_msg, bytesrecv_per_msg, connection_type, …}]',
+    handler: async (ctx) => (await ctx.peers()).map(corePeerInfo),
+  },
+  getconnectioncount: {
+    category: 'Network',
+    description: 'Returns the number of connections to other nodes.',
+    params: [],
+    result: 'n (numeric)',
+    handler: async (ctx) => (await ctx.peers()).length,
+  },
+  getnetworkinfo: {
+    category: 'Network',
+    description: 'Returns an object containing various state info regarding P2P networking.',
+    params: [],
+    result: '{version, subversion, protocolversion, localservices, localservicesnames, localrelay, timeoffset, connections, connections_in, connections_out, networkactive, networks, relayfee, incrementalfee, localaddresses, warnings}',
+    handler: async (ctx) => {
+      const peers = await ctx.peers();
+      const inbound = peers.filter((p) => p.inbound).length;
+      return {
+        version: CLIENT_VERSION,
+        subversion: ctx.userAgent,
+        protocolversion: PROTOCOL_VERSION,
+        localservices: hex16(ctx.services),
+        localservicesnames: serviceNames(ctx.services),
+        localrelay: false,
+        timeoffset: 0,
+        networkactive: ctx.networkActive(),
+        connections: peers.length,
+        connections_in: inbound,
+        connections_out: peers.length - inbound,
+        networks: NETWORKS.map((name) => {
+          const reachable = name === 'ipv4' || name === 'ipv6';
+          return { name, limited: !reachable, reachable, proxy: '', proxy_randomize_credentials: false };
+        }),
+        relayfee: 0.00001,
+        incrementalfee: 0.00001,
+        localaddresses: [],
+        warnings: [],
+      };
+    },
+  },
+  getnettotals: {
+    category: 'Network',
+    description: 'Returns information about network traffic, including bytes in, bytes out, and current system time.',
+    params: [],
+    result: '{totalbytesrecv, totalbytessent, timemillis, uploadtarget: {timeframe, target, target_reached, serve_historical_blocks, bytes_left_in_cycle, time_left_in_cycle}}',
+    handler: async (ctx) => {
+      const t = await ctx.totals();
+      return {
+        totalbytesrecv: t.recv,
+        totalbytessent: t.sent,
+        timemillis: Date.now(),
+        uploadtarget: { timeframe: 86400, target: 0, target_reached: false, serve_historical_blocks: true, bytes_left_in_cycle: 0, time_left_in_cycle: 0 },
+      };
+    },
+  },
+  ping: {
+    category: 'Network',
+    description: 'Requests that a ping be sent to all other nodes, to measure ping time. Results are in getpeerinfo (pingtime, pingwait).',
+    params: [],
+    result: 'null',
+    handler: async (ctx) => {
+      await ctx.pingAll();
+      return null;
+    },
+  },
+  addnode: {
+    category: 'Network',
+    description: "Attempts to add or remove a node from the addnode list, or try a connection to a node once ('onetry').",
+    params: [
+      { name: 'node', type: 'string', description: 'The address of the peer to connect to' },
+      { name: 'command', type: 'string', description: "'add' to add a node to the list, 'remove' to remove a node from the list, 'onetry' to try a connection to the node once" },
+      { name: 'v2transport', type: 'boolean', optional: true, description: 'Attempt to connect using BIP324 v2 transport protocol (not supported: must be false)' },
+    ],
+    result: 'null',
+    handler: async (ctx, [node, command, v2]) => {
+      const c = str(command);
+      if (c !== 'add' && c !== 'remove' && c !== 'onetry') throw new RpcError(RPC.MISC_ERROR, helpText('addnode'));
+      if (v2 === true) throw new RpcError(RPC.INVALID_PARAMETER, 'Error: v2transport requested but not enabled (see -v2transport)');
+      try {
+        await ctx.addnode(str(node) ?? '', c);
+      } catch (err) {
+        throw cmdError(err, { 'already added': RPC.CLIENT_NODE_ALREADY_ADDED, 'could not be removed': RPC.CLIENT_NODE_NOT_ADDED, 'is not HOST:PORT': RPC.INVALID_PARAMETER });
+      }
+      return null;
+    },
+  },
+  disconnectnode: {
+    category: 'Network',
+    description: "Immediately disconnects from the specified peer node. Strictly one out of 'address' and 'nodeid' can be provided to identify the node.",
+    params: [
+      { name: 'address', type: 'string', optional: true, description: 'The IP address/port of the node' },
+      { name: 'nodeid', type: 'number', optional: true, description: 'The node ID (see getpeerinfo for node IDs)' },
+    ],
+    result: 'null',
+    handler: async (ctx, [address, nodeid]) => {
+      let target: { id: number } | { address: string };
+      if (address !== undefined && address !== null && (nodeid === undefined || nodeid === null)) target = { address: str(address) ?? '' };
+      else if (nodeid !== undefined && nodeid !== null && (address === undefined || address === null || address === '')) target = { id: num(nodeid) ?? -1 };
+      else throw new RpcError(RPC.INVALID_PARAMS, 'Only one of address and nodeid should be provided.');
+      try {
+        await ctx.disconnect(target);
+      } catch {
+        throw new RpcError(RPC.CLIENT_NODE_NOT_CONNECTED, 'Node not found in connected nodes');
+      }
+      return null;
+    },
+  },
+  getaddednodeinfo: {
+    category: 'Network',
+    description: 'Returns information about the given added node, or all added nodes (onetry addnodes are not listed here).',
+    params: [{ name: 'node', type: 'string', optional: true, description: 'If provided, return information about this specific node, otherwise all nodes are returned.' }],
+    result: '[{addednode, connected, addresses: [{address, connected}]}]',
+    handler: async (ctx, [node]) => {
+      let list = await ctx.addedNodes();
+      if (typeof node === 'string') {
+        list = list.filter((a) => a.addednode === node);
+        if (list.length === 0) throw new RpcError(RPC.CLIENT_NODE_NOT_ADDED, 'Error: Node has not been added.');
+      }
+      return list.map((a) => ({
+        addednode: a.addednode,
+        connected: a.connected,
+        addresses: a.connected && a.address !== null ? [{ address: a.address, connected: a.inbound ? 'inbound' : 'outbound' }] : [],
+      }));
+    },
+  },
+  setban: {
+    category: 'Network',
+    description: 'Attempts to add or remove an IP/Subnet from the banned list.',
+    params: [
+      { name: 'subnet', type: 'string', description: 'The IP/Subnet with an optional netmask (default is /32 = single IP)' },
+      { name: 'command', type: 'string', description: "'add' to add an IP/Subnet to the list, 'remove' to remove an IP/Subnet from the list" },
+      { name: 'bantime', type: 'number', optional: true, description: 'time in seconds how long (or until when if [absolute] is set) the IP is banned (0 or empty means the default of 24h)' },
+      { name: 'absolute', type: 'boolean', optional: true, description: 'If set, the bantime must be an absolute timestamp expressed in UNIX epoch time' },
+    ],
+    result: 'null',
+    handler: async (ctx, [subnetArg, command, bantime, absolute]) => {
+      const c = str(command);
+      if (c !== 'add' && c !== 'remove') throw new RpcError(RPC.MISC_ERROR, helpText('setban'));
+      const subnet = parseIpSubnet(str(subnetArg) ?? '');
+      if (!subnet) throw new RpcError(RPC.CLIENT_INVALID_IP_OR_SUBNET, 'Error: Invalid IP/Subnet');
+      if (c === 'remove') {
+        const r = await ab<AbReply>(ctx, 'ban', (replyTo) => ({ type: 'unban', subnet: subnet.text, replyTo: replyTo }));
+        if (!r.ok) throw new RpcError(RPC.CLIENT_INVALID_IP_OR_SUBNET, 'Error: Unban failed. Requested address/subnet was not previously manually banned.');
+        return null;
+      }
+      const nowS = Math.floor(Date.now() / 1000);
+      const t = num(bantime) ?? 0;
+      if (absolute === true && t < nowS) throw new RpcError(RPC.INVALID_PARAMETER, 'Error: Absolute timestamp is in the past');
+      const untilS = absolute === true ? t : nowS + (t > 0 ? t : DEFAULT_BAN_S);
+      const existing = await ab<BannedEntry[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }));
+      if (existing.some((e) => e.address === subnet.text)) throw new RpcError(RPC.CLIENT_NODE_ALREADY_ADDED, 'Error: IP/Subnet already banned');
+      const r = await ab<AbReply>(ctx, 'ban', (replyTo) => ({ type: 'ban', subnet: subnet.text, untilMs: untilS * 1000, reason: 'manually added', replyTo: replyTo }));
+      if (!r.ok) throw new RpcError(RPC.CLIENT_NODE_ALREADY_ADDED, r.error ?? 'Error: IP/Subnet already banned');
+      // As Core: connected peers in the subnet are disconnected.
+      for (const p of await ctx.peers()) {
+        if (subnetHas(subnet, p.endpoint.host)) await ctx.disconnect({ id: p.id }).catch(() => undefined);
+      }
+      return null;
+    },
+  },
+  listbanned: {
+    category: 'Network',
+    description: 'List all manually banned IPs/Subnets.',
+    params: [],
+    result: '[{address, ban_created, banned_until, ban_duration, time_remaining}]',
+    handler: async (ctx) => toJson(await ab<BannedEntry[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }))),
+  },
+  clearbanned: {
+    category: 'Network',
+    description: 'Clear all banned IPs.',
+    params: [],
+    result: 'null',
+    handler: async (ctx) => {
+      await ab<AbReply>(ctx, 'ban', (replyTo) => ({ type: 'clear-bans', replyTo: replyTo }));
+      return null;
+    },
+  },
+  setnetworkactive: {
+    category: 'Network',
+    description: 'Disable/enable all p2p network activity.',
+    params: [{ name: 'state', type: 'boolean', description: 'true to enable networking, false to disable' }],
+    result: 'true|false (the value that was passed in)',
+    handler: async (ctx, [state]) => {
+      await ctx.setNetworkActive(state === true);
+      return ctx.networkActive();
+    },
+  },
+  getnodeaddresses: {
+    category: 'Network',
+    description: 'Return known addresses, after filtering for quality and recency.',
+    params: [
+      { name: 'count', type: 'number', optional: true, description: 'The maximum number of addresses to return. Specify 0 to return all known addresses. Default 1.' },
+      { name: 'network', type: 'string', optional: true, description: `Return only addresses of the specified network. Can be one of: ${NETWORKS.join(', ')}.` },
+    ],
+    result: '[{time, services, address, port, network}]',
+    handler: async (ctx, [count, network]) => {
+      const n = num(count) ?? 1;
+      if (n < 0) throw new RpcError(RPC.INVALID_PARAMETER, 'Address count out of range');
+      const net = str(network);
+      if (net !== undefined && !(NETWORKS as readonly string[]).includes(net)) throw new RpcError(RPC.INVALID_PARAMETER, `Network not recognized: ${net}`);
+      return toJson(
+        await ab<NodeAddressEntry[]>(ctx, 'addr', (replyTo) => ({ type: 'node-addresses', count: n, ...(net !== undefined ? { network: net } : {}), replyTo: replyTo })),
+      );
+    },
+  },
+  getaddrmaninfo: {
+    category: 'Network',
+    description: 'Provides information about the node\'s address manager by returning the number of addresses in the `new` and `tried` tables and their sum for all networks.',
+    params: [],
+    result: '{ipv4|ipv6|onion|i2p|cjdns|all_networks: {new, tried, total}}',
+    handler: async (ctx) => toJson(await ab<AddrmanInfo>(ctx, 'addr', (replyTo) => ({ type: 'info', replyTo: replyTo }))),
+  },
+
+  // ---- Control (Core)
+  uptime: {
+    category: 'Control',
+    description: 'Returns the total uptime of the server.',
+    params: [],
+    result: 'ttt (numeric) the number of seconds that the server has been running',
+    handler: (ctx) => Math.floor((Date.now() - ctx.startedAt) / 1000),
+  },
+  stop: {
+    category: 'Control',
+    description: 'Request a graceful shutdown of peerd.',
+    params: [],
+    result: '"peerd stopping"',
+    handler: (ctx) => {
+      ctx.stop();
+      return 'peerd stopping';
+    },
+  },
+  help: {
+    category: 'Control',
+    description: 'List all commands, or get help for a specified command.',
+    params: [{ name: 'command', type: 'string', optional: true, description: 'The command to get help on' }],
+    result: '"text"',
+    handler: (_ctx, [command]) => {
+      if (typeof command === 'string' && command !== '') {
+        return METHODS[command] ? helpText(command) : `help: unknown command: ${command}`;
+      }
+      return helpIndex();
+    },
+  },
+
+  // ---- peerd's own
+  getactortree: {
+    category: 'peerd',
+    description: "The supervision tree, nested, with each actor's registry record (kind, restarts, mailbox, handled, status, summary…).",
+    params: [{ name: 'depth', type: 'number', optional: true, description: 'Levels of children to include (default all)' }],
+    result: '[{path, name, kind, restarts, mailbox, mailboxHighWater, status, summary, …, children: [...]}]',
+    handler: (ctx, [depth]) => treeWithout(ctx.actorTree(), num(depth) ?? 1000),
+  },
+  listactors: {
+    category: 'peerd',
+    description: 'Every live actor, flat, optionally filtered by a path pattern (`*` one segment, `**` any: e.g. "/root/peers/*").',
+    params: [{ name: 'pattern', type: 'string', optional: true, description: 'glob over actor paths' }],
+    result: '[{path, name, kind, incarnation, restarts, mailbox, …}]',
+    handler: (ctx, [pattern]) => toJson(ctx.actors(str(pattern))),
+  },
+  killactor: {
+    category: 'peerd',
+    description: "Chaos and admin: 'kill' stops the actor from outside, 'crash' makes it throw in its handler, 'socket' destroys a peer's socket, 'stall' blocks its mailbox for [ms].",
+    params: [
+      { name: 'path', type: 'string', description: 'The actor path, e.g. /root/peers/peer-3' },
+      { name: 'mode', type: 'string', optional: true, description: 'kill (default), crash, socket or stall' },
+      { name: 'ms', type: 'number', optional: true, description: 'for stall: how long, ms (default 1000)' },
+    ],
+    result: '{path, mode}',
+    handler: (ctx, [path, mode, ms]) => {
+      const m = (str(mode) ?? 'kill') as KillMode;
+      if (!KILL_MODES.includes(m)) throw new RpcError(RPC.INVALID_PARAMETER, `Unknown mode "${String(mode)}" (kill, crash, socket, stall)`);
+      const p = str(path) ?? '';
+      if (!ctx.kill(p, m, { ms: num(ms) ?? 1000 })) {
+        throw new RpcError(RPC.INVALID_PARAMETER, m === 'socket' && ctx.actors(p).length > 0 ? `Actor ${p} has no socket` : `No actor at ${p}`);
+      }
+      return { path: p, mode: m };
+    },
+  },
+  getdisconnects: {
+    category: 'peerd',
+    description: 'Recent disconnects with their reasons, newest first.',
+    params: [{ name: 'count', type: 'number', optional: true, description: 'At most this many (default all kept, up to 1000)' }],
+    result: '[{id, address, connType, reason, misbehaving, at, connectedMs}]',
+    handler: async (ctx, [count]) => {
+      const all = await ctx.disconnects();
+      const n = num(count);
+      return toJson(n === undefined ? all : all.slice(0, Math.max(0, n)));
+    },
+  },
+  getdeadletters: {
+    category: 'peerd',
+    description: 'Messages sent to actors that were gone, by message type.',
+    params: [],
+    result: '{total, byType}',
+    handler: (ctx) => toJson(ctx.deadLetters()),
+  },
+};
+
+function signature(name: string): string {
+  const d = METHODS[name];
+  const req = d.params.filter((p) => !p.optional).map((p) => (p.type === 'string' ? `"${p.name}"` : p.name));
+  const opt = d.params.filter((p) => p.optional).map((p) => (p.type === 'string' ? `"${p.name}"` : p.name));
+  return [name, ...req, ...(opt.length > 0 ? [`( ${opt.join(' ')} )`] : [])].join(' ');
+}
+
+/** Core's per-method help layout. */
+export function helpText(name: string): string {
+  const d = METHODS[name];
+  const lines = [signature(name), '', d.description, ''];
+  if (d.params.length > 0) {
+    lines.push('Arguments:');
+    d.params.forEach((p, i) => lines.push(`${i + 1}. ${p.name}    (${p.type}, ${p.optional ? 'optional' : 'required'}) ${p.description}`));
+    lines.push('');
+  }
+  lines.push('Result:', d.result, '', 'Examples:', `> peerd rpc ${name}`, `> bitcoin-cli -rpcport=PORT -rpccookiefile=DATADIR/.cookie ${name}`);
+  return lines.join('\n');
+}
+
+export function helpIndex(): string {
+  const out: string[] = [];
+  for (const cat of ['Control', 'Network', 'peerd'] as const) {
+    out.push(`== ${cat} ==`);
+    for (const name of Object.keys(METHODS).sort()) if (METHODS[name].category === cat) out.push(signature(name));
+    out.push('');
+  }
+  return out.join('\n').trimEnd();
+}
+
+function typeName(v: Json): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return 'object';
+  return typeof v;
+}
+
+function matches(t: ParamType, v: Json): boolean {
+  if (t === 'any') return true;
+  if (t === 'number') return typeof v === 'number' && Number.isFinite(v);
+  return typeName(v) === t;
+}
+
+/** Checks and orders the parameters as Core's RPCHelpMan: named → positional, count, types. */
+export function checkParams(name: string, def: MethodDef, params: Json[] | JsonObject): (Json | undefined)[] {
+  let args: (Json | undefined)[];
+  if (Array.isArray(params)) args = [...params];
+  else {
+    args = [];
+    for (const [k, v] of Object.entries(params)) {
+      const i = def.params.findIndex((p) => p.name === k);
+      if (i < 0) throw new RpcError(RPC.INVALID_PARAMETER, `Unknown named parameter ${k}`);
+      args[i] = v;
+    }
+  }
+  if (args.length > def.params.length || def.params.some((p, i) => !p.optional && (args[i] === undefined || args[i] === null))) {
+    throw new RpcError(RPC.MISC_ERROR, helpText(name));
+  }
+  const mismatch: Record<string, string> = {};
+  def.params.forEach((p, i) => {
+    const v = args[i];
+    if (v === undefined || v === null) return;
+    if (!matches(p.type, v)) mismatch[`Position ${i + 1} (${p.name})`] = `JSON value of type ${typeName(v)} is not of expected type ${p.type}`;
+  });
+  if (Object.keys(mismatch).length > 0) throw new RpcError(RPC.TYPE_ERROR, `Wrong type passed:\n${JSON.stringify(mismatch, null, 4)}`);
+  return args.map((a) => (a === null ? undefined : a));
+}
+
+/** Runs one request against the table. */
+export async function dispatch(ctx: ControlContext, req: ParsedRequest): Promise<Json> {
+  if (!Object.hasOwn(METHODS, req.method)) throw new RpcError(RPC.METHOD_NOT_FOUND, 'Method not found');
+  const def = METHODS[req.method];
+  const args = checkParams(req.method, def, req.params);
+  return def.handler(ctx, args);
+}
+
+export { ADDRESSBOOK_PATH };

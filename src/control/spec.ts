@@ -1,0 +1,93 @@
+/**
+ * How the node plugs the control actor in: the ControlContext over the node's runtime and
+ * connection manager, and the `control` child spec. Kept here so `node.ts` only wires it.
+ */
+import { ask, type Ref, type Runtime, type KillMode } from '../../supervisors/runtime.js';
+import { worker, type ChildSpec } from '../../supervisors/supervisor.js';
+import type { Settings } from '../config/options.js';
+import type { NetworkParams } from '../wire/network.js';
+import type { AddedNodeInfo } from '../connman/actor.js';
+import type { DisconnectRecord } from '../connman/logic.js';
+import type { PeerInfo } from '../peer/actor.js';
+import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
+import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext } from './context.js';
+
+export interface ControlDeps {
+  readonly settings: Settings;
+  readonly params: NetworkParams;
+  readonly userAgent: string;
+  readonly services: bigint;
+  readonly runtime: Runtime;
+  readonly peers: () => Promise<PeerInfo[]>;
+  readonly disconnects: () => Promise<DisconnectRecord[]>;
+  readonly addnode: (endpoint: string, command: 'add' | 'remove' | 'onetry') => Promise<void>;
+  readonly addedNodes: () => Promise<AddedNodeInfo[]>;
+  readonly disconnect: (target: { id: number } | { address: string }) => Promise<void>;
+  readonly setNetworkActive: (active: boolean) => Promise<void>;
+  readonly pingAll: () => Promise<void>;
+  readonly totals: () => { recv: number; sent: number };
+  readonly stop: () => Promise<void>;
+}
+
+export function makeControlContext(d: ControlDeps): ControlContext {
+  const startedAt = Date.now();
+  return {
+    settings: d.settings,
+    params: d.params,
+    userAgent: d.userAgent,
+    services: d.services,
+    startedAt,
+    peers: d.peers,
+    disconnects: d.disconnects,
+    addnode: d.addnode,
+    addedNodes: d.addedNodes,
+    disconnect: d.disconnect,
+    setNetworkActive: d.setNetworkActive,
+    networkActive: () => {
+      const s = d.runtime.info('/root/connman')?.summary;
+      return typeof s === 'object' && s !== null && 'networkActive' in s ? (s as { networkActive: unknown }).networkActive !== false : true;
+    },
+    pingAll: d.pingAll,
+    totals: async () => d.totals(),
+    actors: (p) => d.runtime.list(p),
+    actorTree: () => d.runtime.tree(),
+    kill: (path: string, mode: KillMode, opts?: { ms?: number }) => d.runtime.kill(path, mode, opts),
+    deadLetters: () => d.runtime.deadLetters(),
+    askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> | null {
+      const ref = d.runtime.refOf<AddressBookControlMsg>(ADDRESSBOOK_PATH);
+      if (!ref) return null;
+      return ask<AddressBookControlMsg, R>(ref, make, 5000);
+    },
+    // After the reply is written: the server closes with the rest of the tree.
+    stop: () => void setTimeout(() => void d.stop(), 20),
+  };
+}
+
+/** The `control` child: the RPC server, with binds and credentials from the settings. */
+export function controlSpec(context: ControlContext, networkDir: string, opts: { maxBody?: number; authFailDelayMs?: number } = {}): ChildSpec {
+  const s = context.settings;
+  const port = s.rpcport >= 0 ? s.rpcport : context.params.rpcPort;
+  const binds = (s.rpcbind.length > 0 ? s.rpcbind : ['127.0.0.1']).map((b) => parseRpcBind(b, port));
+  return worker(
+    controlActor,
+    {
+      context,
+      networkDir,
+      binds,
+      allow: s.rpcallowip,
+      rpcuser: s.rpcuser,
+      rpcpassword: s.rpcpassword,
+      rpccookiefile: s.rpccookiefile,
+      ...opts,
+    },
+    { id: 'control', restart: 'permanent', shutdown: 3000 },
+  );
+}
+
+/** The RPC server's bound address (port 0 resolved), or null when it is not running. */
+export async function rpcAddressOf(runtime: Runtime): Promise<{ host: string; port: number } | null> {
+  const ref = runtime.refOf<ControlMsg>('/root/control');
+  if (!ref) return null;
+  const list = await ask<ControlMsg, { host: string; port: number }[]>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
+  return list[0] ?? null;
+}
