@@ -23,6 +23,7 @@ import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './con
 import { DEFAULT_CONNMAN, type DisconnectRecord, type Endpoint } from './connman/logic.js';
 import { randomBytes } from 'node:crypto';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
+import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
 
 export const USER_AGENT = '/peerd:0.1.0/';
 
@@ -43,6 +44,10 @@ export type NodeOptions = Partial<Settings> & {
   readonly maxSendBuffer?: number;
   /** A peer that keeps its send queue over the limit this long is disconnected, ms (default: the inactivity timeout). */
   readonly sendStallMs?: number;
+  /** Largest JSON-RPC request body, bytes (default 1 MB). */
+  readonly rpcMaxBody?: number;
+  /** Delay before a 401 for bad RPC credentials, ms (default Core's 250). */
+  readonly rpcAuthFailDelayMs?: number;
 };
 
 export interface NodeHandle {
@@ -59,6 +64,8 @@ export interface NodeHandle {
   disconnect(target: { id: number } | { address: string }): Promise<void>;
   setNetworkActive(active: boolean): Promise<void>;
   pingAll(): Promise<void>;
+  /** The JSON-RPC server's address (rpcport 0 resolved), or null when it is off. */
+  rpcAddress(): Promise<{ host: string; port: number } | null>;
   /** Node-wide bandwidth limits, bytes/s (0 = unlimited), in force at once for every peer; no one is reconnected. */
   setNetLimit(recv: number, send: number): Promise<void>;
   /**
@@ -84,7 +91,7 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint {
 }
 
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
-  const { readConfFile, cli, logger, tickMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, ...overrides } = options;
+  const { readConfFile, cli, logger, tickMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs, ...overrides } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
@@ -178,9 +185,36 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
             ),
           ),
         });
+  // The JSON-RPC server: on for `peerd start` and config files; for the library only when asked (many nodes share a process).
+  const rpcOn = overrides.server ?? (cli !== undefined || readConfFile === true ? settings.server : false);
+  const control = rpcOn
+    ? controlSpec(
+        makeControlContext({
+          settings,
+          params,
+          userAgent: USER_AGENT,
+          services: ourServices,
+          runtime,
+          peers: async () => (await command({ op: 'peers' })).peers ?? [],
+          disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
+          addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
+          addedNodes: async () => (await command({ op: 'added-nodes' })).addedNodes ?? [],
+          disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
+          setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
+          pingAll: async () => void (await command({ op: 'ping' })),
+          totals: () => {
+            const t = netTotals(throttle);
+            return { recv: t.totalbytesrecv, sent: t.totalbytessent };
+          },
+          stop: () => tree.stop(),
+        }),
+        datadir,
+        { ...(rpcMaxBody !== undefined ? { maxBody: rpcMaxBody } : {}), ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}) },
+      )
+    : undefined;
   const spec = nodeTreeSpec({
     peers: peersSpec,
-    children: { connman: connmanSpec, ...(listenersSpec ? { listeners: listenersSpec } : {}) },
+    children: { ...(control ? { control } : {}), connman: connmanSpec, ...(listenersSpec ? { listeners: listenersSpec } : {}) },
   });
   const tree = await startTree(spec, runtime);
   log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
@@ -213,6 +247,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
     setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
     pingAll: async () => void (await command({ op: 'ping' })),
+    rpcAddress: () => rpcAddressOf(runtime),
     setNetLimit: async (recv, send) => void (await command({ op: 'set-net-limit', recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') })),
     setPeerLimit: async (target, recv, send) => {
       const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };

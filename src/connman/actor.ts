@@ -39,14 +39,24 @@ export type ConnmanCommand =
   | { readonly op: 'peers' }
   | { readonly op: 'disconnects' }
   | { readonly op: 'ping' }
+  /** The addnode list (Core's getaddednodeinfo; onetry entries are not listed). */
+  | { readonly op: 'added-nodes' }
   /** Node-wide limits, bytes/s (0 = unlimited); every peer re-evaluates its waits at once. */
   | { readonly op: 'set-net-limit'; readonly recv: number; readonly send: number }
   /** One peer's limits (by id or address), or with `all` every peer's and the default for new ones. */
   | { readonly op: 'set-peer-limit'; readonly id?: number; readonly address?: string; readonly all?: boolean; readonly recv: number; readonly send: number };
 
 export type CommandResult =
-  | { readonly ok: true; readonly peers?: PeerInfo[]; readonly disconnects?: DisconnectRecord[] }
+  | { readonly ok: true; readonly peers?: PeerInfo[]; readonly disconnects?: DisconnectRecord[]; readonly addedNodes?: AddedNodeInfo[] }
   | { readonly ok: false; readonly error: string };
+
+/** One addnode entry: as given, and the peer it is connected as (if any). */
+export interface AddedNodeInfo {
+  readonly addednode: string;
+  readonly connected: boolean;
+  readonly address: string | null;
+  readonly inbound: boolean;
+}
 
 export type ConnmanActorMsg =
   | { readonly type: 'tick' }
@@ -419,6 +429,15 @@ function command(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, cmd: ConnmanComm
       );
     })
     .with({ op: 'disconnects' }, () => tell(replyTo, { ok: true, disconnects: [...sh.logic.disconnects].reverse() }))
+    .with({ op: 'added-nodes' }, () => {
+      const addedNodes: AddedNodeInfo[] = [];
+      for (const [key, m] of sh.logic.manual) {
+        if (m.connType !== 'manual' || !m.persistent) continue;
+        const p = m.peerId === null ? undefined : sh.logic.peers.get(m.peerId);
+        addedNodes.push({ addednode: key, connected: p !== undefined, address: p ? endpointKey(p.endpoint) : null, inbound: p?.connType === 'inbound' });
+      }
+      tell(replyTo, { ok: true, addedNodes });
+    })
     .with({ op: 'set-net-limit' }, ({ recv, send }) => {
       const t = sh.throttle;
       setRate(t.recv, recv, t.now());
