@@ -22,6 +22,8 @@ import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCom
 import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
 import { DEFAULT_CONNMAN, type DisconnectRecord, type Endpoint } from './connman/logic.js';
 import { randomBytes } from 'node:crypto';
+import { storeActor } from './store/actor.js';
+import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
 
@@ -36,6 +38,12 @@ export type NodeOptions = Partial<Settings> & {
   readonly logger?: Logger;
   /** Interval of the connection manager's slot check, ms. */
   readonly tickMs?: number;
+  /** How often the address book snapshot is written, ms (default Core's 15 min). */
+  readonly addrFlushMs?: number;
+  /** DNS resolver for the seeds (tests inject one: DNS is never reached from tests). */
+  readonly dnsResolver?: Resolver;
+  /** Delay before DNS seeds are considered, ms (default Core's 11 s). */
+  readonly dnsDelayMs?: number;
   /** Services we advertise (default NODE_NETWORK_LIMITED | NODE_WITNESS until the block store serves the whole chain). */
   readonly services?: bigint;
   /** Per-peer receive buffer before its socket is paused, bytes (default Core's 5 MB). */
@@ -76,6 +84,8 @@ export interface NodeHandle {
   setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
   /** Bytes received and sent since start, and the limits in force (getnettotals). */
   netTotals(): NetTotals;
+  /** The address book (`/root/addressbook`): bans, getnodeaddresses, getaddrmaninfo, flush. */
+  addressbook(): Ref<AddressBookMsg>;
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
   kill(path: string, mode?: KillMode): boolean;
@@ -91,7 +101,7 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint {
 }
 
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
-  const { readConfFile, cli, logger, tickMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs, ...overrides } = options;
+  const { readConfFile, cli, logger, tickMs, addrFlushMs, dnsResolver, dnsDelayMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs, ...overrides } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
@@ -134,6 +144,25 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     if (!r) throw new Error('the connection manager is not running');
     return r;
   };
+  // A ref is a path: once the book has started, this one reaches every later incarnation.
+  let bookRef: Ref<AddressBookMsg> | undefined;
+  const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.refOf<AddressBookMsg>('/root/addressbook'));
+  const storeSpec = worker(storeActor, { dir: datadir }, { id: 'store', restart: 'permanent', shutdown: 10_000 });
+  const addressbookSpec = worker(
+    addressBookActor,
+    {
+      defaultPort: params.defaultPort,
+      dnsSeeds: params.dnsSeeds,
+      ...(params.fixedSeeds ? { fixedSeeds: params.fixedSeeds } : {}),
+      dnsseed: settings.dnsseed,
+      // Regtest nodes live on 127.0.0.1: keep loopback addresses there (Core drops them elsewhere).
+      allowLocal: settings.network === 'regtest',
+      flushMs: addrFlushMs ?? DEFAULT_FLUSH_MS,
+      ...(dnsResolver ? { resolver: dnsResolver } : {}),
+      ...(dnsDelayMs !== undefined ? { dnsDelayMs } : {}),
+    },
+    { id: 'addressbook', restart: 'permanent', shutdown: 10_000 },
+  );
   const connect = settings.connect.map((e) => parseEndpoint(e, params.defaultPort));
   const connmanSpec = worker(
     connmanActor,
@@ -151,6 +180,9 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       seednode: settings.seednode.map((e) => parseEndpoint(e, params.defaultPort)),
       get peers() {
         return peersRef();
+      },
+      get addressbook() {
+        return addressbookRef();
       },
       magic: params.magic,
       defaultPort: params.defaultPort,
@@ -214,7 +246,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     : undefined;
   const spec = nodeTreeSpec({
     peers: peersSpec,
-    children: { ...(control ? { control } : {}), connman: connmanSpec, ...(listenersSpec ? { listeners: listenersSpec } : {}) },
+    children: { ...(control ? { control } : {}), store: storeSpec, addressbook: addressbookSpec, connman: connmanSpec, ...(listenersSpec ? { listeners: listenersSpec } : {}) },
   });
   const tree = await startTree(spec, runtime);
   log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
@@ -256,6 +288,11 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       await command({ op: 'set-peer-limit', ...which, ...limits });
     },
     netTotals: () => netTotals(throttle),
+    addressbook: () => {
+      const r = addressbookRef();
+      if (!r) throw new Error('the address book is not running');
+      return r;
+    },
     actors: (p) => tree.list(p),
     actorTree: () => tree.tree(),
     kill: (path, mode) => tree.kill(path, mode),

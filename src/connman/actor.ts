@@ -14,8 +14,8 @@ import { parseAddress } from '../wire/address.js';
 import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';
 import { isLocalIp, normalizeIp } from './netgroup.js';
-import { discourage, emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
-import { formatHost, isValidAddress } from '../wire/address.js';
+import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
+import type { AddressBookMsg, BanListUpdate } from '../addressbook/actor.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
   connmanSummary,
@@ -66,8 +66,8 @@ export type ConnmanActorMsg =
   | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
   | { readonly type: 'command'; readonly cmd: ConnmanCommand; readonly replyTo: Ref<CommandResult> }
   | { readonly type: 'adopted'; readonly infos: readonly PeerInfo[] }
-  /** Until the address book actor exists, peers send their addr messages here: they become dial candidates. */
-  | FromPeer
+  /** The address book's ban list (a copy), on our start and on every change. */
+  | BanListUpdate
   | PeerReport
   | Down;
 
@@ -88,11 +88,15 @@ export interface ConnmanArgs {
   readonly defaultPort: number;
   readonly peerSettings: PeerSettings;
   readonly startHeight: () => number;
-  readonly addressbook?: Ref<FromPeer>;
+  /**
+   * The address book: asked for dial candidates (`select`, with a short timeout: a book that is
+   * down or restarting answers nothing and the slots are retried at the next tick), told of
+   * attempts, ready and gone peers and misbehaviour; peers send it their addr/getaddr.
+   */
+  readonly addressbook?: Ref<AddressBookMsg>;
+  /** How long a `select` may take before the manager gives up until the next tick (default 2 s). */
+  readonly selectTimeoutMs?: number;
   readonly chain?: Ref<FromPeer>;
-  /** Asked for dial candidates when slots are empty (the address book, when there is one). */
-  readonly wantAddresses?: (purpose: 'outbound' | 'feeler', count: number, excludeGroups: readonly string[], replyTo: Ref<ConnmanActorMsg>) => void;
-  readonly reportAttempt?: (endpoint: Endpoint, ok: boolean, connType: ConnType) => void;
   readonly events?: EventEmitter<ConnmanEvents>;
   /** How often slots are checked (ms); deaths and failures trigger an immediate refill anyway. */
   readonly tickMs?: number;
@@ -113,7 +117,7 @@ interface Shell {
   readonly monitors: Map<number, number>;
   readonly closing: Map<number, { reason: string; misbehaving: boolean }>;
   readonly services: Map<number, bigint>;
-  /** Bans and 24 h discouragement (in memory until the address book actor owns and persists them). */
+  /** The address book's bans and 24 h discouragements (a copy it pushes on every change). */
   readonly bans: BanList;
   nextSocket: number;
   /** Until the live peers of a previous incarnation are adopted, nothing is dialled or accepted. */
@@ -145,7 +149,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
     settings,
     startHeight: a.startHeight(),
     reportTo: ctx.self as unknown as Ref<PeerReport>,
-    addressbook: a.addressbook ?? (ctx.self as unknown as Ref<FromPeer>),
+    ...(a.addressbook ? { addressbook: a.addressbook as unknown as Ref<FromPeer> } : {}),
     ...(a.chain ? { chain: a.chain } : {}),
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
     ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
@@ -210,9 +214,19 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
       }
     })
     .with({ kind: 'want-addresses' }, ({ purpose, count, excludeGroups }) => {
-      if (sh.args.wantAddresses) sh.args.wantAddresses(purpose, count, excludeGroups, ctx.self);
+      const book = sh.args.addressbook;
+      if (!book) return;
+      const excludeEndpoints = [...[...sh.logic.peers.values()].map((p) => endpointKey(p.endpoint)), ...[...sh.logic.dials.values()].map((d) => endpointKey(d.endpoint))];
+      const self = ctx.self;
+      ask<AddressBookMsg, readonly Endpoint[]>(book, (replyTo) => ({ type: 'select', purpose, count, excludeGroups, excludeEndpoints, replyTo }), sh.args.selectTimeoutMs ?? 2000).then(
+        (list) => tell(self, { type: 'addresses', purpose, list }),
+        // Down, restarting or slow: no candidates this time (the request is not left pending).
+        () => tell(self, { type: 'addresses', purpose, list: [] }),
+      );
     })
-    .with({ kind: 'attempt' }, ({ endpoint, ok, connType }) => sh.args.reportAttempt?.(endpoint, ok, connType))
+    .with({ kind: 'attempt' }, ({ endpoint, ok, connType }) => {
+      if (sh.args.addressbook) tell(sh.args.addressbook, { type: 'attempt', endpoint, ok, connType });
+    })
     .with({ kind: 'schedule' }, ({ ms }) => ctx.timers.after('retry', ms, { type: 'tick' }))
     .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
     .exhaustive();
@@ -237,6 +251,8 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
   name: 'connman',
   init(args, ctx) {
     const bans = emptyBans();
+    // The book pushes its ban list now and on every change.
+    if (args.addressbook) tell(args.addressbook, { type: 'sync-bans', replyTo: ctx.self as unknown as Ref<BanListUpdate> });
     const sh: Shell = {
       args,
       bans,
@@ -291,14 +307,11 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         sweep(sh.bans, now);
         feed(sh, ctx, { type: 'tick', now });
       })
-      .with({ type: 'from-peer' }, ({ msg: m }) => {
-        if (m.command !== 'addr' && m.command !== 'addrv2') return;
-        // Reachable IPv4/IPv6 addresses become dial candidates (the address book will take this over).
-        const list: Endpoint[] = [];
-        for (const a of m.addresses) {
-          if ((a.network === 'ipv4' || a.network === 'ipv6') && isValidAddress(a) && a.port !== 0) list.push({ host: normalizeIp(formatHost(a)), port: a.port });
-        }
-        if (list.length > 0) feed(sh, ctx, { type: 'addresses', purpose: 'outbound', list });
+      .with({ type: 'ban-list' }, ({ bans }) => {
+        sh.bans.bans.clear();
+        for (const [k, v] of bans.bans) sh.bans.bans.set(k, v);
+        sh.bans.discouraged.clear();
+        for (const [k, v] of bans.discouraged) sh.bans.discouraged.set(k, v);
       })
       .with({ type: 'adopted' }, ({ infos }) => {
         sh.adopting = false;
@@ -319,6 +332,8 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
           });
           sh.peerRefs.set(i.id, ref);
           sh.monitors.set(ctx.monitor(ref), i.id);
+          if (i.phase === 'active' && sh.args.addressbook)
+            tell(sh.args.addressbook, { type: 'peer-connected', id: i.id, endpoint: i.endpoint, connType: i.connType, services: i.servicesBits, ref });
         }
         if (infos.length > 0) ctx.log.info({ peers: infos.length }, 'adopted live peers after restart');
         feed(sh, ctx, { type: 'tick', now });
@@ -368,10 +383,8 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         const p = sh.logic.peers.get(id);
         if (p) {
           // As Core: local peers are disconnected but never discouraged (tests and local tools stay usable).
-          if (why.misbehaving && !p.noban && !isLocalIp(p.endpoint.host)) {
-            discourage(sh.bans, p.endpoint.host, now);
-            ctx.log.info({ peer: id, address: endpointKey(p.endpoint), reason: why.reason }, 'misbehaving peer discouraged for 24 h');
-          }
+          if (why.misbehaving && !p.noban && !isLocalIp(p.endpoint.host) && sh.args.addressbook)
+            tell(sh.args.addressbook, { type: 'misbehaving', endpoint: p.endpoint, reason: why.reason });
           sh.args.events?.emit('peer-disconnected', { id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving });
         } else {
           // The logic forgets a peer it evicts at once (to free the slot) and records it then: tell listeners now that it is gone.
@@ -379,12 +392,15 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
           if (d) sh.args.events?.emit('peer-disconnected', { id, address: d.address, connType: d.connType, reason: d.reason, misbehaving: d.misbehaving });
         }
         if (p) ctx.log.info({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
+        if (sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-disconnected', id });
         feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now });
       })
       .with({ type: 'peer-ready' }, (m) => {
         feed(sh, ctx, m);
         const p = sh.logic.peers.get(m.id);
         if (p) sh.args.events?.emit('peer-connected', { id: m.id, address: endpointKey(p.endpoint), connType: p.connType, services: m.services });
+        const ref = sh.peerRefs.get(m.id);
+        if (p && sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-connected', id: m.id, endpoint: p.endpoint, connType: p.connType, services: m.services, ...(ref ? { ref } : {}) });
       })
       .with({ type: 'peer-stats' }, (m) => feed(sh, ctx, m))
       .with({ type: 'peer-closing' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))

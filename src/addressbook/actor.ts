@@ -1,0 +1,496 @@
+/**
+ * The address-book actor (`/root/addressbook`, permanent): the shell around `logic.ts` and the
+ * pure `AddrMan`. It learns addresses from peers (`addr`, `addrv2`), answers their `getaddr`,
+ * offers dial candidates to the connection manager, records attempts and successes, keeps the
+ * anchors, the operator's bans and the 24 h discouragements, queries DNS seeds when the book is
+ * nearly empty, and keeps all of it in the store (see persist.ts for what a crash can lose).
+ *
+ * It asks the store for its database in `init` and monitors the store: if the store stops, this
+ * actor crashes too and its supervisor restarts it on the new store (let it crash). Killed, it is
+ * restarted by the root supervisor and reloads everything from the store; asks sent while it was
+ * down fail fast (noproc) and the connection manager falls back to asking again later.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { promises as dnsPromises } from 'node:dns';
+import { match } from 'ts-pattern';
+import { defineActor, tell, ask, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
+import { formatReason } from '../../supervisors/exit.js';
+import type { FromPeer, PeerInfo, PeerMsg } from '../peer/actor.js';
+import type { ConnType, Endpoint } from '../connman/logic.js';
+import { endpointKey } from '../connman/logic.js';
+import type { CommandResult, ConnmanActorMsg } from '../connman/actor.js';
+import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../connman/bans.js';
+import { normalizeIp } from '../connman/netgroup.js';
+import { storeDb, type StoreMsg } from '../store/actor.js';
+import type { Db } from '../store/db.js';
+import { formatHost, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
+import { NODE_NETWORK, NODE_WITNESS } from '../wire/constants.js';
+import { AddrMan, AddrManFormatError, type AddrManOptions } from './addrman.js';
+import {
+  currentAnchors,
+  emptyCounters,
+  networkName,
+  notePeer,
+  onAddr,
+  onAttempt,
+  onGetaddr,
+  onMisbehaving,
+  onPeerConnected,
+  onPeerDisconnected,
+  peersIn,
+  selectCandidates,
+  type BookEffect,
+  type BookState,
+} from './logic.js';
+import * as persist from './persist.js';
+
+export interface BanReply {
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** Core's listbanned entry. Times in seconds. */
+export interface BanEntryJson {
+  readonly address: string;
+  readonly ban_created: number;
+  readonly banned_until: number;
+  readonly ban_duration: number;
+  readonly time_remaining: number;
+  readonly reason: string;
+}
+
+/** Core's getnodeaddresses entry. */
+export interface NodeAddressJson {
+  readonly time: number;
+  readonly services: number;
+  readonly address: string;
+  readonly port: number;
+  readonly network: string;
+}
+
+export interface TableCounts {
+  readonly new: number;
+  readonly tried: number;
+  readonly total: number;
+}
+
+/** Core's getaddrmaninfo: per network and `all_networks`. */
+export type AddrmanInfo = Readonly<Record<string, TableCounts>>;
+
+/** The ban list as the connection manager receives it (a copy: nothing is shared). */
+export interface BanListUpdate {
+  readonly type: 'ban-list';
+  readonly bans: BanList;
+}
+
+export type AddressBookMsg =
+  | FromPeer
+  /** Dial candidates for the manager: never connected, never in an excluded group. */
+  | {
+      readonly type: 'select';
+      readonly purpose: 'outbound' | 'feeler';
+      readonly count: number;
+      readonly excludeGroups: readonly string[];
+      readonly excludeEndpoints?: readonly string[];
+      readonly replyTo: Ref<readonly Endpoint[]>;
+    }
+  | { readonly type: 'attempt'; readonly endpoint: Endpoint; readonly ok: boolean; readonly connType: ConnType }
+  | { readonly type: 'peer-connected'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly services: bigint; readonly ref?: Ref<PeerMsg> }
+  | { readonly type: 'peer-disconnected'; readonly id: number }
+  | { readonly type: 'misbehaving'; readonly endpoint: Endpoint; readonly reason: string }
+  | { readonly type: 'ban'; readonly subnet: string; readonly untilMs: number; readonly reason: string; readonly replyTo: Ref<BanReply> }
+  | { readonly type: 'unban'; readonly subnet: string; readonly replyTo: Ref<BanReply> }
+  | { readonly type: 'list-bans'; readonly replyTo: Ref<BanEntryJson[]> }
+  | { readonly type: 'clear-bans'; readonly replyTo: Ref<BanReply> }
+  | { readonly type: 'is-banned'; readonly ip: string; readonly replyTo: Ref<{ readonly banned: boolean; readonly discouraged: boolean }> }
+  | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressJson[]> }
+  | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> }
+  /** The manager (re)started: it wants the ban list now and on every change. */
+  | { readonly type: 'sync-bans'; readonly replyTo: Ref<BanListUpdate> }
+  /** Writes the snapshot now (timer, or a test/operator asking). */
+  | { readonly type: 'flush'; readonly replyTo?: Ref<BanReply> }
+  | { readonly type: 'sweep' }
+  | { readonly type: 'dns-seed' }
+  | { readonly type: 'dns-result'; readonly seed: string; readonly hosts: readonly string[]; readonly error?: string }
+  | { readonly type: 'fixed-seeds' }
+  | { readonly type: 'known-peers'; readonly infos: readonly PeerInfo[] }
+  | Down;
+
+export type Resolver = (host: string) => Promise<string[]>;
+
+export interface AddressBookArgs {
+  readonly defaultPort: number;
+  readonly dnsSeeds: readonly string[];
+  readonly fixedSeeds?: readonly string[];
+  readonly dnsseed: boolean;
+  /** Keep loopback/local addresses (regtest: every test node is on 127.0.0.1). */
+  readonly allowLocal: boolean;
+  /** Snapshot interval, ms (Core's DUMP_PEERS_INTERVAL: 15 min). */
+  readonly flushMs?: number;
+  /** Delay before the DNS seeds are considered, ms (Core: 11 s). */
+  readonly dnsDelayMs?: number;
+  /** Injected for tests: DNS is never reachable there. */
+  readonly resolver?: Resolver;
+  readonly storePath?: string;
+  readonly connmanPath?: string;
+  readonly peersPath?: string;
+  readonly random?: () => number;
+}
+
+export const DEFAULT_FLUSH_MS = 15 * 60 * 1000;
+export const DNS_SEED_DELAY_MS = 11_000;
+/** Core queries DNS seeds only while the book has fewer addresses than this. */
+export const DNS_SEED_THRESHOLD = 1000;
+const SWEEP_MS = 60_000;
+
+interface Shell {
+  readonly args: AddressBookArgs;
+  readonly db: Db;
+  readonly book: BookState;
+  readonly key: Buffer;
+  readonly allowLocal: boolean;
+  nextSeq: number;
+  lastFlushAt: number;
+  /** Something changed since the last snapshot. */
+  dirty: boolean;
+  readonly loadReport: Readonly<Record<string, unknown>>;
+}
+
+export async function defaultResolver(host: string): Promise<string[]> {
+  const [v4, v6] = await Promise.allSettled([dnsPromises.resolve4(host), dnsPromises.resolve6(host)]);
+  const out = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+  if (out.length === 0 && v4.status === 'rejected') throw v4.reason;
+  return out;
+}
+
+/** Core's SetInternal: an address in fd6b:88c0:8724::/48 standing for a name (a DNS seed, the fixed seeds). */
+export function internalSource(name: string): NetAddress {
+  const b = Buffer.alloc(16);
+  Buffer.from('fd6b88c08724', 'hex').copy(b);
+  createHash('sha256').update(name).digest().copy(b, 6, 0, 10);
+  return { network: 'ipv6', addr: b, port: 0, services: 0n };
+}
+
+function banJson(e: { subnet: { text: string }; createdAt: number; until: number; reason: string }, nowMs: number): BanEntryJson {
+  const until = Number.isFinite(e.until) ? Math.floor(e.until / 1000) : 0;
+  const created = Math.floor(e.createdAt / 1000);
+  return {
+    address: e.subnet.text,
+    ban_created: created,
+    banned_until: until,
+    ban_duration: until - created,
+    time_remaining: Math.max(0, until - Math.floor(nowMs / 1000)),
+    reason: e.reason,
+  };
+}
+
+function copyBans(b: BanList): BanList {
+  return { bans: new Map(b.bans), discouraged: new Map(b.discouraged) };
+}
+
+function pushBans(sh: Shell, ctx: ActorContext<AddressBookMsg>): void {
+  const ref = ctx.runtime.refOf<ConnmanActorMsg>(sh.args.connmanPath ?? '/root/connman');
+  if (ref) tell(ref, { type: 'ban-list', bans: copyBans(sh.book.bans) });
+}
+
+async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonly BookEffect[]): Promise<void> {
+  for (const e of fx) {
+    await match(e)
+      .with({ kind: 'send' }, ({ to, msg }) => tell(to, { type: 'send', msg }))
+      .with({ kind: 'disconnect' }, ({ to, reason, misbehaving }) => tell(to, { type: 'disconnect', reason, misbehaving }))
+      .with({ kind: 'tried' }, async (r) => {
+        // Written (synced) before anything else happens: a tried promotion survives any crash.
+        await persist.appendTried(sh.db, sh.nextSeq++, { kind: 'tried', addr: r.addr, source: r.source, atSec: r.atSec });
+        sh.dirty = true;
+      })
+      .with({ kind: 'discouraged' }, async ({ ip, until }) => {
+        await persist.putDiscouraged(sh.db, ip, until);
+        pushBans(sh, ctx);
+      })
+      .with({ kind: 'anchors' }, async ({ anchors }) => persist.saveAnchors(sh.db, anchors))
+      .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
+      .exhaustive();
+  }
+}
+
+async function flush(sh: Shell, ctx: ActorContext<AddressBookMsg>): Promise<void> {
+  const upTo = sh.nextSeq;
+  const t0 = Date.now();
+  const snap = sh.book.man.serialize();
+  await persist.writeSnapshot(sh.db, snap, upTo);
+  sh.dirty = false;
+  sh.lastFlushAt = Date.now();
+  ctx.log.debug({ addresses: sh.book.man.size, bytes: snap.length, ms: Date.now() - t0 }, 'address book written');
+}
+
+function manOptions(key: Buffer, args: AddressBookArgs): AddrManOptions {
+  return { key, ...(args.random ? { random: args.random } : {}), allowLocal: args.allowLocal };
+}
+
+async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBookMsg>): Promise<Shell> {
+  const nowMs = Date.now();
+  const key = await persist.loadKey(db, () => randomBytes(32));
+  const opts = manOptions(key, args);
+  let man: AddrMan | null = null;
+  const report: Record<string, unknown> = {};
+  const snap = await persist.loadSnapshot(db);
+  if (snap !== undefined) {
+    try {
+      man = AddrMan.restore(snap, opts);
+      report.snapshot = man.size;
+    } catch (err) {
+      if (!(err instanceof AddrManFormatError)) throw err;
+      const movedTo = await persist.moveSnapshotAside(db, snap, new Date());
+      report.corrupt = { reason: err.reason, movedTo };
+      ctx.log.error(
+        { reason: err.reason, message: err.message, movedTo, bytes: snap.length },
+        'the address book snapshot is unreadable: moved aside in the store, starting with an empty book (tried promotions and bans are kept)',
+      );
+    }
+  }
+  man ??= new AddrMan(opts);
+  const journal = await persist.loadJournal(db);
+  for (const r of journal.records) {
+    man.add([r.addr], r.source, 0, r.atSec);
+    man.good(r.addr, r.atSec);
+  }
+  report.journal = journal.records.length;
+  if (journal.bad > 0) report.badJournal = journal.bad;
+  const bans = emptyBans();
+  const b = await persist.loadBans(db, bans, nowMs);
+  report.bans = b.loaded;
+  const anchors = await persist.loadAnchors(db);
+  report.anchors = anchors.length;
+  const book: BookState = {
+    man,
+    bans,
+    peers: new Map(),
+    cache: null,
+    pendingAnchors: anchors,
+    savedAnchors: anchors.map(endpointKey).sort().join(','),
+    random: args.random ?? Math.random,
+    counters: emptyCounters(),
+  };
+  return { args, db, book, key, allowLocal: args.allowLocal, nextSeq: journal.nextSeq, lastFlushAt: nowMs, dirty: journal.records.length > 0, loadReport: report };
+}
+
+function summary(sh: Shell): Record<string, unknown> {
+  const c = sh.book.man.counts();
+  const nowMs = Date.now();
+  return {
+    addresses: c.total,
+    new: c.new,
+    tried: c.tried,
+    bans: sh.book.bans.bans.size,
+    discouraged: sh.book.bans.discouraged.size,
+    peers: sh.book.peers.size,
+    cacheAgeS: sh.book.cache === null ? null : Math.floor((nowMs - sh.book.cache.builtAt) / 1000),
+    lastFlushAgoS: Math.floor((nowMs - sh.lastFlushAt) / 1000),
+    dirty: sh.dirty,
+    ...sh.book.counters,
+  };
+}
+
+function addrmanInfo(sh: Shell): AddrmanInfo {
+  const c = sh.book.man.counts();
+  const out: Record<string, TableCounts> = {};
+  for (const n of ['ipv4', 'ipv6', 'onion', 'i2p', 'cjdns']) out[n] = { new: 0, tried: 0, total: 0 };
+  const bump = (net: string, which: 'new' | 'tried', k: number): void => {
+    const name = networkName(net);
+    const cur = out[name] ?? { new: 0, tried: 0, total: 0 };
+    out[name] = { ...cur, [which]: cur[which] + k, total: cur.total + k };
+  };
+  for (const [n, k] of Object.entries(c.new)) bump(n, 'new', k);
+  for (const [n, k] of Object.entries(c.tried)) bump(n, 'tried', k);
+  let nw = 0;
+  let tr = 0;
+  for (const v of Object.values(out)) {
+    nw += v.new;
+    tr += v.tried;
+  }
+  out.all_networks = { new: nw, tried: tr, total: nw + tr };
+  return out;
+}
+
+function nodeAddresses(sh: Shell, count: number, network: string | undefined): NodeAddressJson[] {
+  const nowMs = Date.now();
+  // Core's getnodeaddresses: count 0 means all; network names as Core prints them (onion, not torv3).
+  const list = sh.book.man.getAddr({ max: count, maxPct: 0, nowSec: Math.floor(nowMs / 1000), ...(network ? { network } : {}) });
+  return list.map((a: TimedNetAddress) => ({ time: a.time, services: Number(a.services), address: formatHost(a), port: a.port, network: networkName(String(a.network)) }));
+}
+
+async function onBan(sh: Shell, ctx: ActorContext<AddressBookMsg>, m: Extract<AddressBookMsg, { type: 'ban' }>): Promise<void> {
+  const nowMs = Date.now();
+  const subnet = parseSubnet(m.subnet);
+  if (subnet === null) return tell(m.replyTo, { ok: false, error: 'Error: Invalid IP/Subnet' });
+  if (!(m.untilMs > nowMs)) return tell(m.replyTo, { ok: false, error: 'Error: ban end time is in the past' });
+  const existing = sh.book.bans.bans.get(subnet.text);
+  if (existing && existing.until > nowMs) return tell(m.replyTo, { ok: false, error: 'Error: IP/Subnet already banned' });
+  await persist.putBan(sh.db, subnet.text, nowMs, m.untilMs, m.reason);
+  sh.book.bans.bans.set(subnet.text, { subnet, createdAt: nowMs, until: m.untilMs, reason: m.reason });
+  sh.book.cache = null;
+  pushBans(sh, ctx);
+  for (const p of peersIn(sh.book, (ip) => subnetContains(subnet, ip))) if (p.ref) tell(p.ref, { type: 'disconnect', reason: `banned (${subnet.text})` });
+  ctx.log.info({ subnet: subnet.text, until: new Date(m.untilMs).toISOString(), reason: m.reason }, 'subnet banned');
+  tell(m.replyTo, { ok: true });
+}
+
+function askKnownPeers(sh: Shell, ctx: ActorContext<AddressBookMsg>): void {
+  const ref = ctx.runtime.refOf<ConnmanActorMsg>(sh.args.connmanPath ?? '/root/connman');
+  if (!ref) return;
+  const self = ctx.self;
+  ask<ConnmanActorMsg, CommandResult>(ref, (replyTo) => ({ type: 'command', cmd: { op: 'peers' }, replyTo }), 5000).then(
+    (r) => tell(self, { type: 'known-peers', infos: r.ok ? (r.peers ?? []) : [] }),
+    () => undefined,
+  );
+}
+
+export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookArgs>({
+  name: 'addressbook',
+  async init(args, ctx) {
+    const storePath = args.storePath ?? '/root/store';
+    const db = await storeDb(ctx.runtime, storePath);
+    // The handle dies with the store: crash with it and come back on the new one.
+    const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
+    if (storeRef) ctx.monitor(storeRef);
+    const sh = await load(args, db, ctx);
+    ctx.timers.interval('flush', args.flushMs ?? DEFAULT_FLUSH_MS, { type: 'flush' });
+    ctx.timers.interval('sweep', SWEEP_MS, { type: 'sweep' });
+    if (args.dnsseed && args.dnsSeeds.length > 0) ctx.timers.after('dns-seed', args.dnsDelayMs ?? DNS_SEED_DELAY_MS, { type: 'dns-seed' });
+    if ((args.fixedSeeds?.length ?? 0) > 0) ctx.timers.after('fixed-seeds', args.dnsseed ? 60_000 : 0, { type: 'fixed-seeds' });
+    ctx.log.info({ addresses: sh.book.man.size, ...sh.loadReport }, 'address book loaded');
+    pushBans(sh, ctx);
+    askKnownPeers(sh, ctx);
+    return sh;
+  },
+  async handle(sh, msg, ctx) {
+    const nowMs = Date.now();
+    const book = sh.book;
+    await match(msg)
+      .with({ type: 'from-peer' }, async (m) => {
+        const p = notePeer(book, m.peer, m.self, m.connType, m.sendAddrV2, nowMs);
+        const w = m.msg;
+        if (w.command === 'addr' || w.command === 'addrv2') {
+          const before = book.man.size;
+          await perform(sh, ctx, onAddr(book, p, w.addresses, nowMs, sh.allowLocal));
+          if (book.man.size !== before) sh.dirty = true;
+        } else if (w.command === 'getaddr') await perform(sh, ctx, onGetaddr(book, p, nowMs));
+      })
+      .with({ type: 'select' }, ({ purpose, count, excludeGroups, excludeEndpoints, replyTo }) => {
+        tell(replyTo, selectCandidates(book, { purpose, count, excludeGroups, ...(excludeEndpoints ? { excludeEndpoints } : {}) }, nowMs));
+      })
+      .with({ type: 'attempt' }, async ({ endpoint, ok, connType }) => {
+        await perform(sh, ctx, onAttempt(book, endpoint, ok, connType, nowMs));
+        sh.dirty = true;
+      })
+      .with({ type: 'peer-connected' }, async (m) => perform(sh, ctx, onPeerConnected(book, { ...m, ref: m.ref ?? null }, nowMs)))
+      .with({ type: 'peer-disconnected' }, async ({ id }) => perform(sh, ctx, onPeerDisconnected(book, id, nowMs)))
+      .with({ type: 'misbehaving' }, async ({ endpoint, reason }) => {
+        const fx = onMisbehaving(book, endpoint, nowMs);
+        if (fx.length > 0) ctx.log.info({ address: endpointKey(endpoint), reason }, 'misbehaving peer discouraged for 24 h');
+        await perform(sh, ctx, fx);
+      })
+      .with({ type: 'ban' }, async (m) => onBan(sh, ctx, m))
+      .with({ type: 'unban' }, async ({ subnet, replyTo }) => {
+        const s = parseSubnet(subnet);
+        if (s === null || !book.bans.bans.has(s.text)) return tell(replyTo, { ok: false, error: 'Error: Unban failed' });
+        await persist.delBans(sh.db, [s.text]);
+        book.bans.bans.delete(s.text);
+        pushBans(sh, ctx);
+        tell(replyTo, { ok: true });
+      })
+      .with({ type: 'list-bans' }, ({ replyTo }) => {
+        sweep(book.bans, nowMs);
+        tell(
+          replyTo,
+          [...book.bans.bans.values()].sort((a, b) => a.createdAt - b.createdAt).map((e) => banJson(e, nowMs)),
+        );
+      })
+      .with({ type: 'clear-bans' }, async ({ replyTo }) => {
+        await persist.delBans(sh.db, [...book.bans.bans.keys()], [...book.bans.discouraged.keys()]);
+        book.bans.bans.clear();
+        book.bans.discouraged.clear();
+        pushBans(sh, ctx);
+        tell(replyTo, { ok: true });
+      })
+      .with({ type: 'is-banned' }, ({ ip, replyTo }) => tell(replyTo, { banned: isBanned(book.bans, ip, nowMs), discouraged: isDiscouraged(book.bans, ip, nowMs) }))
+      .with({ type: 'node-addresses' }, ({ count, network, replyTo }) => tell(replyTo, nodeAddresses(sh, count, network)))
+      .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, addrmanInfo(sh)))
+      .with({ type: 'sync-bans' }, ({ replyTo }) => tell<BanListUpdate>(replyTo, { type: 'ban-list', bans: copyBans(book.bans) }))
+      .with({ type: 'flush' }, async ({ replyTo }) => {
+        if (sh.dirty || replyTo) await flush(sh, ctx);
+        if (replyTo) tell(replyTo, { ok: true });
+      })
+      .with({ type: 'sweep' }, async () => {
+        const expiredBans = [...book.bans.bans.values()].filter((e) => e.until <= nowMs).map((e) => e.subnet.text);
+        const expiredIps = [...book.bans.discouraged].filter(([, until]) => until <= nowMs).map(([ip]) => ip);
+        if (expiredBans.length + expiredIps.length === 0) return;
+        sweep(book.bans, nowMs);
+        await persist.delBans(sh.db, expiredBans, expiredIps);
+        pushBans(sh, ctx);
+        ctx.log.info({ bans: expiredBans, discouraged: expiredIps.length }, 'bans expired');
+      })
+      .with({ type: 'dns-seed' }, () => {
+        if (book.man.size >= DNS_SEED_THRESHOLD) return ctx.log.debug({ addresses: book.man.size }, 'enough addresses: DNS seeds not queried');
+        const resolve = sh.args.resolver ?? defaultResolver;
+        const self = ctx.self;
+        ctx.log.info({ seeds: sh.args.dnsSeeds.length, addresses: book.man.size }, 'querying DNS seeds');
+        for (const seed of sh.args.dnsSeeds) {
+          resolve(seed).then(
+            (hosts) => tell(self, { type: 'dns-result', seed, hosts }),
+            (err: unknown) => tell(self, { type: 'dns-result', seed, hosts: [], error: err instanceof Error ? err.message : String(err) }),
+          );
+        }
+      })
+      .with({ type: 'dns-result' }, ({ seed, hosts, error }) => {
+        if (error !== undefined) return ctx.log.info({ seed, error }, 'DNS seed failed');
+        const nowSec = Math.floor(nowMs / 1000);
+        const addrs: TimedNetAddress[] = [];
+        for (const h of hosts) {
+          const a = parseAddress(h.includes(':') ? `[${normalizeIp(h)}]` : h, sh.args.defaultPort, NODE_NETWORK | NODE_WITNESS);
+          // Core: seeded addresses get a time 3 to 7 days ago, so they rank below gossiped ones.
+          if (a) addrs.push({ ...a, time: nowSec - 3 * 86400 - Math.floor(book.random() * 4 * 86400) });
+        }
+        const added = book.man.add(addrs, internalSource(seed), 0, nowSec);
+        if (added > 0) sh.dirty = true;
+        ctx.log.info({ seed, found: hosts.length, added }, 'DNS seed answered');
+      })
+      .with({ type: 'fixed-seeds' }, () => {
+        if (book.man.size > 0) return;
+        const nowSec = Math.floor(nowMs / 1000);
+        const addrs: TimedNetAddress[] = [];
+        for (const text of sh.args.fixedSeeds ?? []) {
+          const a = parseAddress(text, sh.args.defaultPort, NODE_NETWORK | NODE_WITNESS);
+          if (a) addrs.push({ ...a, time: nowSec - 7 * 86400 - Math.floor(book.random() * 7 * 86400) });
+        }
+        const added = book.man.add(addrs, internalSource('fixedseeds'), 0, nowSec);
+        if (added > 0) sh.dirty = true;
+        ctx.log.info({ added }, 'added the fixed seeds');
+      })
+      .with({ type: 'known-peers' }, async ({ infos }) => {
+        const peersPath = sh.args.peersPath ?? '/root/peers';
+        for (const i of infos) {
+          if (book.peers.get(i.id)?.connected) continue;
+          const ref = ctx.runtime.refOf<PeerMsg>(`${peersPath}/peer-${i.id}`) ?? null;
+          if (ref === null || i.phase !== 'active') continue;
+          await perform(sh, ctx, onPeerConnected(book, { id: i.id, endpoint: i.endpoint, connType: i.connType, services: i.servicesBits, ref }, nowMs));
+        }
+      })
+      .with({ type: 'DOWN' }, (d) => {
+        throw new Error(`the store stopped (${formatReason(d.reason)}): restarting on the new store`);
+      })
+      .exhaustive();
+    return sh;
+  },
+  async terminate(sh, _reason, ctx) {
+    if (sh.db.status !== 'open') return;
+    try {
+      await persist.saveAnchors(sh.db, currentAnchors(sh.book).length > 0 ? currentAnchors(sh.book) : sh.book.pendingAnchors);
+      await flush(sh, ctx);
+    } catch (err) {
+      ctx.log.warn({ error: err instanceof Error ? err.message : String(err) }, 'address book not written at stop');
+    }
+  },
+  summarize: (sh) => summary(sh),
+});
+

@@ -1,0 +1,395 @@
+/**
+ * The address book's decisions, without sockets, store or clock: what to do with a peer's
+ * `addr`/`addrv2` (rate limit, filter, store with Core's 2 h penalty, relay fresh ones), how to
+ * answer `getaddr` (a cache renewed every ~24 h, ≤ 1000 entries and 23 % of the table), which
+ * addresses to offer for outbound and feeler slots, and what a connection attempt, a connected or
+ * disconnected peer, or misbehaviour changes. Time and randomness are inputs; the functions
+ * update the state in place and return the effects the actor performs (sends, store writes).
+ * Where this is silent it does what Core's net_processing.cpp and net.cpp do.
+ */
+import type { Ref } from '../../supervisors/runtime.js';
+import type { PeerMsg } from '../peer/actor.js';
+import type { ConnType, Endpoint } from '../connman/logic.js';
+import { endpointKey } from '../connman/logic.js';
+import { isLocalIp, netGroup, normalizeIp } from '../connman/netgroup.js';
+import { discourage, isBanned, isDiscouraged, type BanList } from '../connman/bans.js';
+import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
+import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
+import type { Message } from '../wire/messages.js';
+import type { AddrEntry, AddrMan } from './addrman.js';
+
+/** Core's MAX_ADDR_TO_SEND: most addresses in one message, and in a getaddr answer. */
+export const MAX_ADDR_TO_SEND = 1000;
+/** Core's MAX_PCT_ADDR_TO_SEND. */
+export const MAX_PCT_ADDR_TO_SEND = 23;
+/** Core's MAX_ADDR_RATE_PER_SECOND and MAX_ADDR_PROCESSING_TOKEN_BUCKET. */
+export const ADDR_RATE_PER_SECOND = 0.1;
+export const ADDR_BUCKET = 1000;
+/** Penalty on the time of gossiped addresses (Core: 2 h). */
+export const ADDR_PENALTY_SEC = 2 * 3600;
+/** Relay only addresses seen in the last 10 minutes, from messages of at most 10 addresses. */
+export const RELAY_MAX_AGE_SEC = 10 * 60;
+export const RELAY_MAX_ADDRS = 10;
+/** The getaddr answer cache lives 21 h + up to 6 h (Core's m_addr_response_caches). */
+export const CACHE_BASE_MS = 21 * 3600 * 1000;
+export const CACHE_JITTER_MS = 6 * 3600 * 1000;
+/** At most this many anchors (Core: MAX_BLOCK_RELAY_ONLY_ANCHORS). */
+export const MAX_ANCHORS = 2;
+/** Networks peerd can dial. */
+export const REACHABLE_NETWORKS: readonly string[] = ['ipv4', 'ipv6'];
+
+/** One live connection as the address book knows it. */
+export interface BookPeer {
+  readonly id: number;
+  ref: Ref<PeerMsg> | null;
+  endpoint: Endpoint | null;
+  connType: ConnType | null;
+  /** The peer sent sendaddrv2 (it may be sent addrv2). */
+  addrv2: boolean;
+  readonly bucket: TokenBucket;
+  /** We sent getaddr and have not yet had the (final) answer: its addresses are solicited. */
+  getaddrPending: boolean;
+  /** The tokens for our getaddr were credited (once per connection). */
+  credited: boolean;
+  /** Ready (handshake done) according to the connection manager. */
+  connected: boolean;
+}
+
+export interface BookCounters {
+  addrReceived: number;
+  addrAccepted: number;
+  addrRateLimited: number;
+  addrDropped: number;
+  relayed: number;
+  getaddrAnswered: number;
+}
+
+export interface BookState {
+  readonly man: AddrMan;
+  readonly bans: BanList;
+  readonly peers: Map<number, BookPeer>;
+  /** The getaddr answer, shared by every requester until it expires. */
+  cache: { readonly addrs: readonly TimedNetAddress[]; readonly builtAt: number; readonly expiresAt: number } | null;
+  /** Anchors read at start, offered first for outbound slots (once each). */
+  pendingAnchors: Endpoint[];
+  /** Keys of the anchors last written, to write only on change. */
+  savedAnchors: string;
+  readonly random: () => number;
+  readonly counters: BookCounters;
+}
+
+export type BookEffect =
+  | { readonly kind: 'send'; readonly to: Ref<PeerMsg>; readonly msg: Message }
+  | { readonly kind: 'disconnect'; readonly to: Ref<PeerMsg>; readonly reason: string; readonly misbehaving: boolean }
+  /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
+  | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
+  | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
+  | { readonly kind: 'anchors'; readonly anchors: readonly Endpoint[] }
+  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };
+
+export function emptyCounters(): BookCounters {
+  return { addrReceived: 0, addrAccepted: 0, addrRateLimited: 0, addrDropped: 0, relayed: 0, getaddrAnswered: 0 };
+}
+
+/** Connection types to which we send getaddr (the peer protocol does; the first answer is solicited). */
+const GETADDR_SENT: ReadonlySet<ConnType> = new Set(['outbound-full-relay', 'manual', 'addr-fetch']);
+/** Connection types we never relay addresses to. */
+const NO_RELAY: ReadonlySet<ConnType> = new Set(['block-relay-only', 'feeler', 'addr-fetch']);
+
+export function endpointOf(a: Pick<NetAddress, 'network' | 'addr' | 'port'>): Endpoint {
+  return { host: normalizeIp(formatHost(a)), port: a.port };
+}
+
+export function addressOf(e: Endpoint, services = 0n): NetAddress | null {
+  return parseAddress(endpointKey(e), e.port, services);
+}
+
+function hostOf(a: NetAddress): string | null {
+  return a.network === 'ipv4' || a.network === 'ipv6' ? normalizeIp(formatHost(a)) : null;
+}
+
+function shuffle<T>(xs: T[], random: () => number): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = xs[i] as T;
+    xs[i] = xs[j] as T;
+    xs[j] = t;
+  }
+  return xs;
+}
+
+/** The book's record of a peer, created on first sight (a message or the manager's notice). */
+export function peerOf(s: BookState, id: number, nowMs: number): BookPeer {
+  let p = s.peers.get(id);
+  if (p === undefined) {
+    // Core starts every peer with one token (m_addr_token_bucket{1.0}).
+    p = { id, ref: null, endpoint: null, connType: null, addrv2: false, bucket: bucket(ADDR_RATE_PER_SECOND, ADDR_BUCKET, nowMs, 1), getaddrPending: false, credited: false, connected: false };
+    s.peers.set(id, p);
+  }
+  return p;
+}
+
+/** Learns what a message tells about its peer: its ref, connection type, addrv2 support; credits the getaddr tokens once. */
+export function notePeer(s: BookState, id: number, ref: Ref<PeerMsg>, connType: ConnType | undefined, addrv2: boolean | undefined, nowMs: number): BookPeer {
+  const p = peerOf(s, id, nowMs);
+  p.ref = ref;
+  if (addrv2 !== undefined) p.addrv2 = addrv2;
+  if (connType !== undefined && p.connType === null) p.connType = connType;
+  if (!p.credited && p.connType !== null && GETADDR_SENT.has(p.connType)) {
+    // We sent getaddr to this peer: its answer may be up to 1000 addresses more (Core).
+    p.credited = true;
+    p.getaddrPending = true;
+    credit(p.bucket, MAX_ADDR_TO_SEND);
+  }
+  return p;
+}
+
+function blockedIp(s: BookState, host: string | null, nowMs: number): boolean {
+  return host !== null && (isBanned(s.bans, host, nowMs) || isDiscouraged(s.bans, host, nowMs));
+}
+
+/**
+ * A peer's `addr`/`addrv2` (the peer already dropped those of block-relay-only connections).
+ * Over 1000 entries is misbehaviour; otherwise shuffled, rate-limited per peer, filtered
+ * (invalid, banned, discouraged), stored with a 2 h penalty and the fresh ones relayed.
+ */
+export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAddress[], nowMs: number, allowLocal: boolean): BookEffect[] {
+  const fx: BookEffect[] = [];
+  if (addresses.length > MAX_ADDR_TO_SEND) {
+    if (p.ref) fx.push({ kind: 'disconnect', to: p.ref, reason: `addr message size = ${addresses.length}`, misbehaving: true });
+    return fx;
+  }
+  const nowSec = Math.floor(nowMs / 1000);
+  const solicited = p.getaddrPending;
+  const list = shuffle([...addresses], s.random);
+  const fresh: TimedNetAddress[] = [];
+  const store: TimedNetAddress[] = [];
+  for (const a0 of list) {
+    s.counters.addrReceived++;
+    if (take(p.bucket, 1, nowMs) < 1) {
+      s.counters.addrRateLimited++;
+      continue;
+    }
+    if (!isValidAddress(a0) || a0.port === 0) {
+      s.counters.addrDropped++;
+      continue;
+    }
+    const host = hostOf(a0);
+    if (blockedIp(s, host, nowMs) || (!allowLocal && host !== null && isLocalIp(host))) {
+      s.counters.addrDropped++;
+      continue;
+    }
+    // Core: a time far in the future or before 1973 becomes "5 days ago".
+    const a = a0.time <= 100_000_000 || a0.time > nowSec + 600 ? { ...a0, time: nowSec - 5 * 86400 } : a0;
+    store.push(a);
+    if (a.time > nowSec - RELAY_MAX_AGE_SEC && !solicited && addresses.length <= RELAY_MAX_ADDRS && host !== null) fresh.push(a);
+  }
+  // Core: an answer of fewer than 1000 addresses is the last one to our getaddr.
+  if (addresses.length < MAX_ADDR_TO_SEND) p.getaddrPending = false;
+  if (store.length > 0) {
+    const source: NetAddress = p.endpoint ? (addressOf(p.endpoint) ?? placeholderSource(p.id)) : placeholderSource(p.id);
+    s.counters.addrAccepted += s.man.add(store, source, ADDR_PENALTY_SEC, nowSec);
+  }
+  if (fresh.length > 0) fx.push(...relay(s, p.id, fresh));
+  return fx;
+}
+
+/** A source for a peer whose endpoint we do not know yet: an internal (fd6b:88c0:8724::/48) address per peer id. */
+function placeholderSource(id: number): NetAddress {
+  const b = Buffer.alloc(16);
+  Buffer.from('fd6b88c08724', 'hex').copy(b);
+  b.writeUInt32BE(id >>> 0, 12);
+  return { network: 'ipv6', addr: b, port: 0, services: 0n };
+}
+
+/** Relay targets: connected peers that relay addresses, not the source, not block-relay-only. */
+function relayTargets(s: BookState, sourceId: number): BookPeer[] {
+  const out: BookPeer[] = [];
+  for (const p of s.peers.values()) {
+    if (p.id === sourceId || p.ref === null || p.connType === null || NO_RELAY.has(p.connType)) continue;
+    out.push(p);
+  }
+  return out;
+}
+
+/** Relays fresh addresses to 1 or 2 random peers (2 when reachable, as Core: all we relay are IPv4/IPv6). */
+export function relay(s: BookState, sourceId: number, addrs: readonly TimedNetAddress[]): BookEffect[] {
+  const targets = shuffle(relayTargets(s, sourceId), s.random).slice(0, 2);
+  const fx: BookEffect[] = [];
+  for (const t of targets) {
+    if (t.ref === null) continue;
+    fx.push({ kind: 'send', to: t.ref, msg: addrMessage(t.addrv2, addrs) });
+    s.counters.relayed += addrs.length;
+  }
+  return fx;
+}
+
+/** `addrv2` for peers that asked for it; otherwise `addr` with the addresses v1 can carry (IPv4, IPv6). */
+export function addrMessage(v2: boolean, addrs: readonly TimedNetAddress[]): Message {
+  if (v2) return { command: 'addrv2', addresses: addrs };
+  return { command: 'addr', addresses: addrs.filter((a) => a.network === 'ipv4' || a.network === 'ipv6') };
+}
+
+/** The getaddr answer (the peer already filtered: inbound only, once per connection). */
+export function onGetaddr(s: BookState, p: BookPeer, nowMs: number): BookEffect[] {
+  if (p.ref === null) return [];
+  const addrs = cachedAddresses(s, nowMs);
+  s.counters.getaddrAnswered++;
+  return [{ kind: 'send', to: p.ref, msg: addrMessage(p.addrv2, addrs) }];
+}
+
+/** The cached answer, rebuilt when expired: ≤ 1000 entries, ≤ 23 % of the table, no banned or discouraged ones. */
+export function cachedAddresses(s: BookState, nowMs: number): readonly TimedNetAddress[] {
+  if (s.cache === null || s.cache.expiresAt <= nowMs) {
+    const addrs = s.man.getAddr({
+      max: MAX_ADDR_TO_SEND,
+      maxPct: MAX_PCT_ADDR_TO_SEND,
+      nowSec: Math.floor(nowMs / 1000),
+      filter: (e) => !blockedIp(s, hostOf(e.addr), nowMs),
+    });
+    s.cache = { addrs, builtAt: nowMs, expiresAt: nowMs + CACHE_BASE_MS + Math.floor(s.random() * CACHE_JITTER_MS) };
+  }
+  return s.cache.addrs;
+}
+
+export interface SelectRequest {
+  readonly purpose: 'outbound' | 'feeler';
+  readonly count: number;
+  readonly excludeGroups: readonly string[];
+  /** Endpoints connected or being dialled (the manager's view). */
+  readonly excludeEndpoints?: readonly string[];
+}
+
+/**
+ * Candidates for the manager's empty slots: anchors first (outbound), then addrman's weighted
+ * selection (feelers: a tried collision to test, else new entries only), never a connected or
+ * excluded endpoint, never two in one network group or an excluded group, never banned or
+ * discouraged, only networks we can dial; like Core, recently tried ones are skipped for the
+ * first 30 draws and the search stops after 100.
+ */
+export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number): Endpoint[] {
+  const nowSec = Math.floor(nowMs / 1000);
+  const busy = new Set(req.excludeEndpoints ?? []);
+  for (const p of s.peers.values()) if (p.endpoint) busy.add(endpointKey(p.endpoint));
+  const groups = new Set(req.excludeGroups);
+  const out: Endpoint[] = [];
+  const usable = (e: Endpoint): boolean => {
+    const key = endpointKey(e);
+    if (busy.has(key) || groups.has(netGroup(e.host)) || blockedIp(s, e.host, nowMs)) return false;
+    busy.add(key);
+    groups.add(netGroup(e.host));
+    return true;
+  };
+  if (req.purpose === 'outbound') {
+    while (s.pendingAnchors.length > 0 && out.length < req.count) {
+      const a = s.pendingAnchors.shift() as Endpoint;
+      if (usable(a)) out.push(a);
+    }
+  } else {
+    s.man.resolveCollisions(nowSec);
+    const c = s.man.selectTriedCollision(nowSec);
+    if (c !== null && REACHABLE_NETWORKS.includes(String(c.addr.network))) {
+      const e = endpointOf(c.addr);
+      if (usable(e)) out.push(e);
+    }
+  }
+  for (let tries = 0; out.length < req.count && tries < 100 + req.count * 4; tries++) {
+    const entry = s.man.select({ newOnly: req.purpose === 'feeler', nowSec, networks: REACHABLE_NETWORKS });
+    if (entry === null) break;
+    // Core: only consider recently tried addresses after 30 failed draws.
+    if (nowSec - entry.lastTry < 600 && tries < 30) continue;
+    const e = endpointOf(entry.addr);
+    if (usable(e)) out.push(e);
+  }
+  return out;
+}
+
+/** A connection attempt's outcome, from the manager: Attempt on failure, Good on success (may promote to tried). */
+export function onAttempt(s: BookState, endpoint: Endpoint, ok: boolean, connType: ConnType, nowMs: number): BookEffect[] {
+  const addr = addressOf(endpoint);
+  if (addr === null) return [];
+  const nowSec = Math.floor(nowMs / 1000);
+  const before = s.man.find(addr);
+  if (!ok) {
+    // Core counts failures of automatic connections; a manual peer's failures do not age its entry.
+    s.man.attempt(addr, connType !== 'manual', nowSec);
+    return [];
+  }
+  s.man.good(addr, nowSec);
+  const after = s.man.find(addr);
+  if (after !== undefined && after.inTried && before?.inTried !== true) {
+    return [
+      { kind: 'tried', addr: after.addr, source: after.source, atSec: nowSec },
+      { kind: 'log', level: 'debug', msg: 'address moved to tried', data: { address: endpointKey(endpoint) } },
+    ];
+  }
+  return [];
+}
+
+/** The manager's notice of a ready peer: remembered for relay, exclusion and anchors. */
+export function onPeerConnected(
+  s: BookState,
+  m: { readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly services: bigint; readonly ref: Ref<PeerMsg> | null },
+  nowMs: number,
+): BookEffect[] {
+  const p = peerOf(s, m.id, nowMs);
+  p.endpoint = m.endpoint;
+  p.connected = true;
+  if (m.ref) p.ref = m.ref;
+  if (p.connType === null) p.connType = m.connType;
+  if (m.connType !== 'inbound') {
+    const addr = addressOf(m.endpoint);
+    if (addr !== null && s.man.find(addr) !== undefined) s.man.setServices(addr, m.services);
+  }
+  return anchorsEffect(s);
+}
+
+export function onPeerDisconnected(s: BookState, id: number, nowMs: number): BookEffect[] {
+  const p = s.peers.get(id);
+  if (p === undefined) return [];
+  s.peers.delete(id);
+  // Core (FinalizeNode): Connected() for outbound peers, never block-relay-only (no information leak).
+  if (p.endpoint && p.connType !== null && p.connType !== 'inbound' && p.connType !== 'block-relay-only' && p.connected) {
+    const addr = addressOf(p.endpoint);
+    if (addr !== null) s.man.connected(addr, Math.floor(nowMs / 1000));
+  }
+  return p.connType === 'block-relay-only' ? anchorsEffect(s) : [];
+}
+
+/** The block-relay-only peers in use (at most 2): what is saved as anchors. */
+export function currentAnchors(s: BookState): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const p of s.peers.values()) if (p.connType === 'block-relay-only' && p.endpoint && p.connected && out.length < MAX_ANCHORS) out.push(p.endpoint);
+  return out;
+}
+
+function anchorsEffect(s: BookState): BookEffect[] {
+  const a = currentAnchors(s);
+  const key = a.map(endpointKey).sort().join(',');
+  if (key === s.savedAnchors) return [];
+  s.savedAnchors = key;
+  return [{ kind: 'anchors', anchors: a }];
+}
+
+/** Misbehaviour reported by the manager: discouraged for 24 h, never a local address (Core). */
+export function onMisbehaving(s: BookState, endpoint: Endpoint, nowMs: number): BookEffect[] {
+  if (isLocalIp(endpoint.host)) return [];
+  discourage(s.bans, endpoint.host, nowMs);
+  const ip = normalizeIp(endpoint.host);
+  const until = s.bans.discouraged.get(ip) ?? nowMs;
+  return [{ kind: 'discouraged', ip, until }];
+}
+
+/** Peers whose address a ban covers (to be disconnected). */
+export function peersIn(s: BookState, covered: (ip: string) => boolean): BookPeer[] {
+  const out: BookPeer[] = [];
+  for (const p of s.peers.values()) if (p.endpoint && covered(p.endpoint.host)) out.push(p);
+  return out;
+}
+
+/** Core's getaddrmaninfo / network names: torv3 is `onion`. */
+export function networkName(n: string): string {
+  return n === 'torv3' ? 'onion' : n;
+}
+
+export type { AddrEntry };
