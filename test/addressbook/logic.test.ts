@@ -1,0 +1,208 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { AddrMan, seededRandom } from '../../src/addressbook/addrman.js';
+import {
+  CACHE_BASE_MS,
+  CACHE_JITTER_MS,
+  emptyCounters,
+  notePeer,
+  onAddr,
+  onAttempt,
+  onGetaddr,
+  onMisbehaving,
+  onPeerConnected,
+  onPeerDisconnected,
+  peerOf,
+  selectCandidates,
+  type BookEffect,
+  type BookState,
+} from '../../src/addressbook/logic.js';
+import { emptyBans, ban, parseSubnet } from '../../src/connman/bans.js';
+import { netGroup } from '../../src/connman/netgroup.js';
+import type { Ref } from '../../supervisors/runtime.js';
+import type { PeerMsg } from '../../src/peer/actor.js';
+import type { TimedNetAddress } from '../../src/wire/address.js';
+
+const T0 = 1_700_000_000_000;
+const FIRST = [5, 23, 31, 37, 45, 51, 62, 77, 88, 91, 104, 130, 141, 152, 163, 176, 185, 193, 203, 212];
+
+function ip4(i: number, timeSec: number, port = 8333): TimedNetAddress {
+  return { network: 'ipv4', addr: Buffer.from([FIRST[i % FIRST.length] as number, (i >> 5) & 0xff, (i >> 13) & 0xff, (i & 0x1f) + 1]), port, services: 0x409n, time: timeSec };
+}
+
+/** A stand-in peer ref: only compared by identity in these tests. */
+function fakeRef(name: string): Ref<PeerMsg> {
+  return { path: `/root/peers/${name}` } as unknown as Ref<PeerMsg>;
+}
+
+function state(seed = 1): BookState {
+  const random = seededRandom(seed);
+  return {
+    man: new AddrMan({ key: Buffer.alloc(32, 7), random }),
+    bans: emptyBans(),
+    peers: new Map(),
+    cache: null,
+    pendingAnchors: [],
+    savedAnchors: '',
+    random,
+    counters: emptyCounters(),
+  };
+}
+
+function fill(s: BookState, n: number, nowMs: number): void {
+  const src = ip4(99_999, 0);
+  for (let i = 0; i < n; i += 500) {
+    const batch: TimedNetAddress[] = [];
+    for (let j = i; j < Math.min(n, i + 500); j++) batch.push(ip4(j, Math.floor(nowMs / 1000) - 3600));
+    // Many sources so that one source's bucket limit does not cap the table.
+    s.man.add(batch, { ...src, addr: Buffer.from([FIRST[(i / 500) % FIRST.length] as number, 77, (i / 500) & 0xff, 1]) }, 0, Math.floor(nowMs / 1000));
+  }
+}
+
+const sends = (fx: BookEffect[]) => fx.filter((e): e is Extract<BookEffect, { kind: 'send' }> => e.kind === 'send');
+
+test('getaddr: at most 1000 entries and 23% of the table, the same cached answer for every requester until it expires', () => {
+  const s = state();
+  fill(s, 20_000, T0);
+  assert.ok(s.man.size > 4000, `table has ${s.man.size}`);
+  const a = notePeer(s, 1, fakeRef('a'), 'inbound', true, T0);
+  const b = notePeer(s, 2, fakeRef('b'), 'inbound', false, T0);
+  const ra = sends(onGetaddr(s, a, T0));
+  const rb = sends(onGetaddr(s, b, T0 + 3600_000));
+  assert.equal(ra.length, 1);
+  assert.equal(ra[0]?.msg.command, 'addrv2');
+  assert.equal(rb[0]?.msg.command, 'addr');
+  const la = ra[0]?.msg.command === 'addrv2' ? ra[0].msg.addresses : [];
+  const lb = rb[0]?.msg.command === 'addr' ? rb[0].msg.addresses : [];
+  assert.ok(la.length <= 1000 && la.length <= Math.floor(s.man.size * 0.23) && la.length > 500, `answer of ${la.length}`);
+  assert.deepEqual(lb, la, 'the second requester sees the same cached answer');
+  // After the cache period (21 h + up to 6 h), a new sample.
+  const c = notePeer(s, 3, fakeRef('c'), 'inbound', true, T0);
+  const rc = sends(onGetaddr(s, c, T0 + CACHE_BASE_MS + CACHE_JITTER_MS + 1));
+  const lc = rc[0]?.msg.command === 'addrv2' ? rc[0].msg.addresses : [];
+  assert.notDeepEqual(lc, la);
+  // A small table: 23% of it.
+  const small = state(2);
+  fill(small, 100, T0);
+  const d = notePeer(small, 1, fakeRef('d'), 'inbound', true, T0);
+  const rd = sends(onGetaddr(small, d, T0));
+  const ld = rd[0]?.msg.command === 'addrv2' ? rd[0].msg.addresses : [];
+  assert.equal(ld.length, Math.floor((small.man.size * 23) / 100));
+});
+
+test('rate limit: an inbound peer starts with one token (0.1/s); a peer we sent getaddr gets 1000 more; 5,000 in 5 messages are capped', () => {
+  const s = state();
+  const nowSec = Math.floor(T0 / 1000);
+  const inbound = notePeer(s, 1, fakeRef('in'), 'inbound', false, T0);
+  let t = T0;
+  for (let m = 0; m < 5; m++) {
+    const batch = Array.from({ length: 1000 }, (_, i) => ip4(m * 1000 + i, nowSec - 60));
+    onAddr(s, inbound, batch, t, false);
+    t += 100;
+  }
+  assert.equal(s.counters.addrReceived, 5000);
+  const processedIn = 5000 - s.counters.addrRateLimited;
+  assert.ok(processedIn <= 1 + 1, `inbound processed ${processedIn}`);
+  assert.ok(s.man.size <= 2);
+
+  const s2 = state(3);
+  const out = notePeer(s2, 2, fakeRef('out'), 'outbound-full-relay', true, T0);
+  t = T0;
+  for (let m = 0; m < 5; m++) {
+    const batch = Array.from({ length: 1000 }, (_, i) => ip4(m * 1000 + i, nowSec - 60));
+    onAddr(s2, out, batch, t, false);
+    t += 1000;
+  }
+  const processedOut = 5000 - s2.counters.addrRateLimited;
+  // 1 + 1000 (getaddr) + 0.1/s × 4 s.
+  assert.ok(processedOut >= 1000 && processedOut <= 1001 + 1, `outbound processed ${processedOut}`);
+  // 10 minutes later another 60 tokens.
+  const before = s2.counters.addrRateLimited;
+  onAddr(s2, out, Array.from({ length: 1000 }, (_, i) => ip4(9000 + i, nowSec)), T0 + 4000 + 600_000, false);
+  assert.equal(1000 - (s2.counters.addrRateLimited - before), 60);
+});
+
+test('oversized addr (> 1000) is misbehaviour and nothing of it is stored', () => {
+  const s = state();
+  const p = notePeer(s, 1, fakeRef('x'), 'inbound', false, T0);
+  const fx = onAddr(s, p, Array.from({ length: 1001 }, (_, i) => ip4(i, 1)), T0, false);
+  assert.deepEqual(
+    fx.map((e) => e.kind),
+    ['disconnect'],
+  );
+  assert.equal(s.man.size, 0);
+});
+
+test('relay: fresh addresses from a small unsolicited message go to 1–2 other peers, never the source or block-relay-only; banned ones are dropped', () => {
+  const s = state();
+  const nowSec = Math.floor(T0 / 1000);
+  const src = notePeer(s, 1, fakeRef('src'), 'inbound', false, T0);
+  src.bucket.tokens = 100;
+  const refs = { full: fakeRef('full'), br: fakeRef('br'), in2: fakeRef('in2') };
+  onPeerConnected(s, { id: 2, endpoint: { host: '23.1.1.1', port: 8333 }, connType: 'outbound-full-relay', services: 1n, ref: refs.full }, T0);
+  onPeerConnected(s, { id: 3, endpoint: { host: '31.1.1.1', port: 8333 }, connType: 'block-relay-only', services: 1n, ref: refs.br }, T0);
+  onPeerConnected(s, { id: 4, endpoint: { host: '37.1.1.1', port: 8333 }, connType: 'inbound', services: 1n, ref: refs.in2 }, T0);
+  ban(s.bans, parseSubnet('45.0.0.0/8')!, T0, T0 + 3600_000);
+  const addrs = [ip4(1, nowSec - 60), ip4(2, nowSec - 60), { ...ip4(3, nowSec - 60), addr: Buffer.from([45, 1, 2, 3]) }];
+  const fx = sends(onAddr(s, src, addrs, T0, false));
+  assert.ok(fx.length >= 1 && fx.length <= 2, `${fx.length} relays`);
+  for (const e of fx) {
+    assert.ok(e.to === refs.full || e.to === refs.in2, 'not to the source nor to block-relay-only');
+    assert.equal(e.msg.command, 'addr');
+    assert.equal(e.msg.command === 'addr' ? e.msg.addresses.length : 0, 2, 'the banned address is not relayed');
+  }
+  assert.equal(s.man.size, 2, 'the banned address is not stored');
+  // Old addresses, and messages of more than 10, are stored but not relayed.
+  assert.equal(sends(onAddr(s, src, [ip4(10, nowSec - 3600)], T0, false)).length, 0);
+  assert.equal(sends(onAddr(s, src, Array.from({ length: 11 }, (_, i) => ip4(20 + i, nowSec)), T0, false)).length, 0);
+  // Solicited (the answer to our getaddr) is not relayed either.
+  const out = notePeer(s, 5, fakeRef('out'), 'outbound-full-relay', false, T0);
+  assert.equal(sends(onAddr(s, out, [ip4(50, nowSec)], T0, false)).length, 0);
+});
+
+test('select: never a connected endpoint or an excluded/used group; anchors first; only reachable networks', () => {
+  const s = state();
+  fill(s, 3000, T0);
+  s.pendingAnchors = [{ host: '203.0.113.9', port: 8333 }];
+  onPeerConnected(s, { id: 9, endpoint: { host: '5.0.0.1', port: 8333 }, connType: 'outbound-full-relay', services: 1n, ref: fakeRef('p9') }, T0);
+  const list = selectCandidates(s, { purpose: 'outbound', count: 12, excludeGroups: ['ipv4:23.0'], excludeEndpoints: ['31.0.0.2:8333'] }, T0);
+  assert.equal(list[0]?.host, '203.0.113.9', 'the anchor comes first');
+  assert.ok(list.length >= 8, `${list.length} candidates`);
+  const groups = list.map((e) => netGroup(e.host));
+  assert.equal(new Set(groups).size, groups.length, 'one per group');
+  assert.ok(!groups.includes('ipv4:23.0'));
+  assert.ok(!list.some((e) => e.host === '5.0.0.1' || e.host === '31.0.0.2'));
+  assert.equal(s.pendingAnchors.length, 0, 'anchors are offered once');
+  // Feelers draw from the new table only.
+  const f = selectCandidates(s, { purpose: 'feeler', count: 1, excludeGroups: [] }, T0);
+  assert.equal(f.length, 1);
+});
+
+test('attempts: success moves to tried (journal effect once); failure counts; misbehaving local peers are never discouraged', () => {
+  const s = state();
+  const nowSec = Math.floor(T0 / 1000);
+  const p = peerOf(s, 1, T0);
+  p.bucket.tokens = 10;
+  onAddr(s, p, [ip4(7, nowSec - 60)], T0, false);
+  const host = `${FIRST[7]}.0.0.8`;
+  const fx = onAttempt(s, { host, port: 8333 }, true, 'outbound-full-relay', T0 + 1000);
+  assert.deepEqual(
+    fx.map((e) => e.kind),
+    ['tried', 'log'],
+  );
+  assert.equal(onAttempt(s, { host, port: 8333 }, true, 'outbound-full-relay', T0 + 2000).length, 0, 'already tried: no second record');
+  onAttempt(s, { host: '1.1.1.1', port: 1 }, false, 'outbound-full-relay', T0);
+  assert.deepEqual(onMisbehaving(s, { host: '127.0.0.1', port: 1 }, T0), []);
+  const d = onMisbehaving(s, { host: '::ffff:8.8.4.4', port: 1 }, T0);
+  assert.equal(d[0]?.kind, 'discouraged');
+  assert.ok(s.bans.discouraged.has('8.8.4.4'));
+});
+
+test('anchors: the block-relay-only peers in use, written on change', () => {
+  const s = state();
+  const fx1 = onPeerConnected(s, { id: 1, endpoint: { host: '23.1.1.1', port: 8333 }, connType: 'block-relay-only', services: 1n, ref: null }, T0);
+  assert.equal(fx1[0]?.kind, 'anchors');
+  assert.deepEqual(onPeerConnected(s, { id: 2, endpoint: { host: '31.1.1.1', port: 8333 }, connType: 'outbound-full-relay', services: 1n, ref: null }, T0), []);
+  const fx2 = onPeerDisconnected(s, 1, T0);
+  assert.deepEqual(fx2[0]?.kind === 'anchors' ? fx2[0].anchors : null, []);
+});
