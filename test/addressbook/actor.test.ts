@@ -1,0 +1,225 @@
+/** The address-book and store actors in a small tree (no sockets): persistence, restarts, bans, seeds, anchors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { Runtime, AskError, ask, tell as send, type Ref } from '../../supervisors/runtime.js';
+import { worker } from '../../supervisors/supervisor.js';
+import { startTree, type TreeHandle } from '../../supervisors/tree.js';
+import { silentLogger } from '../../src/log.js';
+import { storeActor } from '../../src/store/actor.js';
+import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply } from '../../src/addressbook/actor.js';
+import { SNAPSHOT_KEY, CORRUPT_PREFIX } from '../../src/addressbook/persist.js';
+import type { Endpoint } from '../../src/connman/logic.js';
+import { until } from '../helpers/node.js';
+
+const BASE: AddressBookArgs = { defaultPort: 18444, dnsSeeds: [], dnsseed: false, allowLocal: false, flushMs: 60_000 };
+
+async function tree(dir: string, over: Partial<AddressBookArgs> = {}): Promise<TreeHandle> {
+  return startTree(
+    {
+      strategy: 'one_for_one',
+      intensity: 20,
+      period: 5,
+      children: [
+        worker(storeActor, { dir }, { id: 'store', shutdown: 5000 }),
+        worker(addressBookActor, { ...BASE, ...over }, { id: 'addressbook', shutdown: 5000 }),
+      ],
+    },
+    new Runtime({ logger: silentLogger() }),
+  );
+}
+
+function book(t: TreeHandle): Ref<AddressBookMsg> {
+  const r = t.runtime.refOf<AddressBookMsg>('/root/addressbook');
+  assert.ok(r, 'the address book runs');
+  return r;
+}
+
+const info = (t: TreeHandle) => ask<AddressBookMsg, AddrmanInfo>(book(t), (replyTo) => ({ type: 'info', replyTo }), 2000);
+const bans = (t: TreeHandle) => ask<AddressBookMsg, BanEntryJson[]>(book(t), (replyTo) => ({ type: 'list-bans', replyTo }), 2000);
+const banIt = (t: TreeHandle, subnet: string, untilMs: number) =>
+  ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'ban', subnet, untilMs, reason: 'test', replyTo }), 2000);
+const select = (t: TreeHandle, count = 8) =>
+  ask<AddressBookMsg, readonly Endpoint[]>(book(t), (replyTo) => ({ type: 'select', purpose: 'outbound', count, excludeGroups: [], replyTo }), 2000);
+const flush = (t: TreeHandle) => ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'flush', replyTo }), 5000);
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'peerd-ab-'));
+}
+
+/** Seeds the book through a DNS seed answer (the injectable resolver): the way in without a peer. */
+function seeded(hosts: string[]): Partial<AddressBookArgs> {
+  return { dnsseed: true, dnsSeeds: ['seed.invalid'], dnsDelayMs: 1, resolver: async () => hosts };
+}
+
+test('DNS seeds: queried through the injected resolver when the book is nearly empty; addresses stored with the seed as source', async () => {
+  const dir = tmp();
+  const asked: string[] = [];
+  const t = await tree(dir, { dnsseed: true, dnsSeeds: ['a.seed.invalid', 'b.seed.invalid'], dnsDelayMs: 5, resolver: async (h) => (asked.push(h), h.startsWith('a') ? ['5.6.7.8', '2a01:4f8::1'] : ['23.4.5.6']) });
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 3);
+    assert.deepEqual(asked.sort(), ['a.seed.invalid', 'b.seed.invalid']);
+    const i = await info(t);
+    assert.equal(i.ipv4?.new, 2);
+    assert.equal(i.ipv6?.new, 1);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('persistence across a restart: new addresses (snapshot), tried promotions and bans (written at once) all come back', async () => {
+  const dir = tmp();
+  let t = await tree(dir, seeded(['5.6.7.8', '23.4.5.6', '31.2.3.4']));
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 3);
+    tell(t, { type: 'attempt', endpoint: { host: '23.4.5.6', port: 18444 }, ok: true, connType: 'outbound-full-relay' });
+    assert.deepEqual(await banIt(t, '10.0.0.0/8', Date.now() + 3600_000), { ok: true });
+    assert.equal((await banIt(t, 'not-an-ip', Date.now() + 1000)).ok, false);
+    assert.equal((await info(t)).ipv4?.tried, 1);
+    await t.stop();
+    t = await tree(dir);
+    const i = await info(t);
+    assert.equal(i.all_networks?.total, 3);
+    assert.equal(i.ipv4?.tried, 1);
+    const b = await bans(t);
+    assert.equal(b.length, 1);
+    assert.equal(b[0]?.address, '10.0.0.0/8');
+    assert.ok((b[0]?.time_remaining ?? 0) > 3000);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bans expire (is-banned, list-bans) and unban/clear-bans remove them from the store', async () => {
+  const dir = tmp();
+  let t = await tree(dir);
+  try {
+    assert.equal((await banIt(t, '203.0.113.0/24', Date.now() + 300)).ok, true);
+    assert.equal((await banIt(t, '198.51.100.7', Date.now() + 3600_000)).ok, true);
+    assert.equal((await banIt(t, '198.51.100.7', Date.now() + 3600_000)).error, 'Error: IP/Subnet already banned');
+    const isBanned = (ip: string) => ask<AddressBookMsg, { banned: boolean; discouraged: boolean }>(book(t), (replyTo) => ({ type: 'is-banned', ip, replyTo }), 2000);
+    assert.equal((await isBanned('203.0.113.77')).banned, true);
+    await new Promise((r) => setTimeout(r, 350));
+    assert.equal((await isBanned('203.0.113.77')).banned, false, 'expired');
+    assert.deepEqual(
+      (await bans(t)).map((b) => b.address),
+      ['198.51.100.7/32'],
+    );
+    assert.equal((await ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'unban', subnet: '198.51.100.7', replyTo }), 2000)).ok, true);
+    assert.equal((await ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'unban', subnet: '198.51.100.7', replyTo }), 2000)).ok, false);
+    assert.equal((await banIt(t, '2001:db8::/32', Date.now() + 3600_000)).ok, true);
+    assert.equal((await ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'clear-bans', replyTo }), 2000)).ok, true);
+    await t.stop();
+    t = await tree(dir);
+    assert.deepEqual(await bans(t), []);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a corrupt snapshot is reported, moved aside under another key (kept), and the book starts empty but keeps bans', async () => {
+  const dir = tmp();
+  let t = await tree(dir, seeded(['5.6.7.8']));
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 1);
+    assert.equal((await banIt(t, '10.0.0.0/8', Date.now() + 3600_000)).ok, true);
+    await t.stop();
+    const db = new ClassicLevel<string, Buffer>(join(dir, 'store'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    await db.open();
+    const garbage = Buffer.from('definitely not an address book');
+    await db.put(SNAPSHOT_KEY, garbage);
+    await db.close();
+    t = await tree(dir);
+    assert.equal((await info(t)).all_networks?.total, 0);
+    assert.equal((await bans(t)).length, 1);
+    await t.stop();
+    const db2 = new ClassicLevel<string, Buffer>(join(dir, 'store'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    await db2.open();
+    const aside: Buffer[] = [];
+    for await (const [, v] of db2.iterator({ gte: CORRUPT_PREFIX, lt: `${CORRUPT_PREFIX}\xff` })) aside.push(v);
+    await db2.close();
+    assert.equal(aside.length, 1);
+    assert.deepEqual(aside[0], garbage, 'the unreadable snapshot is kept byte for byte');
+    t = await tree(dir);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('killed: the address book is restarted, reloads from the store (tried via the journal, new via the snapshot) and answers select', async () => {
+  const dir = tmp();
+  const t = await tree(dir, seeded(['5.6.7.8', '23.4.5.6', '31.2.3.4']));
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 3);
+    assert.deepEqual(await flush(t), { ok: true });
+    tell(t, { type: 'attempt', endpoint: { host: '31.2.3.4', port: 18444 }, ok: true, connType: 'outbound-full-relay' });
+    assert.equal((await info(t)).ipv4?.tried, 1);
+    const inc = t.runtime.info('/root/addressbook')?.incarnation;
+    const ref = book(t);
+    assert.ok(t.kill('/root/addressbook'));
+    // While it is down, an ask fails fast (noproc), it does not hang.
+    await ask<AddressBookMsg, readonly Endpoint[]>(ref, (replyTo) => ({ type: 'select', purpose: 'outbound', count: 1, excludeGroups: [], replyTo }), 2000).then(
+      () => undefined,
+      (e: unknown) => assert.ok(e instanceof AskError && e.code !== 'timeout', String(e)),
+    );
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > (inc ?? 0) && t.runtime.info('/root/addressbook')?.status === 'idle');
+    const i = await info(t);
+    assert.equal(i.all_networks?.total, 3);
+    assert.equal(i.ipv4?.tried, 1);
+    const s = await select(t, 3);
+    assert.ok(s.length >= 1);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the store restarts: the address book crashes with it and comes back on the new handle', async () => {
+  const dir = tmp();
+  const t = await tree(dir);
+  try {
+    assert.equal((await banIt(t, '10.0.0.0/8', Date.now() + 3600_000)).ok, true);
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/store'));
+    await until('address book restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    await until('answers', async () => (await bans(t).catch(() => [])).length === 1);
+    assert.equal((await banIt(t, '11.0.0.0/8', Date.now() + 3600_000)).ok, true, 'writes go to the new store');
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('anchors: the block-relay-only peers in use at stop are offered first at the next start', async () => {
+  const dir = tmp();
+  let t = await tree(dir, seeded(['5.6.7.8', '23.4.5.6', '31.2.3.4']));
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 3);
+    tell(t, { type: 'peer-connected', id: 1, endpoint: { host: '45.1.2.3', port: 8333 }, connType: 'block-relay-only', services: 0x409n });
+    tell(t, { type: 'peer-connected', id: 2, endpoint: { host: '51.1.2.3', port: 8333 }, connType: 'block-relay-only', services: 0x409n });
+    tell(t, { type: 'peer-connected', id: 3, endpoint: { host: '62.1.2.3', port: 8333 }, connType: 'outbound-full-relay', services: 0x409n });
+    await info(t);
+    await t.stop();
+    t = await tree(dir);
+    const s = await select(t, 5);
+    assert.deepEqual(
+      s.slice(0, 2).map((e) => e.host).sort(),
+      ['45.1.2.3', '51.1.2.3'],
+    );
+    assert.ok(!s.some((e) => e.host === '62.1.2.3'));
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+function tell(t: TreeHandle, msg: AddressBookMsg): void {
+  send(book(t), msg);
+}
