@@ -112,11 +112,11 @@ export function peersTable(peers: readonly JsonObject[]): string {
   return table(['id', 'address', 'type', 'dir', 'version', 'ping ms', 'sent', 'recv', 'up'], rows);
 }
 
-export function treeText(nodes: readonly JsonObject[], indent = ''): string {
+export function treeText(nodes: readonly JsonObject[], prefix = '', top = true): string {
   const out: string[] = [];
   nodes.forEach((n, i) => {
     const last = i === nodes.length - 1;
-    const branch = indent === '' && nodes.length === 1 ? '' : last ? '└── ' : '├── ';
+    const branch = top ? '' : last ? '└── ' : '├── ';
     const facts = [
       String(n.kind),
       `mailbox ${String(n.mailbox)} (max ${String(n.mailboxHighWater)})`,
@@ -124,9 +124,9 @@ export function treeText(nodes: readonly JsonObject[], indent = ''): string {
       `handled ${String(n.handled)}`,
       String(n.status),
     ];
-    out.push(`${indent}${branch}${String(n.name)}  ${facts.join(', ')}`);
+    out.push(`${prefix}${branch}${String(n.name)}  ${facts.join(', ')}`);
     const kids = Array.isArray(n.children) ? (n.children as JsonObject[]) : [];
-    if (kids.length > 0) out.push(treeText(kids, indent + (branch === '' ? '' : last ? '    ' : '│   ')));
+    if (kids.length > 0) out.push(treeText(kids, top ? '' : prefix + (last ? '    ' : '│   '), false));
   });
   return out.join('\n');
 }

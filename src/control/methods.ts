@@ -510,7 +510,7 @@ export function checkParams(name: string, def: MethodDef, params: Json[] | JsonO
     if (!matches(p.type, v)) mismatch[`Position ${i + 1} (${p.name})`] = `JSON value of type ${typeName(v)} is not of expected type ${p.type}`;
   });
   if (Object.keys(mismatch).length > 0) throw new RpcError(RPC.TYPE_ERROR, `Wrong type passed:\n${JSON.stringify(mismatch, null, 4)}`);
-  return args.map((a) => (a === null ? undefined : a));
+  return Array.from(args, (a) => (a === null ? undefined : a));
 }
 
 /** Runs one request against the table. */
