@@ -170,7 +170,8 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
       s.counters.addrRateLimited++;
       continue;
     }
-    if (!isValidAddress(a0) || a0.port === 0) {
+    // Port 0 is refused except for I2P, whose addresses carry none (Core: I2P_SAM31_PORT).
+    if (!isValidAddress(a0) || (a0.port === 0 && a0.network !== 'i2p')) {
       s.counters.addrDropped++;
       continue;
     }
