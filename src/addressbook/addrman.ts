@@ -175,7 +175,7 @@ export class AddrMan {
   private lastTry: Uint32Array = new Uint32Array(0);
   private lastCount: Uint32Array = new Uint32Array(0);
   private lastSuccess: Uint32Array = new Uint32Array(0);
-  private attempts: Uint32Array = new Uint32Array(0);
+  private attempts: Uint16Array = new Uint16Array(0);
   private refCount: Uint8Array = new Uint8Array(0);
   private inTried: Uint8Array = new Uint8Array(0);
   private netClass: Uint8Array = new Uint8Array(0);
@@ -216,7 +216,9 @@ export class AddrMan {
     this.sip = new SipHasher(k);
     this.idxSeed = k.readUInt32LE(16);
     this.keyFingerprint = deriveKey(opts.key, 'peerd/addrman/fingerprint').subarray(0, 8);
-    this.grow(256);
+    // Full capacity at once: zero-filled typed arrays cost address space, not memory, until
+    // written, and growing by copies would leave the old arrays' pages in the C heap.
+    this.grow(MAX_ENTRIES);
   }
 
   // --- storage ---------------------------------------------------------------------------
@@ -256,7 +258,7 @@ export class AddrMan {
     this.lastTry = g32(this.lastTry);
     this.lastCount = g32(this.lastCount);
     this.lastSuccess = g32(this.lastSuccess);
-    this.attempts = g32(this.attempts);
+    this.attempts = g16(this.attempts);
     this.refCount = g8(this.refCount, cap);
     this.inTried = g8(this.inTried, cap);
     this.netClass = g8(this.netClass, cap);
@@ -266,9 +268,9 @@ export class AddrMan {
     this.randPos = gi(this.randPos);
     this.vRandom = gi(this.vRandom);
     this.cap = cap;
-    // Index at load ≤ 1/2.
+    // Index at load ≤ 3/4.
     let size = 16;
-    while (size < cap * 2) size *= 2;
+    while (size * 3 < cap * 4) size *= 2;
     if (size !== this.idx.length) {
       this.idx = new Int32Array(size).fill(-1);
       this.idxMask = size - 1;
@@ -377,8 +379,15 @@ export class AddrMan {
   }
 
   private setSvc(id: number, s: bigint): void {
-    this.svcLo[id] = Number(s & 0xffffffffn);
-    this.svcHi[id] = Number((s >> 32n) & 0xffffffffn);
+    // Without BigInt arithmetic (and its garbage) for the usual flags below 2^53.
+    if (s >= 0n && s <= 0x1fffffffffffffn) {
+      const n = Number(s);
+      this.svcLo[id] = n % 4294967296;
+      this.svcHi[id] = Math.floor(n / 4294967296);
+    } else {
+      this.svcLo[id] = Number(s & 0xffffffffn);
+      this.svcHi[id] = Number((s >> 32n) & 0xffffffffn);
+    }
   }
 
   private svc(id: number): bigint {
@@ -567,8 +576,11 @@ export class AddrMan {
       const interval = onlineRecently ? 3600 : 24 * 3600;
       if (this.time[id] < atime - interval - penalty) this.time[id] = Math.max(0, atime - penalty);
       if (a.services !== 0n) {
-        this.svcLo[id] = (this.svcLo[id] | Number(a.services & 0xffffffffn)) >>> 0;
-        this.svcHi[id] = (this.svcHi[id] | Number((a.services >> 32n) & 0xffffffffn)) >>> 0;
+        const lo = this.svcLo[id];
+        const hi = this.svcHi[id];
+        this.setSvc(id, a.services);
+        this.svcLo[id] = (this.svcLo[id] | lo) >>> 0;
+        this.svcHi[id] = (this.svcHi[id] | hi) >>> 0;
       }
       if (atime <= this.time[id]) return false; // nothing new
       if (this.inTried[id] === 1) return false;
@@ -663,7 +675,7 @@ export class AddrMan {
     this.lastTry[id] = nowSec;
     if (countFailure && this.lastCount[id] < this.lastGood) {
       this.lastCount[id] = nowSec;
-      this.attempts[id]++;
+      if (this.attempts[id] < 0xffff) this.attempts[id]++;
     }
   }
 
@@ -1018,7 +1030,7 @@ export class AddrMan {
       this.lastTry[id] = e.lastTry;
       this.lastCount[id] = e.lastCount;
       this.lastSuccess[id] = e.lastSuccess;
-      this.attempts[id] = e.attempts;
+      this.attempts[id] = Math.min(e.attempts, 0xffff);
       this.refCount[id] = 0;
       this.inTried[id] = 0;
       this.netClass[id] = familyClass(e.net);
