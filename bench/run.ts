@@ -3,7 +3,7 @@
  * and writes bench/results/latest.json and bench/results/latest.md.
  * Pass suite names to run only some: `npm run bench -- codec`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import os from 'node:os';
@@ -34,10 +34,27 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const machine = { node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30) };
   const at = new Date().toISOString();
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ at, machine, results }, null, 2) + '\n');
+  // A partial run (`npm run bench -- codec`) replaces only its suites; the others keep their last figures and dates.
+  const file = join(dir, 'latest.json');
+  type Stamped = SuiteResult & { at?: string };
+  let previous: Stamped[] = [];
+  if (only.length > 0 && existsSync(file)) {
+    try {
+      previous = (JSON.parse(readFileSync(file, 'utf8')) as { results?: Stamped[] }).results ?? [];
+    } catch {
+      previous = [];
+    }
+  }
+  const merged: Stamped[] = SUITES.flatMap((name) => {
+    const fresh = results.find((r) => r.suite === name);
+    if (fresh) return [{ ...fresh, at }];
+    const old = previous.find((r) => r.suite === name);
+    return old ? [old] : [];
+  });
+  writeFileSync(file, JSON.stringify({ at, machine, results: merged }, null, 2) + '\n');
   writeFileSync(
     join(dir, 'latest.md'),
-    `# peerd benchmarks\n\nMeasured ${at} on ${machine.cpus} × ${machine.cpu}, Node ${machine.node}. Produced by \`npm run bench\`.\n\n${markdownTable(results)}\n`,
+    `# peerd benchmarks\n\nProduced by \`npm run bench\` on ${machine.cpus} × ${machine.cpu}, Node ${machine.node}; last written ${at}.\n\n${markdownTable(merged)}\n`,
   );
   process.stdout.write(`\nwrote bench/results/latest.json and bench/results/latest.md\n`);
 }
