@@ -236,8 +236,14 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           pingAll: async () => void (await command({ op: 'ping' })),
           totals: () => {
             const t = netTotals(throttle);
-            return { recv: t.totalbytesrecv, sent: t.totalbytessent };
+            return {
+              recv: t.totalbytesrecv,
+              sent: t.totalbytessent,
+              limits: { maxrecvrate: t.maxrecvrate, maxsendrate: t.maxsendrate, peermaxrecvrate: t.peermaxrecvrate, peermaxsendrate: t.peermaxsendrate },
+            };
           },
+          setNetLimit: (recv, send) => setNetLimit(recv, send),
+          setPeerLimit: (target, recv, send) => setPeerLimit(target, recv, send),
           stop: () => tree.stop(),
         }),
         datadir,
@@ -257,6 +263,14 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     return r;
   };
   tree.exited.then((reason) => log.info({ reason: formatReason(reason) }, 'peerd stopped'));
+  async function setNetLimit(recv: number, send: number): Promise<void> {
+    await command({ op: 'set-net-limit', recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') });
+  }
+  async function setPeerLimit(target: number | string, recv: number, send: number): Promise<void> {
+    const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };
+    const which = target === 'all' ? { all: true } : typeof target === 'number' ? { id: target } : /^\d+$/.test(target) ? { id: Number(target) } : { address: target };
+    await command({ op: 'set-peer-limit', ...which, ...limits });
+  }
 
   return {
     settings,
@@ -280,13 +294,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
     pingAll: async () => void (await command({ op: 'ping' })),
     rpcAddress: () => rpcAddressOf(runtime),
-    setNetLimit: async (recv, send) => void (await command({ op: 'set-net-limit', recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') })),
-    setPeerLimit: async (target, recv, send) => {
-      const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };
-      const which =
-        target === 'all' ? { all: true } : typeof target === 'number' ? { id: target } : /^\d+$/.test(target) ? { id: Number(target) } : { address: target };
-      await command({ op: 'set-peer-limit', ...which, ...limits });
-    },
+    setNetLimit,
+    setPeerLimit,
     netTotals: () => netTotals(throttle),
     addressbook: () => {
       const r = addressbookRef();

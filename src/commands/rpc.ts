@@ -167,6 +167,25 @@ export function installRpc(program: Command, setExit: (code: number) => void): v
 
   addConnOptions(
     program
+      .command('throttle')
+      .description("limit a peer (id, host:port or 'all') or, with 'node', the whole node: bytes per second received and sent, 0 = unlimited")
+      .argument('<target>', "peer id, host:port, 'all', or 'node'")
+      .argument('<recv>', 'bytes per second received (0 = unlimited)')
+      .argument('<send>', 'bytes per second sent (0 = unlimited)'),
+  ).action(async (target: string, recv: string, send: string, opts: ConnOpts) => {
+    if (!/^\d+$/.test(recv) || !/^\d+$/.test(send)) {
+      process.stderr.write('peerd throttle: recv and send must be whole numbers of bytes per second\n');
+      return setExit(2);
+    }
+    const r =
+      target === 'node'
+        ? await call(opts, 'setnetlimit', [Number(recv), Number(send)], setExit)
+        : await call(opts, 'setpeerlimit', [target, Number(recv), Number(send)], setExit);
+    if (r !== undefined) print(`${target}: receive ${recv === '0' ? 'unlimited' : `${recv} B/s`}, send ${send === '0' ? 'unlimited' : `${send} B/s`}`);
+  });
+
+  addConnOptions(
+    program
       .command('ban')
       .description('ban an IP or subnet (and disconnect its peers)')
       .argument('<subnet>', 'IP or IP/bits')

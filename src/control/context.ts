@@ -45,6 +45,14 @@ export type AddressBookControlMsg =
 
 export const ADDRESSBOOK_PATH = '/root/addressbook';
 
+/** Limits in force, bytes/s (0 = unlimited). */
+export type NetLimits = {
+  readonly maxrecvrate: number;
+  readonly maxsendrate: number;
+  readonly peermaxrecvrate: number;
+  readonly peermaxsendrate: number;
+};
+
 export interface ControlContext {
   readonly settings: Settings;
   readonly params: NetworkParams;
@@ -61,8 +69,12 @@ export interface ControlContext {
   setNetworkActive(active: boolean): Promise<void>;
   networkActive(): boolean;
   pingAll(): Promise<void>;
-  /** Bytes received and sent since start (live peers plus the ones that left). */
-  totals(): Promise<{ recv: number; sent: number }>;
+  /** Bytes received and sent since start (live peers plus the ones that left), and the node-wide limits in force. */
+  totals(): Promise<{ recv: number; sent: number; limits?: NetLimits }>;
+  /** Node-wide receive/send limits in bytes/s (0 = unlimited); throws RangeError on a bad rate. */
+  setNetLimit(recv: number, send: number): Promise<void>;
+  /** One peer's limits (id, digits or HOST:PORT), or 'all' (every peer and the default for new ones). */
+  setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
   kill(path: string, mode: KillMode, opts?: { ms?: number }): boolean;

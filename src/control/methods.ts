@@ -97,6 +97,9 @@ export function corePeerInfo(p: PeerInfo): JsonObject {
     phase: p.phase,
     recv_paused: p.recvPaused,
     send_queued: p.sendQueued,
+    recv_limit: p.recvLimit,
+    send_limit: p.sendLimit,
+    recv_throttled: p.recvThrottled,
   });
   return o;
 }
@@ -198,8 +201,46 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         totalbytesrecv: t.recv,
         totalbytessent: t.sent,
         timemillis: Date.now(),
+        ...(t.limits ? { limits: { ...t.limits } } : {}),
         uploadtarget: { timeframe: 86400, target: 0, target_reached: false, serve_historical_blocks: true, bytes_left_in_cycle: 0, time_left_in_cycle: 0 },
       };
+    },
+  },
+  setnetlimit: {
+    category: 'Network',
+    description: 'Sets the node-wide receive and send limits in bytes per second (0 = unlimited), at once and without reconnecting anyone. peerd only.',
+    params: [
+      { name: 'recv', type: 'number', description: 'Most bytes per second received from all peers together (0 = unlimited)' },
+      { name: 'send', type: 'number', description: 'Most bytes per second sent to all peers together (0 = unlimited)' },
+    ],
+    result: 'null',
+    handler: async (ctx, [recv, send]) => {
+      try {
+        await ctx.setNetLimit(num(recv) ?? -1, num(send) ?? -1);
+      } catch (err) {
+        throw new RpcError(RPC.INVALID_PARAMETER, err instanceof Error ? err.message : String(err));
+      }
+      return null;
+    },
+  },
+  setpeerlimit: {
+    category: 'Network',
+    description: "Sets one peer's receive and send limits in bytes per second (0 = unlimited) without reconnecting it; 'all' sets every peer and the default for new ones. peerd only.",
+    params: [
+      { name: 'peer', type: 'string', description: "The peer's id (see getpeerinfo), its address HOST:PORT, or 'all'" },
+      { name: 'recv', type: 'number', description: 'Most bytes per second received from it (0 = unlimited)' },
+      { name: 'send', type: 'number', description: 'Most bytes per second sent to it (0 = unlimited)' },
+    ],
+    result: 'null',
+    handler: async (ctx, [peer, recv, send]) => {
+      const target = typeof peer === 'number' ? peer : (str(peer) ?? '');
+      try {
+        await ctx.setPeerLimit(target, num(recv) ?? -1, num(send) ?? -1);
+      } catch (err) {
+        if (err instanceof RangeError) throw new RpcError(RPC.INVALID_PARAMETER, err.message);
+        throw new RpcError(RPC.CLIENT_NODE_NOT_CONNECTED, 'Node not found in connected nodes');
+      }
+      return null;
     },
   },
   ping: {

@@ -10,7 +10,7 @@ import type { AddedNodeInfo } from '../connman/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import type { PeerInfo } from '../peer/actor.js';
 import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
-import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext } from './context.js';
+import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type NetLimits } from './context.js';
 
 export interface ControlDeps {
   readonly settings: Settings;
@@ -25,7 +25,9 @@ export interface ControlDeps {
   readonly disconnect: (target: { id: number } | { address: string }) => Promise<void>;
   readonly setNetworkActive: (active: boolean) => Promise<void>;
   readonly pingAll: () => Promise<void>;
-  readonly totals: () => { recv: number; sent: number };
+  readonly totals: () => { recv: number; sent: number; limits?: NetLimits };
+  readonly setNetLimit: (recv: number, send: number) => Promise<void>;
+  readonly setPeerLimit: (target: number | string, recv: number, send: number) => Promise<void>;
   readonly stop: () => Promise<void>;
 }
 
@@ -49,6 +51,8 @@ export function makeControlContext(d: ControlDeps): ControlContext {
     },
     pingAll: d.pingAll,
     totals: async () => d.totals(),
+    setNetLimit: d.setNetLimit,
+    setPeerLimit: d.setPeerLimit,
     actors: (p) => d.runtime.list(p),
     actorTree: () => d.runtime.tree(),
     kill: (path: string, mode: KillMode, opts?: { ms?: number }) => d.runtime.kill(path, mode, opts),

@@ -103,7 +103,7 @@ test('peerd start: refuses unknown and malformed flags with a clear message and 
 test('peerd start: runs on regtest, logs JSON, and stops cleanly on SIGTERM', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'peerd-cli-'));
   try {
-    const r = await run(['start', '--network', 'regtest', '--datadir', dir, '--bind', '127.0.0.1:0', '--dnsseed', '0'], { killAfterLine: /peerd started/ });
+    const r = await run(['start', '--network', 'regtest', '--datadir', dir, '--bind', '127.0.0.1:0', '--dnsseed', '0', '--rpcport', '0'], { killAfterLine: /peerd started/ });
     assert.equal(r.code, 0, r.stderr);
     const started = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; network?: string });
     assert.ok(started.some((l) => l.msg === 'peerd started' && l.network === 'regtest'));

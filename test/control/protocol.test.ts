@@ -85,6 +85,8 @@ function fakePeer(over: Partial<PeerInfo> = {}): PeerInfo {
   } as PeerInfo;
 }
 
+const limitCalls: [string, number, number][] = [];
+
 function fakeCtx(over: Partial<ControlContext> = {}): ControlContext {
   const base = {
     settings: {} as ControlContext['settings'],
@@ -102,7 +104,16 @@ function fakeCtx(over: Partial<ControlContext> = {}): ControlContext {
     setNetworkActive: async () => undefined,
     networkActive: () => true,
     pingAll: async () => undefined,
-    totals: async () => ({ recv: 1, sent: 2 }),
+    totals: async () => ({ recv: 1, sent: 2, limits: { maxrecvrate: 3, maxsendrate: 4, peermaxrecvrate: 0, peermaxsendrate: 0 } }),
+    setNetLimit: async (recv: number, send: number) => {
+      if (recv < 0 || send < 0) throw new RangeError('rate must be a whole number of bytes per second ≥ 0');
+      limitCalls.push(['net', recv, send]);
+    },
+    setPeerLimit: async (target: number | string, recv: number, send: number) => {
+      if (recv < 0 || send < 0) throw new RangeError('rate must be a whole number of bytes per second ≥ 0');
+      if (target !== 1 && target !== 'all' && target !== '1') throw new Error('Node not found in connected nodes');
+      limitCalls.push([String(target), recv, send]);
+    },
     actors: () => [],
     actorTree: () => [],
     kill: () => false,
@@ -146,7 +157,19 @@ test('methods without HTTP: Core fields, errors and codes', async () => {
     assert.ok(f in net, `getnetworkinfo lacks ${f}`);
   assert.equal(net.localservices, '0000000000000408');
   const totals = (await call(ctx, 'getnettotals')) as Record<string, Json>;
-  assert.deepEqual(Object.keys(totals), ['totalbytesrecv', 'totalbytessent', 'timemillis', 'uploadtarget']);
+  assert.deepEqual(Object.keys(totals), ['totalbytesrecv', 'totalbytessent', 'timemillis', 'limits', 'uploadtarget']);
+  assert.deepEqual(totals.limits, { maxrecvrate: 3, maxsendrate: 4, peermaxrecvrate: 0, peermaxsendrate: 0 });
+});
+
+test('setnetlimit and setpeerlimit: applied on the fly, bad rates are -8, unknown peers -29', async () => {
+  const ctx = fakeCtx();
+  limitCalls.length = 0;
+  assert.equal(await call(ctx, 'setnetlimit', [1_000_000, 0]), null);
+  assert.equal(await call(ctx, 'setpeerlimit', ['1', 500_000, 250_000]), null);
+  assert.equal(await call(ctx, 'setpeerlimit', ['all', 0, 0]), null);
+  assert.deepEqual(limitCalls, [['net', 1_000_000, 0], ['1', 500_000, 250_000], ['all', 0, 0]]);
+  await assert.rejects(call(ctx, 'setnetlimit', [-1, 0]), { code: -8 });
+  await assert.rejects(call(ctx, 'setpeerlimit', ['9', 1, 1]), { code: -29, message: 'Node not found in connected nodes' });
 });
 
 test('param checking: named and positional, optional nulls', () => {

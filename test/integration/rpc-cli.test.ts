@@ -56,6 +56,17 @@ test('peerd rpc / peers / tree / kick / ban / kill against `peerd start` in a ch
     assert.match(help.stdout, /^getpeerinfo\n/);
 
     const id = (JSON.parse((await run(['rpc', 'getpeerinfo', ...conn])).stdout) as { id: number }[])[0].id;
+    const throttle = await run(['throttle', String(id), '500000', '250000', ...conn]);
+    assert.equal(throttle.code, 0, throttle.stderr);
+    const limited = (JSON.parse((await run(['rpc', 'getpeerinfo', ...conn])).stdout) as { id: number; recv_limit: number; send_limit: number }[]).find((p) => p.id === id);
+    assert.equal(limited?.recv_limit, 500000);
+    assert.equal(limited?.send_limit, 250000);
+    const nodeLimit = await run(['throttle', 'node', '1000000', '0', ...conn]);
+    assert.equal(nodeLimit.code, 0, nodeLimit.stderr);
+    const totals = JSON.parse((await run(['rpc', 'getnettotals', ...conn])).stdout) as { limits: { maxrecvrate: number; maxsendrate: number } };
+    assert.deepEqual([totals.limits.maxrecvrate, totals.limits.maxsendrate], [1000000, 0]);
+    const badRate = await run(['throttle', String(id), 'fast', '0', ...conn]);
+    assert.equal(badRate.code, 2);
     const kick = await run(['kick', String(id), ...conn]);
     assert.equal(kick.code, 0, kick.stderr);
     const kickAgain = await run(['kick', String(id), ...conn]);
