@@ -11,9 +11,10 @@
  * - An address may sit in up to 8 new buckets (heard from several sources), each further
  *   reference 2× less likely to be taken; promotion to tried (`good`) evicts a colliding tried
  *   entry only after a test (test-before-evict, resolved by `resolveCollisions`).
- * - Entries live in typed arrays indexed by an integer id (struct of arrays), addresses as
- *   bytes, with an open-addressing hash index from (network, bytes, port) to id: about 120
- *   bytes per stored address and no per-entry garbage.
+ * - Entries live in typed arrays indexed by an integer id (struct of arrays), addresses and
+ *   sources as bytes in 16-byte slots (the rare 32-byte Tor v3 / I2P ones in side maps), with
+ *   an open-addressing hash index from (network, bytes, port) to id: about 80 bytes of arrays
+ *   per stored address and no per-entry garbage.
  */
 import { createHash } from 'node:crypto';
 import { isValidAddress, networkFromId, networkId, type NetAddress, type TimedNetAddress } from '../wire/address.js';
@@ -53,8 +54,13 @@ const NEW_SLOTS = NEW_BUCKET_COUNT * BUCKET_SIZE;
 const TRIED_SLOTS = TRIED_BUCKET_COUNT * BUCKET_SIZE;
 /** At most every slot of both tables holds a distinct entry, plus one being added. */
 const MAX_ENTRIES = NEW_SLOTS + TRIED_SLOTS + 1;
-/** Bytes reserved per address (Tor v3 and I2P are 32). */
+/** Longest stored address (Tor v3 and I2P are 32 bytes). */
 const AB = 32;
+/**
+ * Bytes reserved in the typed arrays per address and per source: IPv4, IPv6 and CJDNS fit;
+ * the rare 32-byte Tor v3 and I2P addresses live in side maps keyed by id.
+ */
+const SLOT = 16;
 /** Select gives up (returns null) after this many bucket probes: only reachable when `exclude` or `networks` rule out what is there. */
 const MAX_SELECT_PROBES = 200_000;
 
@@ -167,7 +173,9 @@ export class AddrMan {
   private cap = 0;
   private net: Uint8Array = new Uint8Array(0); // BIP155 id; 0 = free
   private alen: Uint8Array = new Uint8Array(0);
-  private bytes: Uint8Array = new Uint8Array(0); // cap × AB
+  private bytes: Uint8Array = new Uint8Array(0); // cap × SLOT
+  /** Addresses longer than SLOT (Tor v3, I2P), by id. */
+  private readonly longAddr = new Map<number, Uint8Array>();
   private port: Uint16Array = new Uint16Array(0);
   private svcLo: Uint32Array = new Uint32Array(0);
   private svcHi: Uint32Array = new Uint32Array(0);
@@ -181,7 +189,9 @@ export class AddrMan {
   private netClass: Uint8Array = new Uint8Array(0);
   private srcNet: Uint8Array = new Uint8Array(0);
   private srcLen: Uint8Array = new Uint8Array(0);
-  private srcBytes: Uint8Array = new Uint8Array(0); // cap × AB
+  private srcBytes: Uint8Array = new Uint8Array(0); // cap × SLOT
+  /** Sources longer than SLOT (Tor v3, I2P), by id. */
+  private readonly longSrc = new Map<number, Uint8Array>();
   private randPos: Int32Array = new Int32Array(0);
   private vRandom: Int32Array = new Int32Array(0);
   private nRandom = 0;
@@ -250,7 +260,7 @@ export class AddrMan {
     };
     this.net = g8(this.net, cap);
     this.alen = g8(this.alen, cap);
-    this.bytes = g8(this.bytes, cap * AB);
+    this.bytes = g8(this.bytes, cap * SLOT);
     this.port = g16(this.port);
     this.svcLo = g32(this.svcLo);
     this.svcHi = g32(this.svcHi);
@@ -264,7 +274,7 @@ export class AddrMan {
     this.netClass = g8(this.netClass, cap);
     this.srcNet = g8(this.srcNet, cap);
     this.srcLen = g8(this.srcLen, cap);
-    this.srcBytes = g8(this.srcBytes, cap * AB);
+    this.srcBytes = g8(this.srcBytes, cap * SLOT);
     this.randPos = gi(this.randPos);
     this.vRandom = gi(this.vRandom);
     this.cap = cap;
@@ -291,19 +301,19 @@ export class AddrMan {
   }
 
   private idxInsert(id: number): void {
-    let i = this.hashAddr(this.net[id], this.bytes, id * AB, this.alen[id], this.port[id]) & this.idxMask;
+    let i = this.hashAddr(this.net[id], this.aBuf(id), this.aOff(id), this.alen[id], this.port[id]) & this.idxMask;
     while (this.idx[i] !== -1) i = (i + 1) & this.idxMask;
     this.idx[i] = id;
   }
 
   private idxFind(netId: number, b: Uint8Array, o: number, len: number, port: number): number {
     let i = this.hashAddr(netId, b, o, len, port) & this.idxMask;
-    const bytes = this.bytes;
     for (;;) {
       const id = this.idx[i];
       if (id === -1) return -1;
       if (this.net[id] === netId && this.port[id] === port && this.alen[id] === len) {
-        const base = id * AB;
+        const bytes = this.aBuf(id);
+        const base = this.aOff(id);
         let same = true;
         for (let k = 0; k < len; k++) {
           if (bytes[base + k] !== b[o + k]) {
@@ -325,7 +335,7 @@ export class AddrMan {
     for (;;) {
       const id = this.idx[i];
       if (id === -1) break;
-      const home = this.hashAddr(this.net[id], this.bytes, id * AB, this.alen[id], this.port[id]) & mask;
+      const home = this.hashAddr(this.net[id], this.aBuf(id), this.aOff(id), this.alen[id], this.port[id]) & mask;
       // Move `id` into the hole when its home is not cyclically within (hole, i].
       const dist = (i - home) & mask;
       const holeDist = (i - hole) & mask;
@@ -336,6 +346,41 @@ export class AddrMan {
       i = (i + 1) & mask;
     }
     this.idx[hole] = -1;
+  }
+
+  /** The array holding entry `id`'s address bytes (at {@link aOff}). */
+  private aBuf(id: number): Uint8Array {
+    return this.alen[id] > SLOT ? (this.longAddr.get(id) ?? this.bytes) : this.bytes;
+  }
+
+  private aOff(id: number): number {
+    return this.alen[id] > SLOT ? 0 : id * SLOT;
+  }
+
+  private sBuf(id: number): Uint8Array {
+    return this.srcLen[id] > SLOT ? (this.longSrc.get(id) ?? this.srcBytes) : this.srcBytes;
+  }
+
+  private sOff(id: number): number {
+    return this.srcLen[id] > SLOT ? 0 : id * SLOT;
+  }
+
+  private setAddrBytes(id: number, b: Uint8Array): void {
+    this.alen[id] = b.length;
+    if (b.length > SLOT) this.longAddr.set(id, Uint8Array.from(b));
+    else {
+      this.longAddr.delete(id);
+      this.bytes.set(b, id * SLOT);
+    }
+  }
+
+  private setSrcBytes(id: number, b: Uint8Array): void {
+    this.srcLen[id] = b.length;
+    if (b.length > SLOT) this.longSrc.set(id, Uint8Array.from(b));
+    else {
+      this.longSrc.delete(id);
+      this.srcBytes.set(b, id * SLOT);
+    }
   }
 
   private findIdOf(a: NetAddress): number {
@@ -354,8 +399,7 @@ export class AddrMan {
       id = this.nextId++;
     }
     this.net[id] = netId;
-    this.alen[id] = a.addr.length;
-    this.bytes.set(a.addr, id * AB);
+    this.setAddrBytes(id, a.addr);
     this.port[id] = a.port;
     this.setSvc(id, a.services);
     this.time[id] = time;
@@ -366,10 +410,8 @@ export class AddrMan {
     this.refCount[id] = 0;
     this.inTried[id] = 0;
     this.netClass[id] = familyClass(netId);
-    const sl = Math.min(source.addr.length, AB);
     this.srcNet[id] = srcId & 0xff;
-    this.srcLen[id] = sl;
-    this.srcBytes.set(source.addr.subarray(0, sl), id * AB);
+    this.setSrcBytes(id, source.addr.subarray(0, Math.min(source.addr.length, AB)));
     this.idxInsert(id);
     this.randPos[id] = this.nRandom;
     this.vRandom[this.nRandom++] = id;
@@ -408,8 +450,10 @@ export class AddrMan {
   private remove(id: number): void {
     this.swapRandom(this.randPos[id], this.nRandom - 1);
     this.nRandom--;
-    const slot = this.idxFind(this.net[id], this.bytes, id * AB, this.alen[id], this.port[id]);
+    const slot = this.idxFind(this.net[id], this.aBuf(id), this.aOff(id), this.alen[id], this.port[id]);
     if (slot >= 0) this.idxRemoveAt(slot);
+    this.longAddr.delete(id);
+    this.longSrc.delete(id);
     this.nNew--;
     this.netNew[this.netClass[id]]--;
     this.net[id] = 0;
@@ -432,7 +476,7 @@ export class AddrMan {
     const len = this.alen[id];
     sb[at] = this.net[id];
     sb[at + 1] = len;
-    sb.set(this.bytes.subarray(id * AB, id * AB + len), at + 2);
+    sb.set(this.aBuf(id).subarray(this.aOff(id), this.aOff(id) + len), at + 2);
     at += 2 + len;
     sb[at] = this.port[id] >>> 8;
     sb[at + 1] = this.port[id] & 0xff;
@@ -441,7 +485,7 @@ export class AddrMan {
 
   /** Writes the length-prefixed group of entry `id` at sb[at…]; returns the new offset. */
   private putGroup(at: number, id: number): number {
-    const n = groupInto(this.sb, at + 1, this.net[id], this.bytes, id * AB);
+    const n = groupInto(this.sb, at + 1, this.net[id], this.aBuf(id), this.aOff(id));
     this.sb[at] = n;
     return at + 1 + n;
   }
@@ -497,7 +541,7 @@ export class AddrMan {
   }
 
   private newSlotOwnSource(id: number): number {
-    this.setSourceGroup(this.srcNet[id], this.srcBytes, id * AB, this.srcLen[id]);
+    this.setSourceGroup(this.srcNet[id], this.sBuf(id), this.sOff(id), this.srcLen[id]);
     const b = this.newBucket(id);
     return b * BUCKET_SIZE + this.position(id, true, b);
   }
@@ -775,7 +819,7 @@ export class AddrMan {
   }
 
   private getNetClass(id: number): number {
-    return this.net[id] === 2 && linkedIPv4Raw(2, this.bytes, id * AB) >= 0 && isRoutableRaw(2, this.bytes, id * AB) ? CLASS_IPV4 : this.netClass[id];
+    return this.net[id] === 2 && linkedIPv4Raw(2, this.bytes, id * SLOT) >= 0 && isRoutableRaw(2, this.bytes, id * SLOT) ? CLASS_IPV4 : this.netClass[id];
   }
 
   /** Settles waiting tried collisions (Core's ResolveCollisions); feelers test the old entries meanwhile. */
@@ -888,10 +932,10 @@ export class AddrMan {
   }
 
   private timedAddr(id: number): TimedNetAddress {
-    const o = id * AB;
+    const o = this.aOff(id);
     return {
       network: networkFromId(this.net[id]),
-      addr: Buffer.from(this.bytes.subarray(o, o + this.alen[id])),
+      addr: Buffer.from(this.aBuf(id).subarray(o, o + this.alen[id])),
       port: this.port[id],
       services: this.svc(id),
       time: this.time[id],
@@ -899,10 +943,10 @@ export class AddrMan {
   }
 
   private entry(id: number): AddrEntry {
-    const o = id * AB;
+    const o = this.sOff(id);
     return {
       addr: this.timedAddr(id),
-      source: { network: networkFromId(this.srcNet[id]), addr: Buffer.from(this.srcBytes.subarray(o, o + this.srcLen[id])), port: 0, services: 0n },
+      source: { network: networkFromId(this.srcNet[id]), addr: Buffer.from(this.sBuf(id).subarray(o, o + this.srcLen[id])), port: 0, services: 0n },
       lastTry: this.lastTry[id],
       lastCountAttempt: this.lastCount[id],
       lastSuccess: this.lastSuccess[id],
@@ -974,11 +1018,12 @@ export class AddrMan {
     for (let i = 0; i < this.nRandom; i++) order[this.vRandom[i]] = i;
     for (let i = 0; i < this.nRandom; i++) {
       const id = this.vRandom[i];
-      const o = id * AB;
+      const o = this.aOff(id);
+      const so = this.sOff(id);
       const buckets: number[] = [];
       entries.push({
         net: this.net[id],
-        addr: this.bytes.subarray(o, o + this.alen[id]),
+        addr: this.aBuf(id).subarray(o, o + this.alen[id]),
         port: this.port[id],
         svcLo: this.svcLo[id],
         svcHi: this.svcHi[id],
@@ -989,7 +1034,7 @@ export class AddrMan {
         attempts: this.attempts[id],
         tried: this.inTried[id] === 1,
         srcNet: this.srcNet[id],
-        src: this.srcBytes.subarray(o, o + this.srcLen[id]),
+        src: this.sBuf(id).subarray(so, so + this.srcLen[id]),
         buckets,
       });
     }
@@ -1021,8 +1066,7 @@ export class AddrMan {
       if (e.buckets.length > NEW_BUCKETS_PER_ADDRESS) throw new AddrManFormatError('corrupt', `entry ${i}: ${e.buckets.length} references`);
       const id = this.nextId++;
       this.net[id] = e.net;
-      this.alen[id] = e.addr.length;
-      this.bytes.set(e.addr, id * AB);
+      this.setAddrBytes(id, e.addr);
       this.port[id] = e.port;
       this.svcLo[id] = e.svcLo;
       this.svcHi[id] = e.svcHi;
@@ -1035,8 +1079,7 @@ export class AddrMan {
       this.inTried[id] = 0;
       this.netClass[id] = familyClass(e.net);
       this.srcNet[id] = e.srcNet;
-      this.srcLen[id] = e.src.length;
-      this.srcBytes.set(e.src, id * AB);
+      this.setSrcBytes(id, e.src);
       this.idxInsert(id);
       this.randPos[id] = this.nRandom;
       this.vRandom[this.nRandom++] = id;
