@@ -10,11 +10,12 @@ import { Runtime, ask, type Ref, type TreeNode, type ActorInfo, type KillMode } 
 import { supervisor, worker, type DynMsg } from '../supervisors/supervisor.js';
 import { nodeTreeSpec, peersSupervisor, startTree, type TreeHandle } from '../supervisors/tree.js';
 import { formatReason, type ExitReason } from '../supervisors/exit.js';
-import { resolveSettings, networkDatadir, type RawValues } from './config/load.js';
+import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './config/load.js';
+import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
 import type { Settings } from './config/options.js';
 import { networkParams, type NetworkParams } from './wire/network.js';
 import { NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
-import { rootLogger } from './log.js';
+import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
 import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg } from './peer/actor.js';
 import { makeNonceKey } from './peer/nonce.js';
 import type { PeerSettings } from './peer/protocol.js';
@@ -52,6 +53,8 @@ export type NodeOptions = Partial<Settings> & {
   readonly maxSendBuffer?: number;
   /** A peer that keeps its send queue over the limit this long is disconnected, ms (default: the inactivity timeout). */
   readonly sendStallMs?: number;
+  /** Applies a new log level on reload (default: the overall level on the logger itself). */
+  readonly setLogLevel?: (spec: LevelSpec) => void;
   /** Largest JSON-RPC request body, bytes (default 1 MB). */
   readonly rpcMaxBody?: number;
   /** Delay before a 401 for bad RPC credentials, ms (default Core's 250). */
@@ -89,9 +92,23 @@ export interface NodeHandle {
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
   kill(path: string, mode?: KillMode): boolean;
+  /**
+   * Re-reads the settings (config file, then the same command-line values and overrides, which
+   * win) and applies the ones that can change at runtime: log-level, the node and per-peer rate
+   * limits, addnode. Changed settings that need a restart are only reported. A bad config
+   * throws a ConfigError (file and line) and changes nothing.
+   */
+  reload(): Promise<ReloadResult>;
   /** Resolves when the root supervisor exits (after stop(), or after an escalation past its limit). */
   readonly exited: Promise<ExitReason>;
   stop(): Promise<void>;
+}
+
+export interface ReloadResult extends ReloadPlan {
+  /** The config file read, or null when there was none. */
+  readonly confFile: string | null;
+  /** Changes that were due but failed on the running node (e.g. an addnode the manager refused). */
+  readonly errors: readonly string[];
 }
 
 export function parseEndpoint(text: string, defaultPort: number): Endpoint {
@@ -101,7 +118,7 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint {
 }
 
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
-  const { readConfFile, cli, logger, tickMs, addrFlushMs, dnsResolver, dnsDelayMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs, ...overrides } = options;
+  const { readConfFile, cli, logger, tickMs, addrFlushMs, dnsResolver, dnsDelayMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs, setLogLevel, ...overrides } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
@@ -272,9 +289,54 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     await command({ op: 'set-peer-limit', ...which, ...limits });
   }
 
+  // One reload at a time: a second SIGHUP waits for the first to finish.
+  let reloading: Promise<unknown> = Promise.resolve();
+  async function reloadOnce(): Promise<ReloadResult> {
+    const { settings: next, confFile } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
+    let level: LevelSpec;
+    try {
+      level = parseLevelSpec(next['log-level']);
+    } catch (err) {
+      throw new ConfigError('log-level', err instanceof Error ? err.message : String(err));
+    }
+    const plan = diffSettings(settings, next);
+    const errors: string[] = [];
+    const changed = new Set(plan.apply.map((c) => c.name));
+    if (changed.has('log-level')) {
+      if (setLogLevel) setLogLevel(level);
+      else log.level = level.base;
+    }
+    if (changed.has('maxrecvrate') || changed.has('maxsendrate')) await setNetLimit(next.maxrecvrate, next.maxsendrate);
+    if (changed.has('peermaxrecvrate') || changed.has('peermaxsendrate')) await setPeerLimit('all', next.peermaxrecvrate, next.peermaxsendrate);
+    if (changed.has('addnode')) {
+      const { add, remove } = addnodeDelta(settings.addnode, next.addnode);
+      for (const [list, c] of [
+        [remove, 'remove'],
+        [add, 'add'],
+      ] as const) {
+        for (const e of list) {
+          try {
+            await command({ op: 'addnode', endpoint: parseEndpoint(e, params.defaultPort), command: c });
+          } catch (err) {
+            errors.push(`addnode ${c} ${e}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }
+    }
+    // The settings in force now: the next reload diffs against them (restart-only ones keep their old value).
+    const target = settings as unknown as Record<string, unknown>;
+    for (const c of plan.apply) target[c.name] = Array.isArray(c.to) ? [...c.to] : c.to;
+    return { ...plan, confFile, errors };
+  }
+
   return {
     settings,
     params,
+    reload() {
+      const p = reloading.then(reloadOnce, reloadOnce);
+      reloading = p.catch(() => undefined);
+      return p;
+    },
     runtime,
     tree,
     events,
