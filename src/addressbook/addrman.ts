@@ -369,17 +369,20 @@ export class AddrMan {
     this.alen[id] = b.length;
     if (b.length > SLOT) this.longAddr.set(id, Uint8Array.from(b));
     else {
-      this.longAddr.delete(id);
-      this.bytes.set(b, id * SLOT);
+      if (this.longAddr.size > 0) this.longAddr.delete(id);
+      const o = id * SLOT;
+      for (let k = 0; k < b.length; k++) this.bytes[o + k] = b[k];
     }
   }
 
-  private setSrcBytes(id: number, b: Uint8Array): void {
-    this.srcLen[id] = b.length;
-    if (b.length > SLOT) this.longSrc.set(id, Uint8Array.from(b));
+  /** Stores b[0, len) as entry `id`'s source (copied byte by byte: no subarray garbage per add). */
+  private setSrcBytes(id: number, b: Uint8Array, len: number = b.length): void {
+    this.srcLen[id] = len;
+    if (len > SLOT) this.longSrc.set(id, Uint8Array.from(b.subarray(0, len)));
     else {
-      this.longSrc.delete(id);
-      this.srcBytes.set(b, id * SLOT);
+      if (this.longSrc.size > 0) this.longSrc.delete(id);
+      const o = id * SLOT;
+      for (let k = 0; k < len; k++) this.srcBytes[o + k] = b[k];
     }
   }
 
@@ -411,7 +414,7 @@ export class AddrMan {
     this.inTried[id] = 0;
     this.netClass[id] = familyClass(netId);
     this.srcNet[id] = srcId & 0xff;
-    this.setSrcBytes(id, source.addr.subarray(0, Math.min(source.addr.length, AB)));
+    this.setSrcBytes(id, source.addr, Math.min(source.addr.length, AB));
     this.idxInsert(id);
     this.randPos[id] = this.nRandom;
     this.vRandom[this.nRandom++] = id;
@@ -476,7 +479,9 @@ export class AddrMan {
     const len = this.alen[id];
     sb[at] = this.net[id];
     sb[at + 1] = len;
-    sb.set(this.aBuf(id).subarray(this.aOff(id), this.aOff(id) + len), at + 2);
+    const src = this.aBuf(id);
+    const o = this.aOff(id);
+    for (let k = 0; k < len; k++) sb[at + 2 + k] = src[o + k]; // no subarray view: no garbage
     at += 2 + len;
     sb[at] = this.port[id] >>> 8;
     sb[at + 1] = this.port[id] & 0xff;
@@ -492,7 +497,7 @@ export class AddrMan {
 
   private putSrcGroup(at: number): number {
     this.sb[at] = this.srcGroupLen;
-    this.sb.set(this.srcGroup.subarray(0, this.srcGroupLen), at + 1);
+    for (let k = 0; k < this.srcGroupLen; k++) this.sb[at + 1 + k] = this.srcGroup[k];
     return at + 1 + this.srcGroupLen;
   }
 

@@ -115,18 +115,23 @@ export function isRoutableRaw(netId: number, b: Uint8Array, o: number): boolean 
 
 /** The embedded IPv4 address (as u32) of an IPv6 address that carries one, else −1. */
 export function linkedIPv4Raw(netId: number, b: Uint8Array, o: number): number {
-  const u32 = (i: number): number => ((b[o + i] << 24) | (b[o + i + 1] << 16) | (b[o + i + 2] << 8) | b[o + i + 3]) >>> 0;
-  if (netId === NET_IPV4) return u32(0);
+  // No closure here: this runs for every placement hash, and a closure per call is garbage.
+  if (netId === NET_IPV4) return u32At(b, o);
   if (netId !== NET_IPV6) return -1;
+  const w0 = u32At(b, o);
   // RFC6052 NAT64 64:ff9b::/96
-  if (u32(0) === 0x0064ff9b && u32(4) === 0 && u32(8) === 0) return u32(12);
+  if (w0 === 0x0064ff9b && u32At(b, o + 4) === 0 && u32At(b, o + 8) === 0) return u32At(b, o + 12);
   // RFC6145 SIIT ::ffff:0:0:0/96
-  if (u32(0) === 0 && u32(4) === 0 && u32(8) === 0xffff0000) return u32(12);
+  if (w0 === 0 && u32At(b, o + 4) === 0 && u32At(b, o + 8) === 0xffff0000) return u32At(b, o + 12);
   // RFC3964 6to4 2002::/16
-  if (b[o] === 0x20 && b[o + 1] === 0x02) return u32(2);
+  if (b[o] === 0x20 && b[o + 1] === 0x02) return u32At(b, o + 2);
   // RFC4380 Teredo 2001:0000::/32, client address inverted
-  if (u32(0) === 0x20010000) return ~u32(12) >>> 0;
+  if (w0 === 0x20010000) return ~u32At(b, o + 12) >>> 0;
   return -1;
+}
+
+function u32At(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
 /**
