@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Runtime, ask, type Ref, type TreeNode, type ActorInfo, type KillMode } from '../supervisors/runtime.js';
+import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode } from '../supervisors/runtime.js';
 import { supervisor, worker, type DynMsg } from '../supervisors/supervisor.js';
 import { nodeTreeSpec, peersSupervisor, startTree, type TreeHandle } from '../supervisors/tree.js';
 import { formatReason, type ExitReason } from '../supervisors/exit.js';
@@ -27,6 +27,7 @@ import { storeActor } from './store/actor.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
+import type { ListenerInfo } from './control/context.js';
 
 export const USER_AGENT = '/peerd:0.1.0/';
 
@@ -85,6 +86,13 @@ export interface NodeHandle {
    * "Node not found in connected nodes" for an unknown peer, a RangeError for a bad rate.
    */
   setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
+  /** Every listener: bound address, services advertised, connections accepted (getlisteners). */
+  listeners(): Promise<ListenerInfo[]>;
+  /**
+   * What one listener (index, or bound HOST:PORT) advertises to peers accepted from now on;
+   * kept if the listener restarts. Rejects with "Listener not found: …" for an unknown one.
+   */
+  setListenerServices(target: number | string, services: bigint): Promise<ListenerInfo>;
   /** Bytes received and sent since start, and the limits in force (getnettotals). */
   netTotals(): NetTotals;
   /** The address book (`/root/addressbook`): bans, getnodeaddresses, getaddrmaninfo, flush. */
@@ -137,6 +145,12 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
   const binds: BindSpec[] = settings.listen
     ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
     : [];
+  // Services set at runtime per listener (setlistenerservices), over the bind's own.
+  const servicesSet = new Map<number, bigint>();
+  const bindNow = (i: number): BindSpec => {
+    const set = servicesSet.get(i);
+    return set === undefined ? binds[i] : { ...binds[i], services: set };
+  };
   const events = new EventEmitter<ConnmanEvents>();
   // Owned here, not by the connection manager, so that it outlives a manager restart (peers keep the same object).
   const throttle = netThrottle({
@@ -221,11 +235,14 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           strategy: 'one_for_one',
           intensity: 5,
           period: 10,
-          children: binds.map((bind, i) =>
+          children: binds.map((_bind, i) =>
             worker(
               listenerActor,
               {
-                bind,
+                // A getter, so that a listener restarted by its supervisor keeps services set at runtime.
+                get bind() {
+                  return bindNow(i);
+                },
                 get connman() {
                   return connmanRef();
                 },
@@ -261,6 +278,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           },
           setNetLimit: (recv, send) => setNetLimit(recv, send),
           setPeerLimit: (target, recv, send) => setPeerLimit(target, recv, send),
+          listeners: () => listeners(),
+          setListenerServices: (target, bits) => setListenerServices(target, bits),
           stop: () => tree.stop(),
         }),
         datadir,
@@ -287,6 +306,37 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };
     const which = target === 'all' ? { all: true } : typeof target === 'number' ? { id: target } : /^\d+$/.test(target) ? { id: Number(target) } : { address: target };
     await command({ op: 'set-peer-limit', ...which, ...limits });
+  }
+
+  const listenerPath = (i: number): string => `/root/listeners/listener-${i}`;
+  async function listenerInfo(i: number): Promise<ListenerInfo | null> {
+    const ref = runtime.refOf<ListenerMsg>(listenerPath(i));
+    if (!ref) return null;
+    // Asked through its mailbox, so that a set-services sent before has been handled.
+    const a = await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
+    const summary = runtime.info(listenerPath(i))?.summary;
+    const accepted = typeof summary === 'object' && summary !== null && 'accepted' in summary ? Number((summary as { accepted: unknown }).accepted) : 0;
+    const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+    return { index: i, address: `${host}:${a.port}`, services: bindNow(i).services ?? ourServices, accepted };
+  }
+  async function listeners(): Promise<ListenerInfo[]> {
+    const out: ListenerInfo[] = [];
+    for (let i = 0; i < binds.length; i++) {
+      const l = await listenerInfo(i);
+      if (l) out.push(l);
+    }
+    return out;
+  }
+  async function setListenerServices(target: number | string, bits: bigint): Promise<ListenerInfo> {
+    if (bits < 0n || bits >= 1n << 64n) throw new RangeError('services must fit in 64 bits');
+    const all = await listeners();
+    const t = typeof target === 'string' ? target.trim() : target;
+    const found = all.find((l) => (typeof t === 'number' ? l.index === t : /^\d+$/.test(t) ? l.index === Number(t) : l.address === t));
+    if (!found) throw new Error(`Listener not found: ${String(target)}`);
+    servicesSet.set(found.index, bits);
+    const ref = runtime.refOf<ListenerMsg>(listenerPath(found.index));
+    if (ref) tell(ref, { type: 'set-services', services: bits });
+    return (await listenerInfo(found.index)) ?? { ...found, services: bits };
   }
 
   // One reload at a time: a second SIGHUP waits for the first to finish.
@@ -358,6 +408,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     rpcAddress: () => rpcAddressOf(runtime),
     setNetLimit,
     setPeerLimit,
+    listeners,
+    setListenerServices,
     netTotals: () => netTotals(throttle),
     addressbook: () => {
       const r = addressbookRef();

@@ -53,6 +53,18 @@ export type NetLimits = {
   readonly peermaxsendrate: number;
 };
 
+/** One listener, as getlisteners shows it. */
+export interface ListenerInfo {
+  /** Position in the bind list (`listener-<index>` under /root/listeners). */
+  readonly index: number;
+  /** Bound address, port 0 resolved. */
+  readonly address: string;
+  /** Service bits advertised to peers accepted there (the node's when the listener has none of its own). */
+  readonly services: bigint;
+  /** Connections accepted since the listener (re)started. */
+  readonly accepted: number;
+}
+
 export interface ControlContext {
   readonly settings: Settings;
   readonly params: NetworkParams;
@@ -75,6 +87,10 @@ export interface ControlContext {
   setNetLimit(recv: number, send: number): Promise<void>;
   /** One peer's limits (id, digits or HOST:PORT), or 'all' (every peer and the default for new ones). */
   setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
+  /** Every listener, in bind order. */
+  listeners(): Promise<ListenerInfo[]>;
+  /** Changes what one listener (by index or bound HOST:PORT) advertises to new inbound peers; rejects with "Listener not found" for an unknown one. */
+  setListenerServices(target: number | string, services: bigint): Promise<ListenerInfo>;
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
   kill(path: string, mode: KillMode, opts?: { ms?: number }): boolean;

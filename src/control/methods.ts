@@ -5,7 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
-import { ADDRESSBOOK_PATH, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry } from './context.js';
+import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry } from './context.js';
 import { isLoopback, parseIpSubnet, subnetHas } from './subnet.js';
 import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
@@ -102,6 +102,27 @@ export function corePeerInfo(p: PeerInfo): JsonObject {
     recv_throttled: p.recvThrottled,
   });
   return o;
+}
+
+function listenerJson(l: ListenerInfo): JsonObject {
+  return { index: l.index, address: l.address, services: hex16(l.services), servicesnames: serviceNames(l.services), accepted: l.accepted };
+}
+
+/** Service bits from a JSON number or a decimal / 0x-hex string; 64 bits at most. */
+function parseServices(v: Json | undefined): bigint {
+  let bits: bigint;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RpcError(RPC.INVALID_PARAMETER, `Invalid services: ${v} (a whole number ≥ 0)`);
+    bits = BigInt(v);
+  } else if (typeof v === 'string') {
+    const t = v.trim();
+    if (!/^(0[xX][0-9a-fA-F]{1,16}|\d{1,20})$/.test(t)) throw new RpcError(RPC.INVALID_PARAMETER, `Invalid services: "${v}" (a number, decimal or 0x hex)`);
+    bits = BigInt(t);
+  } else {
+    throw new RpcError(RPC.TYPE_ERROR, `Expected type number or string for services, got ${typeName(v ?? null)}`);
+  }
+  if (bits >= 1n << 64n) throw new RpcError(RPC.INVALID_PARAMETER, `Invalid services: ${String(v)} (more than 64 bits)`);
+  return bits;
 }
 
 function abMissing(kind: 'ban' | 'addr'): RpcError {
@@ -241,6 +262,33 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         throw new RpcError(RPC.CLIENT_NODE_NOT_CONNECTED, 'Node not found in connected nodes');
       }
       return null;
+    },
+  },
+  getlisteners: {
+    category: 'peerd',
+    description: 'Every listener, in bind order: its address, the service bits it advertises to peers accepted there, and how many connections it accepted. peerd only.',
+    params: [],
+    result: '[{index, address, services, servicesnames, accepted}]',
+    handler: async (ctx) => (await ctx.listeners()).map(listenerJson),
+  },
+  setlistenerservices: {
+    category: 'peerd',
+    description:
+      'Changes the service bits one listener advertises in the version message to peers that connect to it from now on (e.g. NODE_NETWORK once the whole chain is stored). Peers already connected keep what they were told. peerd only.',
+    params: [
+      { name: 'listener', type: 'any', description: 'The listener: its index (see getlisteners) or its bound address HOST:PORT' },
+      { name: 'services', type: 'any', description: 'The service bits: a number, or a string in decimal or 0x hex (e.g. "0x409")' },
+    ],
+    result: '{index, address, services, servicesnames, accepted}',
+    handler: async (ctx, [listener, services]) => {
+      if (typeof listener !== 'number' && typeof listener !== 'string') throw new RpcError(RPC.TYPE_ERROR, `Expected type number or string for listener, got ${typeName(listener ?? null)}`);
+      if (typeof listener === 'number' && (!Number.isInteger(listener) || listener < 0)) throw new RpcError(RPC.INVALID_PARAMETER, `Listener not found: ${listener}`);
+      const bits = parseServices(services);
+      try {
+        return listenerJson(await ctx.setListenerServices(listener, bits));
+      } catch (err) {
+        throw new RpcError(RPC.INVALID_PARAMETER, err instanceof Error ? err.message : String(err));
+      }
     },
   },
   ping: {

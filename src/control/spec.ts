@@ -10,7 +10,7 @@ import type { AddedNodeInfo } from '../connman/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import type { PeerInfo } from '../peer/actor.js';
 import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
-import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type NetLimits } from './context.js';
+import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type ListenerInfo, type NetLimits } from './context.js';
 
 export interface ControlDeps {
   readonly settings: Settings;
@@ -28,6 +28,8 @@ export interface ControlDeps {
   readonly totals: () => { recv: number; sent: number; limits?: NetLimits };
   readonly setNetLimit: (recv: number, send: number) => Promise<void>;
   readonly setPeerLimit: (target: number | string, recv: number, send: number) => Promise<void>;
+  readonly listeners: () => Promise<ListenerInfo[]>;
+  readonly setListenerServices: (target: number | string, services: bigint) => Promise<ListenerInfo>;
   readonly stop: () => Promise<void>;
 }
 
@@ -53,6 +55,8 @@ export function makeControlContext(d: ControlDeps): ControlContext {
     totals: async () => d.totals(),
     setNetLimit: d.setNetLimit,
     setPeerLimit: d.setPeerLimit,
+    listeners: d.listeners,
+    setListenerServices: d.setListenerServices,
     actors: (p) => d.runtime.list(p),
     actorTree: () => d.runtime.tree(),
     kill: (path: string, mode: KillMode, opts?: { ms?: number }) => d.runtime.kill(path, mode, opts),

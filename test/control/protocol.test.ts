@@ -87,6 +87,8 @@ function fakePeer(over: Partial<PeerInfo> = {}): PeerInfo {
 
 const limitCalls: [string, number, number][] = [];
 
+const fakeListeners = [{ index: 0, address: '127.0.0.1:18444', services: 1032n, accepted: 3 }];
+
 function fakeCtx(over: Partial<ControlContext> = {}): ControlContext {
   const base = {
     settings: {} as ControlContext['settings'],
@@ -113,6 +115,13 @@ function fakeCtx(over: Partial<ControlContext> = {}): ControlContext {
       if (recv < 0 || send < 0) throw new RangeError('rate must be a whole number of bytes per second ≥ 0');
       if (target !== 1 && target !== 'all' && target !== '1') throw new Error('Node not found in connected nodes');
       limitCalls.push([String(target), recv, send]);
+    },
+    listeners: async () => [...fakeListeners],
+    setListenerServices: async (target: number | string, services: bigint) => {
+      const l = fakeListeners.find((x) => x.index === target || x.address === target || String(x.index) === target);
+      if (!l) throw new Error(`Listener not found: ${String(target)}`);
+      l.services = services;
+      return { ...l };
     },
     actors: () => [],
     actorTree: () => [],
@@ -204,4 +213,23 @@ test('CLI helpers: bitcoin-cli argument conversion, output format, tree text', (
   const t = treeText([{ name: 'root', kind: 'supervisor', mailbox: 0, mailboxHighWater: 1, restarts: 0, handled: 3, status: 'idle', children: [{ name: 'connman', kind: 'worker', mailbox: 0, mailboxHighWater: 2, restarts: 1, handled: 9, status: 'idle', children: [] }] }]);
   assert.match(t, /^root {2}supervisor, mailbox 0 \(max 1\), restarts 0/);
   assert.match(t, /└── connman {2}worker, mailbox 0 \(max 2\), restarts 1/);
+});
+
+test('getlisteners and setlistenerservices: index or address, number or 0x hex; bad ones are -8, wrong types -3', async () => {
+  const ctx = fakeCtx();
+  assert.deepEqual(await call(ctx, 'getlisteners'), [
+    { index: 0, address: '127.0.0.1:18444', services: '0000000000000408', servicesnames: ['WITNESS', 'NETWORK_LIMITED'], accepted: 3 },
+  ]);
+  const r = (await call(ctx, 'setlistenerservices', [0, '0x409'])) as { services: string; servicesnames: string[] };
+  assert.equal(r.services, '0000000000000409');
+  assert.deepEqual(r.servicesnames, ['NETWORK', 'WITNESS', 'NETWORK_LIMITED']);
+  assert.equal(((await call(ctx, 'setlistenerservices', ['127.0.0.1:18444', 1032])) as { services: string }).services, '0000000000000408');
+  assert.equal(((await call(ctx, 'setlistenerservices', { listener: '0', services: '1' })) as { services: string }).services, '0000000000000001');
+  await assert.rejects(call(ctx, 'setlistenerservices', [5, 1]), { code: -8, message: 'Listener not found: 5' });
+  await assert.rejects(call(ctx, 'setlistenerservices', ['10.0.0.1:1', 1]), { code: -8, message: 'Listener not found: 10.0.0.1:1' });
+  await assert.rejects(call(ctx, 'setlistenerservices', [0, 'lots']), { code: -8, message: /Invalid services/ });
+  await assert.rejects(call(ctx, 'setlistenerservices', [0, '0x10000000000000000']), { code: -8, message: /Invalid services/ });
+  await assert.rejects(call(ctx, 'setlistenerservices', [0, -1]), { code: -8, message: /Invalid services/ });
+  await assert.rejects(call(ctx, 'setlistenerservices', [0, true]), { code: -3, message: /Expected type number or string for services, got boolean/ });
+  await assert.rejects(call(ctx, 'setlistenerservices', [0]), { code: -1, message: /^setlistenerservices/ });
 });
