@@ -16,7 +16,7 @@ import { match } from 'ts-pattern';
 import { defineActor, tell, ask, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
 import { formatReason } from '../../supervisors/exit.js';
 import type { FromPeer, PeerInfo, PeerMsg } from '../peer/actor.js';
-import type { ConnType, Endpoint } from '../connman/logic.js';
+import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
 import { endpointKey } from '../connman/logic.js';
 import type { CommandResult, ConnmanActorMsg } from '../connman/actor.js';
 import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../connman/bans.js';
@@ -92,7 +92,8 @@ export type AddressBookMsg =
       readonly count: number;
       readonly excludeGroups: readonly string[];
       readonly excludeEndpoints?: readonly string[];
-      readonly replyTo: Ref<readonly Endpoint[]>;
+      /** Anchors come first, marked `anchor: true`. */
+      readonly replyTo: Ref<readonly Candidate[]>;
     }
   | { readonly type: 'attempt'; readonly endpoint: Endpoint; readonly ok: boolean; readonly connType: ConnType }
   | { readonly type: 'peer-connected'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly services: bigint; readonly ref?: Ref<PeerMsg> }

@@ -9,7 +9,7 @@
  */
 import type { Ref } from '../../supervisors/runtime.js';
 import type { PeerMsg } from '../peer/actor.js';
-import type { ConnType, Endpoint } from '../connman/logic.js';
+import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
 import { endpointKey } from '../connman/logic.js';
 import { isLocalIp, netGroup, normalizeIp } from '../connman/netgroup.js';
 import { discourage, isBanned, isDiscouraged, type BanList } from '../connman/bans.js';
@@ -262,18 +262,19 @@ export interface SelectRequest {
 }
 
 /**
- * Candidates for the manager's empty slots: anchors first (outbound), then addrman's weighted
+ * Candidates for the manager's empty slots: anchors first (outbound; marked `anchor`, so that
+ * the manager dials them as block-relay-only, as Core does), then addrman's weighted
  * selection (feelers: a tried collision to test, else new entries only), never a connected or
  * excluded endpoint, never two in one network group or an excluded group, never banned or
  * discouraged, only networks we can dial; like Core, recently tried ones are skipped for the
  * first 30 draws and the search stops after 100.
  */
-export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number): Endpoint[] {
+export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number): Candidate[] {
   const nowSec = Math.floor(nowMs / 1000);
   const busy = new Set(req.excludeEndpoints ?? []);
   for (const p of s.peers.values()) if (p.endpoint) busy.add(endpointKey(p.endpoint));
   const groups = new Set(req.excludeGroups);
-  const out: Endpoint[] = [];
+  const out: Candidate[] = [];
   const usable = (e: Endpoint): boolean => {
     const key = endpointKey(e);
     if (busy.has(key) || groups.has(netGroup(e.host)) || blockedIp(s, e.host, nowMs)) return false;
@@ -284,7 +285,7 @@ export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number
   if (req.purpose === 'outbound') {
     while (s.pendingAnchors.length > 0 && out.length < req.count) {
       const a = s.pendingAnchors.shift() as Endpoint;
-      if (usable(a)) out.push(a);
+      if (usable(a)) out.push({ host: a.host, port: a.port, anchor: true });
     }
   } else {
     s.man.resolveCollisions(nowSec);

@@ -22,6 +22,7 @@ import {
   endpointKey,
   initConnman,
   updateConnman,
+  type Candidate,
   type ConnType,
   type ConnmanConfig,
   type ConnmanEffect,
@@ -63,7 +64,7 @@ export type ConnmanActorMsg =
   | { readonly type: 'inbound-socket'; readonly socket: Socket; readonly services?: bigint; readonly noban?: boolean }
   | { readonly type: 'dial-done'; readonly id: number; readonly socket: Socket | null; readonly error: string | null }
   | { readonly type: 'peer-spawned'; readonly id: number; readonly ref: Ref<PeerMsg> | null; readonly error?: string }
-  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
+  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[] }
   | { readonly type: 'command'; readonly cmd: ConnmanCommand; readonly replyTo: Ref<CommandResult> }
   | { readonly type: 'adopted'; readonly infos: readonly PeerInfo[] }
   /** The address book's ban list (a copy), on our start and on every change. */
@@ -218,7 +219,7 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
       if (!book) return;
       const excludeEndpoints = [...[...sh.logic.peers.values()].map((p) => endpointKey(p.endpoint)), ...[...sh.logic.dials.values()].map((d) => endpointKey(d.endpoint))];
       const self = ctx.self;
-      ask<AddressBookMsg, readonly Endpoint[]>(book, (replyTo) => ({ type: 'select', purpose, count, excludeGroups, excludeEndpoints, replyTo }), sh.args.selectTimeoutMs ?? 2000).then(
+      ask<AddressBookMsg, readonly Candidate[]>(book, (replyTo) => ({ type: 'select', purpose, count, excludeGroups, excludeEndpoints, replyTo }), sh.args.selectTimeoutMs ?? 2000).then(
         (list) => tell(self, { type: 'addresses', purpose, list }),
         // Down, restarting or slow: no candidates this time (the request is not left pending).
         () => tell(self, { type: 'addresses', purpose, list: [] }),

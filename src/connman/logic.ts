@@ -19,6 +19,14 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/**
+ * A dial candidate from the address book. `anchor`: one of the block-relay-only peers in use
+ * at the last shutdown (Core's anchors.dat), to be dialled as block-relay-only before anything else.
+ */
+export interface Candidate extends Endpoint {
+  readonly anchor?: boolean;
+}
+
 export function endpointKey(e: Endpoint): string {
   const h = normalizeIp(e.host);
   return h.includes(':') ? `[${h}]:${e.port}` : `${h}:${e.port}`;
@@ -117,6 +125,8 @@ export interface ConnmanState {
   readonly manual: Map<string, Manual>;
   /** Addresses offered by the address book and not yet tried. */
   candidates: Endpoint[];
+  /** Anchors offered by the address book, for the block-relay-only slots before anything else. */
+  anchors: Endpoint[];
   feelerCandidates: Endpoint[];
   /** An address request is outstanding. */
   wantingAddresses: boolean;
@@ -145,7 +155,7 @@ export type ConnmanMsg =
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
   | { readonly type: 'peer-down'; readonly id: number; readonly reason: string; readonly misbehaving: boolean; readonly now: number }
-  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Endpoint[] }
+  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[] }
   | { readonly type: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly now: number }
   | { readonly type: 'disconnect'; readonly id: number; readonly reason: string }
   | { readonly type: 'set-network-active'; readonly active: boolean; readonly now: number }
@@ -205,6 +215,7 @@ export function initConnman(init: ConnmanInit): ConnmanState {
     dials: new Map(),
     manual,
     candidates: [],
+    anchors: [],
     feelerCandidates: [],
     wantingAddresses: false,
     nextId: 1,
@@ -281,6 +292,17 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
     }
     return null;
   };
+  // Anchors first, and only into block-relay-only slots (Core's ThreadOpenConnections): the
+  // peers that relayed blocks to us last time, so an attacker who filled the tables since
+  // cannot take every outbound slot at the restart. Unused ones (slots full) are dropped.
+  let blockMissing = s.config.blockRelayTarget - countType(s, 'block-relay-only');
+  while (blockMissing > 0 && s.anchors.length > 0) {
+    const e = take(s.anchors);
+    if (!e) break;
+    startDial(s, e, 'block-relay-only', now, null, fx);
+    blockMissing--;
+  }
+  if (blockMissing <= 0) s.anchors.length = 0;
   let need = 0;
   for (const [t, target] of [
     ['outbound-full-relay', s.config.fullRelayTarget],
@@ -484,13 +506,16 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
     .with({ type: 'addresses' }, ({ purpose, list }) => {
       if (purpose === 'outbound') {
         s.wantingAddresses = false;
-        const known = new Set(s.candidates.map(endpointKey));
-        const fresh = list.filter((e) => {
-          const k = endpointKey(e);
-          if (known.has(k)) return false;
+        const known = new Set([...s.candidates, ...s.anchors].map(endpointKey));
+        const fresh: Endpoint[] = [];
+        for (const c of list) {
+          const k = endpointKey(c);
+          if (known.has(k)) continue;
           known.add(k);
-          return true;
-        });
+          const e: Endpoint = { host: c.host, port: c.port };
+          if (c.anchor === true) s.anchors.push(e);
+          else fresh.push(e);
+        }
         s.candidates = [...s.candidates, ...fresh].slice(-1000);
       } else {
         s.feelerCandidates = [...list];
@@ -550,6 +575,7 @@ export function connmanSummary(s: ConnmanState): Record<string, number | boolean
     manual: by['manual'] ?? 0,
     feeler: by['feeler'] ?? 0,
     candidates: s.candidates.length,
+    anchors: s.anchors.length,
     networkActive: s.networkActive,
   };
 }

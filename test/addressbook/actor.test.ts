@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
 import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply } from '../../src/addressbook/actor.js';
 import { SNAPSHOT_KEY, CORRUPT_PREFIX } from '../../src/addressbook/persist.js';
-import type { Endpoint } from '../../src/connman/logic.js';
+import type { Candidate, Endpoint } from '../../src/connman/logic.js';
 import { until } from '../helpers/node.js';
 
 const BASE: AddressBookArgs = { defaultPort: 18444, dnsSeeds: [], dnsseed: false, allowLocal: false, flushMs: 60_000 };
@@ -43,7 +43,7 @@ const bans = (t: TreeHandle) => ask<AddressBookMsg, BanEntryJson[]>(book(t), (re
 const banIt = (t: TreeHandle, subnet: string, untilMs: number) =>
   ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'ban', subnet, untilMs, reason: 'test', replyTo }), 2000);
 const select = (t: TreeHandle, count = 8) =>
-  ask<AddressBookMsg, readonly Endpoint[]>(book(t), (replyTo) => ({ type: 'select', purpose: 'outbound', count, excludeGroups: [], replyTo }), 2000);
+  ask<AddressBookMsg, readonly Candidate[]>(book(t), (replyTo) => ({ type: 'select', purpose: 'outbound', count, excludeGroups: [], replyTo }), 2000);
 const flush = (t: TreeHandle) => ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'flush', replyTo }), 5000);
 
 function tmp(): string {
@@ -213,6 +213,8 @@ test('anchors: the block-relay-only peers in use at stop are offered first at th
       s.slice(0, 2).map((e) => e.host).sort(),
       ['45.1.2.3', '51.1.2.3'],
     );
+    assert.ok(s.slice(0, 2).every((e) => e.anchor === true), 'marked as anchors, for the block-relay-only slots');
+    assert.ok(s.slice(2).every((e) => e.anchor !== true));
     assert.ok(!s.some((e) => e.host === '62.1.2.3'));
   } finally {
     await t.stop();

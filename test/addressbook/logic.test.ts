@@ -167,6 +167,8 @@ test('select: never a connected endpoint or an excluded/used group; anchors firs
   onPeerConnected(s, { id: 9, endpoint: { host: '5.0.0.1', port: 8333 }, connType: 'outbound-full-relay', services: 1n, ref: fakeRef('p9') }, T0);
   const list = selectCandidates(s, { purpose: 'outbound', count: 12, excludeGroups: ['ipv4:23.0'], excludeEndpoints: ['31.0.0.2:8333'] }, T0);
   assert.equal(list[0]?.host, '203.0.113.9', 'the anchor comes first');
+  assert.equal(list[0]?.anchor, true, 'marked as an anchor, for a block-relay-only slot');
+  assert.ok(list.slice(1).every((e) => e.anchor !== true), 'only anchors are marked');
   assert.ok(list.length >= 8, `${list.length} candidates`);
   const groups = list.map((e) => netGroup(e.host));
   assert.equal(new Set(groups).size, groups.length, 'one per group');

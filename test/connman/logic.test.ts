@@ -189,3 +189,60 @@ test('a feeler tests one learned address every interval, in a network group not 
   assert.deepEqual(dials(run(s, { type: 'tick', now: 200_000 })), [], 'not before the interval has passed again');
   assert.deepEqual(dials(run(s, { type: 'tick', now: 240_002 })).map((d) => d.connType), ['feeler']);
 });
+
+test('anchors from the address book are dialled first, as block-relay-only, before any full-relay slot', () => {
+  const s = initConnman({ config, connect: [], addnode: [], now: 0 });
+  run(s, { type: 'tick', now: 0 });
+  const list = [
+    { host: '10.50.0.1', port: 18444, anchor: true },
+    { host: '10.51.0.1', port: 18444, anchor: true },
+    ...Array.from({ length: 12 }, (_, i) => ep(`10.${i}.0.1`)),
+  ];
+  run(s, { type: 'addresses', purpose: 'outbound', list });
+  const d = dials(run(s, { type: 'tick', now: 1 }));
+  assert.deepEqual(
+    d.slice(0, 2).map((x) => [x.endpoint.host, x.connType]),
+    [
+      ['10.50.0.1', 'block-relay-only'],
+      ['10.51.0.1', 'block-relay-only'],
+    ],
+    'the anchors are the first dials, into the block-relay-only slots',
+  );
+  assert.equal(d.filter((x) => x.connType === 'block-relay-only').length, 2, 'no further block-relay-only dial: the anchors took both slots');
+  assert.equal(d.filter((x) => x.connType === 'outbound-full-relay').length, 8);
+  assert.ok(d.filter((x) => x.connType === 'outbound-full-relay').every((x) => x.endpoint.host !== '10.50.0.1' && x.endpoint.host !== '10.51.0.1'), 'no anchor in a full-relay slot');
+  assert.equal('anchor' in d[0].endpoint, false, 'the dialled endpoint carries no marker');
+});
+
+test('anchors beyond the free block-relay-only slots are dropped, never used for full relay', () => {
+  const s = initConnman({ config: { ...config, blockRelayTarget: 1, fullRelayTarget: 2 }, connect: [], addnode: [], now: 0 });
+  run(s, {
+    type: 'addresses',
+    purpose: 'outbound',
+    list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.51.0.1', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')],
+  });
+  const d = dials(run(s, { type: 'tick', now: 0 }));
+  assert.deepEqual(
+    d.map((x) => [x.endpoint.host, x.connType]),
+    [
+      ['10.50.0.1', 'block-relay-only'],
+      ['10.1.0.1', 'outbound-full-relay'],
+      ['10.2.0.1', 'outbound-full-relay'],
+    ],
+  );
+  assert.equal(s.anchors.length, 0, 'the anchor left over is forgotten');
+});
+
+test('an anchor in a network group already in use is skipped', () => {
+  const s = initConnman({ config: { ...config, blockRelayTarget: 2, fullRelayTarget: 1 }, connect: [], addnode: [], now: 0 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.50.0.2', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')] });
+  const d = dials(run(s, { type: 'tick', now: 0 }));
+  assert.deepEqual(
+    d.map((x) => [x.endpoint.host, x.connType]),
+    [
+      ['10.50.0.1', 'block-relay-only'],
+      ['10.1.0.1', 'outbound-full-relay'],
+      ['10.2.0.1', 'block-relay-only'],
+    ],
+  );
+});
