@@ -1,0 +1,4 @@
+export * from './scheduler.js';
+export * from './target.js';
+export * from './runner.js';
+export * from './report.js';

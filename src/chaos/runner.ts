@@ -1,0 +1,345 @@
+/**
+ * The chaos runner: follows the seeded schedule against a ChaosTarget, records every victim
+ * (mailbox at death from the registry record just before the kill, time until its replacement
+ * handled a message), and checks the node's invariants before, during and after.
+ */
+import { performance } from 'node:perf_hooks';
+import type { KillMode } from '../../supervisors/runtime.js';
+import { almostPlan, killTimes, parseIntensity, pickVictim, type ChaosMode, type ScheduleOptions } from './scheduler.js';
+import type { ActorRecord, ChaosTarget } from './target.js';
+
+export interface ChaosOptions extends ScheduleOptions {
+  /** Glob over actor paths, as runtime.list: `*` one segment, `**` any. */
+  readonly target: string;
+  readonly mode: ChaosMode;
+  /** For stall: how long the mailbox is blocked, ms (default 500). */
+  readonly stallMs?: number;
+  /** Connections must be back to the level before (and replacements up) within this, s (default 10). */
+  readonly refillS?: number;
+  /** Registry polling interval while waiting for a replacement, ms (default 10 in-process, 25 over RPC). */
+  readonly pollMs?: number;
+  /** Actors (other than peers) allowed above or below the baseline afterwards (default 0). */
+  readonly actorSlack?: number;
+  /** Kill mode used on a supervisor's children in `almost` mode (default crash). */
+  readonly almostKill?: 'kill' | 'crash';
+}
+
+export type Recovery = 'replaced' | 'reconnected' | 'resumed' | 'timeout' | 'n/a';
+
+export interface VictimRecord {
+  readonly step: number;
+  readonly path: string;
+  readonly kind: string;
+  readonly restart: string | null;
+  readonly incarnation: number;
+  readonly mode: KillMode;
+  /** ms since the run started. */
+  readonly atMs: number;
+  readonly mailboxAtDeath: number;
+  readonly handledAtDeath: number;
+  /** For `almost`: the supervisor being pushed. */
+  readonly supervisor?: string;
+  recovery: Recovery;
+  recoveryMs: number | null;
+  newIncarnation: number | null;
+}
+
+export interface InvariantResult {
+  readonly name: string;
+  readonly pass: boolean;
+  readonly detail: string;
+}
+
+export interface SupervisorLimit {
+  readonly path: string;
+  readonly intensity: string;
+  readonly maxRestartsInPeriodSeen: number;
+  readonly escalated: boolean;
+}
+
+export interface Snapshot {
+  readonly actors: number;
+  readonly peerActors: number;
+  readonly nactActors: number | null;
+  readonly connections: number | null;
+  readonly deadLetters: number;
+  readonly addrmanTotal: number | null;
+  readonly banned: number | null;
+}
+
+export interface ChaosReport {
+  readonly options: {
+    readonly seed: number;
+    readonly target: string;
+    readonly mode: ChaosMode;
+    readonly rate: number;
+    readonly jitter: number;
+    readonly durationS: number;
+    readonly refillS: number;
+    readonly where: 'in-process' | 'rpc';
+  };
+  readonly startedAt: string;
+  readonly elapsedMs: number;
+  readonly steps: number;
+  readonly before: Snapshot;
+  readonly after: Snapshot;
+  readonly victims: VictimRecord[];
+  readonly supervisors: SupervisorLimit[];
+  readonly deadLetters: { readonly before: number; readonly after: number; readonly delta: number };
+  readonly rpcFailures: number;
+  readonly invariants: InvariantResult[];
+  readonly ok: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+async function safe<T>(f: () => Promise<T>): Promise<T | null> {
+  try {
+    return await f();
+  } catch {
+    return null;
+  }
+}
+
+/** Live actors matching the pattern, not already on their way out. */
+async function live(t: ChaosTarget, pattern: string): Promise<ActorRecord[]> {
+  return (await t.list(pattern)).filter((a) => a.status !== 'stopping');
+}
+
+async function snapshot(t: ChaosTarget): Promise<Snapshot> {
+  const all = await t.list('/**');
+  return {
+    actors: all.length,
+    peerActors: all.filter((a) => /^\/root\/peers\/[^/]+$/.test(a.path)).length,
+    nactActors: t.nactActorCount ? t.nactActorCount() : null,
+    connections: await safe(() => t.connectionCount()),
+    deadLetters: await t.deadLetters(),
+    addrmanTotal: await safe(() => t.addrmanTotal()),
+    banned: await safe(() => t.bannedCount()),
+  };
+}
+
+async function pollUntil(cond: () => Promise<boolean>, ms: number, every: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  for (;;) {
+    if (await cond().catch(() => false)) return true;
+    if (performance.now() > end) return false;
+    await sleep(every);
+  }
+}
+
+export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosReport> {
+  const refillS = o.refillS ?? 10;
+  const pollMs = o.pollMs ?? (t.where === 'rpc' ? 25 : 10);
+  const stallMs = o.stallMs ?? 500;
+  const slack = o.actorSlack ?? 0;
+  const invariants: InvariantResult[] = [];
+  const startedAt = new Date().toISOString();
+
+  const aliveBefore = await t.alive();
+  invariants.push({ name: 'answering before', pass: aliveBefore, detail: aliveBefore ? 'ok' : 'the node did not answer' });
+  const before = await snapshot(t);
+  const supsBefore = new Map((await t.list('/**')).filter((a) => a.kind !== 'worker').map((a) => [a.path, a]));
+  const supSeen = new Map<string, number>();
+
+  const victims: VictimRecord[] = [];
+  const watchers: Promise<void>[] = [];
+  let rpcFailures = 0;
+  let running = true;
+  const t0 = performance.now();
+  const since = (): number => Math.round(performance.now() - t0);
+
+  // Heartbeat: the node answers throughout.
+  const heartbeat = (async () => {
+    while (running) {
+      if (!(await t.alive().catch(() => false))) rpcFailures++;
+      await sleep(100);
+    }
+  })();
+
+  /** Waits for the victim's replacement (or reconnection / resumption) and records how long it took. */
+  const watch = (v: VictimRecord, killedAt: number, connsBefore: number | null): Promise<void> =>
+    (async () => {
+      const temporary = v.restart === 'temporary';
+      if (v.mode === 'stall') {
+        const ok = await pollUntil(
+          async () => {
+            const [r] = await t.list(v.path);
+            return r !== undefined && r.incarnation === v.incarnation && r.handled > v.handledAtDeath;
+          },
+          refillS * 1000,
+          pollMs,
+        );
+        v.recovery = ok ? 'resumed' : 'timeout';
+      } else if (temporary || v.mode === 'socket') {
+        if (connsBefore === null) {
+          v.recovery = 'n/a';
+          return;
+        }
+        const ok = await pollUntil(async () => (await t.connectionCount()) >= connsBefore, refillS * 1000, pollMs);
+        v.recovery = ok ? 'reconnected' : 'timeout';
+      } else {
+        const ok = await pollUntil(
+          async () => {
+            const [r] = await t.list(v.path);
+            if (r === undefined || r.incarnation <= v.incarnation || r.handled < 1) return false;
+            v.newIncarnation = r.incarnation;
+            return true;
+          },
+          refillS * 1000,
+          pollMs,
+        );
+        v.recovery = ok ? 'replaced' : 'timeout';
+      }
+      if (v.recovery !== 'timeout') v.recoveryMs = Math.round(performance.now() - killedAt);
+    })();
+
+  const strike = async (step: number, rec: ActorRecord, mode: KillMode, supervisor?: string): Promise<VictimRecord | null> => {
+    const connsBefore = rec.restart === 'temporary' || mode === 'socket' ? await safe(() => t.connectionCount()) : null;
+    const killedAt = performance.now();
+    const v: VictimRecord = {
+      step,
+      path: rec.path,
+      kind: rec.kind,
+      restart: rec.restart ?? null,
+      incarnation: rec.incarnation,
+      mode,
+      atMs: since(),
+      mailboxAtDeath: rec.mailbox,
+      handledAtDeath: rec.handled,
+      ...(supervisor !== undefined ? { supervisor } : {}),
+      recovery: 'n/a',
+      recoveryMs: null,
+      newIncarnation: null,
+    };
+    if (!(await t.kill(rec.path, mode, stallMs).catch(() => false))) return null;
+    victims.push(v);
+    watchers.push(watch(v, killedAt, connsBefore));
+    return v;
+  };
+
+  const times = killTimes(o);
+  for (const [step, at] of times.entries()) {
+    await sleep(at - (performance.now() - t0));
+    try {
+      if (o.mode === 'almost') {
+        const sups = (await live(t, o.target)).filter((a) => a.kind !== 'worker');
+        const v = pickVictim(o.seed, step, sups.map((s) => s.path));
+        if (!v) continue;
+        const sup = sups.find((s) => s.path === v.path)!;
+        const lim = parseIntensity((sup.summary as { intensity?: unknown } | undefined)?.intensity);
+        const inPeriod = Number((sup.summary as { restartsInPeriod?: unknown } | undefined)?.restartsInPeriod ?? 0);
+        if (!lim) continue;
+        const children = (await live(t, `${sup.path}/*`)).filter((c) => c.restart !== 'temporary');
+        for (const path of almostPlan(o.seed, step, lim.intensity, inPeriod, children.map((c) => c.path))) {
+          const [rec] = await live(t, path);
+          if (rec === undefined) continue;
+          const victim = await strike(step, rec, o.almostKill ?? 'crash', sup.path);
+          // One at a time: the next only after this one is back, so the supervisor sees each restart.
+          if (victim) await watchers[watchers.length - 1];
+          const [now] = await t.list(sup.path);
+          const seen = Number((now?.summary as { restartsInPeriod?: unknown } | undefined)?.restartsInPeriod ?? 0);
+          supSeen.set(sup.path, Math.max(supSeen.get(sup.path) ?? 0, seen));
+        }
+      } else {
+        const cands = await live(t, o.target);
+        const v = pickVictim(o.seed, step, cands.map((c) => c.path));
+        if (!v) continue;
+        await strike(step, cands.find((c) => c.path === v.path)!, o.mode);
+      }
+    } catch {
+      rpcFailures++;
+    }
+  }
+  const alive = await t.alive().catch(() => false);
+  invariants.push({ name: 'answering during', pass: alive, detail: alive ? 'ok' : 'the node did not answer after the last kill' });
+  await Promise.all(watchers);
+  running = false;
+  await heartbeat;
+  invariants.push({ name: 'answering throughout', pass: rpcFailures === 0, detail: `${rpcFailures} failed heartbeat(s) or calls` });
+
+  // Connections back to the level before.
+  if (before.connections !== null) {
+    const want = before.connections;
+    const ok = await pollUntil(async () => (await t.connectionCount()) >= want, refillS * 1000, 50);
+    const now = await safe(() => t.connectionCount());
+    invariants.push({ name: 'connections refilled', pass: ok, detail: `${String(now)} of ${want} within ${refillS} s` });
+  }
+  const lost = victims.filter((v) => v.recovery === 'timeout' && v.mode !== 'stall');
+  invariants.push({
+    name: 'every victim recovered',
+    pass: lost.length === 0,
+    detail: lost.length === 0 ? `${victims.length} victim(s)` : `not back within ${refillS} s: ${lost.map((v) => v.path).join(', ')}`,
+  });
+
+  // No leaked actors: the non-peer count back to the baseline, nact's tree equal to the registry.
+  const nonPeers = (s: Snapshot): number => s.actors - s.peerActors;
+  let after = await snapshot(t);
+  await pollUntil(
+    async () => {
+      after = await snapshot(t);
+      const nactOk = after.nactActors === null || before.nactActors === null || after.nactActors - after.actors === before.nactActors - before.actors;
+      return Math.abs(nonPeers(after) - nonPeers(before)) <= slack && nactOk;
+    },
+    refillS * 1000,
+    50,
+  );
+  invariants.push({
+    name: 'no leaked actors',
+    pass: Math.abs(nonPeers(after) - nonPeers(before)) <= slack,
+    detail: `${nonPeers(after)} non-peer actors after, ${nonPeers(before)} before (±${slack}); peers ${after.peerActors} (before ${before.peerActors})`,
+  });
+  if (after.nactActors !== null && before.nactActors !== null) {
+    const ok = after.nactActors - after.actors === before.nactActors - before.actors;
+    invariants.push({ name: 'nact tree equals the registry', pass: ok, detail: `nact ${after.nactActors}, registry ${after.actors} (before: ${before.nactActors}, ${before.actors})` });
+  }
+
+  // Nothing lost.
+  if (before.addrmanTotal !== null) {
+    const pass = after.addrmanTotal !== null && after.addrmanTotal >= before.addrmanTotal;
+    invariants.push({ name: 'address book not smaller', pass, detail: `${String(after.addrmanTotal)} after, ${before.addrmanTotal} before` });
+  }
+  if (before.banned !== null) {
+    const pass = after.banned !== null && after.banned >= before.banned;
+    invariants.push({ name: 'bans not lost', pass, detail: `${String(after.banned)} after, ${before.banned} before` });
+  }
+
+  // Supervisors: none escalated (same incarnation, still there) unless it was itself a victim.
+  const struck = new Set(victims.map((v) => v.path));
+  const supsAfter = new Map((await t.list('/**')).map((a) => [a.path, a]));
+  const supervisors: SupervisorLimit[] = [];
+  for (const [path, s] of supsBefore) {
+    if (struck.has(path) || [...struck].some((p) => path.startsWith(p + '/'))) continue;
+    const now = supsAfter.get(path);
+    const escalated = now === undefined || now.incarnation !== s.incarnation;
+    const intensity = String((s.summary as { intensity?: unknown } | undefined)?.intensity ?? '?');
+    const seen = Math.max(supSeen.get(path) ?? 0, Number((now?.summary as { restartsInPeriod?: unknown } | undefined)?.restartsInPeriod ?? 0));
+    supervisors.push({ path, intensity, maxRestartsInPeriodSeen: seen, escalated });
+  }
+  const esc = supervisors.filter((s) => s.escalated);
+  invariants.push({ name: 'no escalation', pass: esc.length === 0, detail: esc.length === 0 ? `${supervisors.length} supervisor(s) kept their incarnation` : `restarted or gone: ${esc.map((s) => s.path).join(', ')}` });
+  if (o.mode === 'almost') {
+    const over = supervisors.filter((s) => {
+      const lim = parseIntensity(s.intensity);
+      return lim !== null && s.maxRestartsInPeriodSeen >= lim.intensity;
+    });
+    invariants.push({ name: 'restarts below each limit', pass: over.length === 0, detail: over.length === 0 ? 'ok' : over.map((s) => `${s.path} ${s.maxRestartsInPeriodSeen} vs ${s.intensity}`).join(', ') });
+  }
+  const aliveAfter = await t.alive().catch(() => false);
+  invariants.push({ name: 'answering after', pass: aliveAfter, detail: aliveAfter ? 'ok' : 'the node did not answer' });
+
+  return {
+    options: { seed: o.seed, target: o.target, mode: o.mode, rate: o.rate, jitter: o.jitter, durationS: o.durationS, refillS, where: t.where },
+    startedAt,
+    elapsedMs: since(),
+    steps: times.length,
+    before,
+    after,
+    victims,
+    supervisors,
+    deadLetters: { before: before.deadLetters, after: after.deadLetters, delta: after.deadLetters - before.deadLetters },
+    rpcFailures,
+    invariants,
+    ok: invariants.every((i) => i.pass),
+  };
+}
