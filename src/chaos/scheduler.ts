@@ -51,7 +51,7 @@ export function killTimes(o: ScheduleOptions): number[] {
   for (;;) {
     t += base * (1 + jitter * (2 * rnd() - 1));
     if (t >= o.durationS * 1000) return out;
-    out.push(Math.round(t));
+    out.push(Math.floor(t));
   }
 }
 
