@@ -12,7 +12,7 @@ export function reportText(r: ChaosReport): string {
     r.victims.length === 0
       ? 'no victims (nothing matched the target)'
       : table(
-          ['#', 'victim', 'kind', 'inc', 'mode', 'at ms', 'mailbox at death', 'recovery', 'recovery ms'],
+          ['#', 'victim', 'kind', 'inc', 'mode', 'at ms', 'mailbox at death', 'recovery', 'recovery ms', 'first msg ms'],
           r.victims.map((v) => [
             String(v.step),
             v.path,
@@ -23,6 +23,7 @@ export function reportText(r: ChaosReport): string {
             String(v.mailboxAtDeath),
             v.recovery,
             v.recoveryMs === null ? '-' : String(v.recoveryMs),
+            v.firstMessageMs === null ? '-' : String(v.firstMessageMs),
           ]),
         ),
   );

@@ -40,7 +40,10 @@ export interface VictimRecord {
   /** For `almost`: the supervisor being pushed. */
   readonly supervisor?: string;
   recovery: Recovery;
+  /** Until the replacement (or reconnection, or the stalled actor) was back, ms. */
   recoveryMs: number | null;
+  /** Until the replacement handled its first message, ms (null if none within a second of its start). */
+  firstMessageMs: number | null;
   newIncarnation: number | null;
 }
 
@@ -90,6 +93,8 @@ export interface ChaosReport {
   readonly invariants: InvariantResult[];
   readonly ok: boolean;
 }
+
+const FIRST_MESSAGE_WAIT_MS = 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -179,10 +184,11 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
         const ok = await pollUntil(async () => (await t.connectionCount()) >= connsBefore, refillS * 1000, pollMs);
         v.recovery = ok ? 'reconnected' : 'timeout';
       } else {
+        // Replaced: a higher incarnation at the same path whose init is done.
         const ok = await pollUntil(
           async () => {
             const [r] = await t.list(v.path);
-            if (r === undefined || r.incarnation <= v.incarnation || r.handled < 1) return false;
+            if (r === undefined || r.incarnation <= v.incarnation || (r.status !== 'idle' && r.status !== 'busy')) return false;
             v.newIncarnation = r.incarnation;
             return true;
           },
@@ -190,6 +196,20 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
           pollMs,
         );
         v.recovery = ok ? 'replaced' : 'timeout';
+        if (ok) {
+          v.recoveryMs = Math.round(performance.now() - killedAt);
+          // Then its first message (some actors, e.g. a listener, may get none soon: null then).
+          const first = await pollUntil(
+            async () => {
+              const [r] = await t.list(v.path);
+              return r !== undefined && r.incarnation === v.newIncarnation && r.handled >= 1;
+            },
+            FIRST_MESSAGE_WAIT_MS,
+            pollMs,
+          );
+          if (first) v.firstMessageMs = Math.round(performance.now() - killedAt);
+        }
+        return;
       }
       if (v.recovery !== 'timeout') v.recoveryMs = Math.round(performance.now() - killedAt);
     })();
@@ -210,6 +230,7 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
       ...(supervisor !== undefined ? { supervisor } : {}),
       recovery: 'n/a',
       recoveryMs: null,
+      firstMessageMs: null,
       newIncarnation: null,
     };
     if (!(await t.kill(rec.path, mode, stallMs).catch(() => false))) return null;

@@ -42,3 +42,20 @@ test('chaos in-process on a 3-node regtest network: peers and the connection man
     for (const n of nodes) await n.cleanup();
   }
 });
+
+test('chaos almost: a supervisor pushed to its limit − 1 without crossing it', async () => {
+  const node = await testNode();
+  try {
+    const r = await runChaos(handleTarget(node), { target: '/root/listeners', mode: 'almost', rate: 1, jitter: 0, durationS: 1.5, seed: 5, refillS: 10 });
+    check(r);
+    // listeners: 5 restarts in 10 s allowed → 4 crashes of its only child, then nothing more in the period.
+    assert.equal(r.victims.length, 4, reportText(r));
+    assert.ok(r.victims.every((v) => v.path === '/root/listeners/listener-0' && v.supervisor === '/root/listeners' && v.mode === 'crash'));
+    const sup = r.supervisors.find((s) => s.path === '/root/listeners')!;
+    assert.equal(sup.maxRestartsInPeriodSeen, 4);
+    assert.equal(sup.escalated, false);
+    assert.ok(node.actors('/root/listeners/*').length === 1);
+  } finally {
+    await node.cleanup();
+  }
+});
