@@ -21,305 +21,21 @@
  * snapshot of the node at the end of the last window, via --heapsnapshot-signal),
  * PEERD_BENCH_NODE_FLAGS="--max-semi-space-size=1 …" (V8/Node flags for the child, to diagnose).
  * `npm run bench -- peers`, or directly `node dist/bench/peers.js`.
+ *
+ * The scripted peers, the /proc readings and the child node live in src/sim/ (shared with
+ * `peerd sim`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { FrameDecoder, encodeFrame } from '../src/wire/framing.js';
-import { encodeMessageFrame } from '../src/wire/messages.js';
-import { networkParams } from '../src/wire/network.js';
+import { USER_HZ, cpuTicks, openFilesLimit, pct, procStatus } from '../src/sim/measure.js';
+import { PeerState, PeerSwarm, grow } from '../src/sim/peers.js';
+import { killAllChildren, startNodeChild, stopNodeChild, type NodeChild } from '../src/sim/node.js';
 import { fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
 
-const MAGIC = networkParams('regtest').magic;
 const SUITE_BUDGET_MS = 88_000;
-const CONNECT_CONCURRENCY = 64;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-const PING_EVERY_MS = 1000;
-const TICK_MS = 10;
-const SLOTS = PING_EVERY_MS / TICK_MS;
-
-// --- /proc readings ---------------------------------------------------------------------------
-
-function procStatus(pid: number, field: string): number | null {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** utime + stime of a process, in clock ticks (USER_HZ, 100 on Linux). */
-function cpuTicks(pid: number): number | null {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces), which ends with ')'.
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // rest[0] is field 3 (state); utime is field 14, stime field 15.
-    return Number(rest[11]) + Number(rest[12]);
-  } catch {
-    return null;
-  }
-}
-const USER_HZ = 100;
-
-function openFilesLimit(): number | null {
-  try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (!m) return null;
-    return m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
-
-// --- statistics ---------------------------------------------------------------------------------
-
-function pct(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-/** A growable array of doubles (RTT samples) without boxing. */
-class Samples {
-  private buf = new Float64Array(4096);
-  length = 0;
-  add(v: number): void {
-    if (this.length === this.buf.length) {
-      const b = new Float64Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
-    this.buf[this.length++] = v;
-  }
-  /** The samples from index `from` on, sorted. */
-  sorted(from = 0): Float64Array {
-    return this.buf.slice(from, this.length).sort();
-  }
-  clear(): void {
-    this.length = 0;
-  }
-}
-
-// --- the scripted peers -------------------------------------------------------------------------
-
-const enum PeerState {
-  Connecting,
-  Handshaking,
-  Active,
-  Closed,
-}
-
-interface Counters {
-  handshakes: number;
-  failed: number;
-  /** Closed by the other side (or errored) after the handshake. */
-  dropped: number;
-  pingsSent: number;
-  pongs: number;
-  /** A ping slot came while the previous ping was still unanswered. */
-  late: number;
-  nodePingsAnswered: number;
-  badFrames: number;
-}
-
-class World {
-  readonly peers: ScriptPeer[] = [];
-  readonly slots: ScriptPeer[][] = Array.from({ length: SLOTS }, () => []);
-  readonly rtt = new Samples();
-  readonly handshakeMs = new Samples();
-  recording = false;
-  readonly c: Counters = { handshakes: 0, failed: 0, dropped: 0, pingsSent: 0, pongs: 0, late: 0, nodePingsAnswered: 0, badFrames: 0 };
-  /** Counters as they were when the window opened. */
-  windowStart: Counters = { ...this.c };
-  private timer: NodeJS.Timeout | null = null;
-  private slot = 0;
-  private last = 0;
-  private nonceSeq = 1;
-
-  constructor(readonly port: number) {}
-
-  nextNonce(id: number): bigint {
-    return (BigInt(id) << 32n) | BigInt(this.nonceSeq++ >>> 0);
-  }
-
-  /** One timer for all peers: each 10 ms slot of the second pings the peers assigned to it. */
-  startScheduler(): void {
-    this.last = performance.now();
-    this.timer = setInterval(() => {
-      const now = performance.now();
-      let due = Math.floor((now - this.last) / TICK_MS);
-      if (due <= 0) return;
-      if (due > SLOTS) due = SLOTS;
-      this.last += due * TICK_MS;
-      for (let k = 0; k < due; k++) {
-        const list = this.slots[this.slot];
-        this.slot = (this.slot + 1) % SLOTS;
-        for (let i = 0; i < list.length; i++) list[i].pingIfDue();
-      }
-    }, TICK_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    for (const p of this.peers) p.destroy();
-  }
-}
-
-class ScriptPeer {
-  state = PeerState.Connecting;
-  private readonly dec = new FrameDecoder({ magic: MAGIC });
-  private readonly socket: Socket;
-  private readonly started = performance.now();
-  private gotVerack = false;
-  private pingNonce = 0n;
-  private pingAt = 0;
-  private handshakeTimer: NodeJS.Timeout | null;
-  /** Resolves once the peer is active or has failed. */
-  readonly ready: Promise<void>;
-  private settle!: () => void;
-
-  constructor(
-    private readonly w: World,
-    readonly id: number,
-  ) {
-    this.ready = new Promise<void>((r) => (this.settle = r));
-    this.socket = connect({ host: '127.0.0.1', port: w.port, noDelay: true });
-    this.socket.on('connect', this.onConnect);
-    this.socket.on('data', this.onData);
-    this.socket.on('error', noop);
-    this.socket.on('close', this.onClose);
-    this.handshakeTimer = setTimeout(this.onHandshakeTimeout, HANDSHAKE_TIMEOUT_MS);
-  }
-
-  private readonly onConnect = (): void => {
-    this.state = PeerState.Handshaking;
-    this.socket.write(
-      encodeMessageFrame(MAGIC, {
-        command: 'version',
-        version: 70016,
-        services: 0x409n,
-        timestamp: BigInt(Math.floor(Date.now() / 1000)),
-        addrRecv: { network: 'ipv4', addr: Buffer.from([127, 0, 0, 1]), port: this.w.port, services: 0n },
-        addrFrom: { network: 'ipv4', addr: Buffer.alloc(4), port: 0, services: 0x409n },
-        nonce: (BigInt(this.id) << 20n) | 0xbe7c4n,
-        userAgent: '/peerd-bench:0.1.0/',
-        startHeight: 0,
-        relay: false,
-      }),
-    );
-  };
-
-  private readonly onData = (chunk: Buffer): void => {
-    const d = this.dec;
-    d.push(chunk);
-    for (let f = d.next(); f !== null; f = d.next()) {
-      if (f.kind === 'error') {
-        this.w.c.badFrames++;
-        this.socket.destroy();
-        return;
-      }
-      switch (f.command) {
-        case 'pong': {
-          if (f.payload.length !== 8 || this.pingNonce === 0n) break;
-          if (f.payload.readBigUInt64LE(0) !== this.pingNonce) break;
-          const rtt = performance.now() - this.pingAt;
-          this.pingNonce = 0n;
-          this.w.c.pongs++;
-          if (this.w.recording) this.w.rtt.add(rtt);
-          break;
-        }
-        case 'ping':
-          // Answer with the same 8 bytes.
-          if (f.payload.length === 8) {
-            this.socket.write(encodeFrame(MAGIC, 'pong', f.payload));
-            this.w.c.nodePingsAnswered++;
-          }
-          break;
-        case 'version':
-          this.socket.write(encodeFrame(MAGIC, 'verack', EMPTY));
-          break;
-        case 'verack':
-          if (!this.gotVerack) {
-            this.gotVerack = true;
-            this.activate();
-          }
-          break;
-        default:
-          break;
-      }
-    }
-  };
-
-  private activate(): void {
-    if (this.state !== PeerState.Handshaking) return;
-    this.state = PeerState.Active;
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-    this.w.c.handshakes++;
-    this.w.handshakeMs.add(performance.now() - this.started);
-    this.w.slots[this.id % SLOTS].push(this);
-    this.settle();
-  }
-
-  pingIfDue(): void {
-    if (this.state !== PeerState.Active) return;
-    if (this.pingNonce !== 0n) {
-      this.w.c.late++;
-      return;
-    }
-    this.pingNonce = this.w.nextNonce(this.id);
-    const frame = encodeMessageFrame(MAGIC, { command: 'ping', nonce: this.pingNonce });
-    this.pingAt = performance.now();
-    this.socket.write(frame);
-    this.w.c.pingsSent++;
-  }
-
-  private readonly onHandshakeTimeout = (): void => {
-    this.handshakeTimer = null;
-    if (this.state === PeerState.Active) return;
-    this.w.c.failed++;
-    this.state = PeerState.Closed;
-    this.socket.destroy();
-    this.settle();
-  };
-
-  private readonly onClose = (): void => {
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.handshakeTimer = null;
-    if (this.state === PeerState.Active) this.w.c.dropped++;
-    else if (this.state !== PeerState.Closed) this.w.c.failed++;
-    this.state = PeerState.Closed;
-    this.settle();
-  };
-
-  destroy(): void {
-    this.state = PeerState.Closed;
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.socket.destroy();
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-function noop(): void {}
-
-/** Opens peers up to `total`, at most CONNECT_CONCURRENCY handshaking at once. */
-async function grow(w: World, total: number): Promise<void> {
-  let next = w.peers.length;
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const p = new ScriptPeer(w, next++);
-      w.peers.push(p);
-      await p.ready;
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -336,78 +52,6 @@ async function settledSnapshot(dir: string, ms: number): Promise<string | null> 
     last = size;
   }
   return null;
-}
-
-// --- the node in a child process ----------------------------------------------------------------
-
-interface Child {
-  readonly proc: ChildProcess;
-  readonly pid: number;
-  port: number;
-  readonly warnings: string[];
-  lines: number;
-  exited: boolean;
-}
-
-async function startChild(datadir: string, maxconnections: number, extraNodeFlags: readonly string[]): Promise<Child> {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  const bin = join(root, 'bin', 'peerd.js');
-  const args = [...extraNodeFlags, bin, 'start', '--network', 'regtest', '--datadir', datadir, '--bind', '127.0.0.1:0', '--dnsseed', '0', '--maxconnections', String(maxconnections), '--log-level', 'info'];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: datadir });
-  live.add(proc);
-  let stderr = '';
-  proc.stderr?.setEncoding('utf8');
-  proc.stderr?.on('data', (s: string) => {
-    if (stderr.length < 4000) stderr += s;
-  });
-  const warnings: string[] = [];
-  const child: Child = { proc, pid: proc.pid ?? -1, port: 0, warnings, lines: 0, exited: false };
-  proc.on('exit', () => {
-    child.exited = true;
-    live.delete(proc);
-  });
-  child.port = await new Promise<number>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`node did not report listening within 15 s; stderr: ${stderr}`)), 15_000);
-    proc.on('exit', (code, signal) => reject(new Error(`node exited (${code ?? signal}) before listening; stderr: ${stderr}`)));
-    const rl = createInterface({ input: proc.stdout! });
-    let found = false;
-    rl.on('line', (line) => {
-      child.lines++;
-      if (!found && line.includes('"listening"')) {
-        const j = JSON.parse(line) as { msg?: string; port?: number };
-        if (j.msg === 'listening' && typeof j.port === 'number') {
-          found = true;
-          clearTimeout(t);
-          resolve(j.port);
-        }
-      } else if (/"level":(40|50|60)/.test(line) && warnings.length < 20) {
-        warnings.push(line.slice(0, 300));
-      }
-    });
-  });
-  return child;
-}
-
-/** Every child we started; killed on exit whatever happens. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const p of live) p.kill('SIGKILL');
-  });
-}
-
-async function stopChild(c: Child): Promise<void> {
-  if (c.exited) return;
-  const gone = new Promise<void>((r) => c.proc.once('exit', () => r()));
-  c.proc.kill('SIGTERM');
-  const timedOut = await Promise.race([gone.then(() => false), sleep(5000).then(() => true)]);
-  if (timedOut) {
-    c.proc.kill('SIGKILL');
-    await Promise.race([gone, sleep(2000)]);
-  }
 }
 
 // --- the measurement ----------------------------------------------------------------------------
@@ -459,7 +103,6 @@ export async function run(): Promise<SuiteResult> {
   const levels = [...new Set([10, 125, target].filter((n) => n <= target))].sort((a, b) => a - b);
   const maxconnections = Math.max(2100, target + 100);
 
-  installExitHook();
   const datadir = mkdtempSync(join(tmpdir(), 'peerd-bench-peers-'));
   const cpuprof = process.env.PEERD_BENCH_CPUPROF;
   const heapsnap = process.env.PEERD_BENCH_HEAPSNAP;
@@ -470,18 +113,18 @@ export async function run(): Promise<SuiteResult> {
   nodeFlags.push(...extraFlags);
   if (extraFlags.length > 0) note(`node flags for the child: ${extraFlags.join(' ')}`);
 
-  let child: Child | null = null;
-  let world: World | null = null;
+  let child: NodeChild | null = null;
+  let world: PeerSwarm | null = null;
   const results: Level[] = [];
   const loop = monitorEventLoopDelay({ resolution: 1 });
   try {
-    child = await startChild(datadir, maxconnections, nodeFlags);
+    child = await startNodeChild({ datadir, maxconnections, nodeFlags });
     const pid = child.pid;
     await sleep(1500);
     const rss0 = procStatus(pid, 'VmRSS') ?? Number.NaN;
     process.stdout.write(`  node pid ${pid} listening on 127.0.0.1:${child.port}; RSS before any peer ${fmt(rss0 / 1024)} MB\n`);
 
-    const w = new World(child.port);
+    const w = new PeerSwarm({ port: child.port, userAgent: '/peerd-bench:0.1.0/', pingRate: 1 });
     world = w;
     w.startScheduler();
     for (const n of levels) {
@@ -567,9 +210,9 @@ export async function run(): Promise<SuiteResult> {
     if (child) {
       if (child.warnings.length > 0) note(`node warnings/errors (${child.warnings.length}): ${child.warnings.slice(0, 3).join(' | ')}`);
       note(`node wrote ${child.lines} log lines at info`);
-      await stopChild(child);
+      await stopNodeChild(child);
     }
-    for (const p of live) p.kill('SIGKILL');
+    killAllChildren();
     rmSync(datadir, { recursive: true, force: true });
   }
 
