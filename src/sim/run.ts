@@ -151,6 +151,7 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     const exitedDuringRun = child?.exited ?? false;
     if (exitedDuringRun) notes.push('the node exited during the run');
     if (o.addrRate > 0) notes.push('addr gossip carries 127.x.y.z:1 addresses only: loopback, closed port, so a node that dials them is refused at once');
+    if (o.getheadersRate > 0 && c.headersReceived === 0) notes.push('no headers came back: a node in initial block download (a fresh regtest node is) does not answer getheaders, as Bitcoin Core does not');
     notes.push('RTT is measured by the scripted peers in this process, so it includes this process\'s own event-loop delay (shown); both processes share the machine\'s cores');
     const report: SimReport = {
       options: { peers: o.peers, durationS: o.durationS, pingRate: o.pingRate, addrRate: o.addrRate, getheadersRate: o.getheadersRate, target: o.connect ? `${host}:${port}` : 'child regtest node' },
