@@ -787,7 +787,8 @@ export type KillMode = 'kill' | 'crash' | 'socket' | 'stall';
 
 let systemSeq = 0;
 
-function globToRegExp(glob: string): RegExp {
+/** Path globs as `list` reads them: `*` one segment, `**` any number, `?` one character. */
+export function globToRegExp(glob: string): RegExp {
   const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   const body = esc
     .split('**')

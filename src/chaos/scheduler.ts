@@ -4,6 +4,7 @@
  * victim. Every choice comes from a PRNG derived from (seed, step), so the same seed on the same
  * tree gives the same victims in the same order, whatever happened at earlier steps.
  */
+import { globToRegExp } from '../../supervisors/runtime.js';
 
 export type ChaosMode = 'kill' | 'crash' | 'socket' | 'stall' | 'almost';
 export const CHAOS_MODES: readonly ChaosMode[] = ['kill', 'crash', 'socket', 'stall', 'almost'];
@@ -106,11 +107,4 @@ export function plan(o: ScheduleOptions & { readonly mode: ChaosMode }, liveAt: 
 }
 
 /** runtime.list's glob (`*` one segment, `**` any), for tests and for filtering RPC results. */
-export function globToRegExp(glob: string): RegExp {
-  const esc = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  const body = esc
-    .split('**')
-    .map((part) => part.replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
-    .join('.*');
-  return new RegExp(`^${body}$`);
-}
+export { globToRegExp };

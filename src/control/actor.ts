@@ -11,7 +11,7 @@ import { basicAuthChecker, cookiePath, removeCookie, writeCookie } from './auth.
 import { startRpcServer, type RpcServer, type RpcStats } from './rpc-server.js';
 import { dispatch } from './methods.js';
 import type { ControlContext } from './context.js';
-import { parseIpSubnet, type IpSubnet } from './subnet.js';
+import { parseIpSubnet, type IpSubnet } from '../util/subnet.js';
 
 export interface ControlArgs {
   readonly context: ControlContext;

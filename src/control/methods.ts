@@ -6,7 +6,7 @@
 import { isIPv6 } from 'node:net';
 import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
 import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry } from './context.js';
-import { isLoopback, parseIpSubnet, subnetHas } from './subnet.js';
+import { isLoopback, parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/runtime.js';

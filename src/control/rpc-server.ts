@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { handleBody, type Dispatch } from './protocol.js';
-import { isLoopback, subnetHas, type IpSubnet } from './subnet.js';
+import { isLoopback, subnetHas, type IpSubnet } from '../util/subnet.js';
 
 export interface RpcServerOptions {
   readonly binds: readonly { host: string; port: number }[];

@@ -4,22 +4,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';
 import type { ChaosReport } from '../../src/chaos/runner.js';
+import { peerdBin as bin, runPeerd as run } from '../helpers/cli.js';
 
-const bin = join(projectRoot(), 'bin', 'peerd.js');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 test('peerd chaos against peerd start over RPC: kills peers, exits 0, writes a JSON report that parses', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'peerd-chaos-'));

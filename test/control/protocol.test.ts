@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { handleBody, RpcError, RPC, type Json, type ParsedRequest } from '../../src/control/protocol.js';
 import { checkParams, dispatch, helpIndex, METHODS, corePeerInfo } from '../../src/control/methods.js';
 import type { ControlContext } from '../../src/control/context.js';
-import { parseIpSubnet, subnetHas, isLoopback } from '../../src/control/subnet.js';
+import { parseIpSubnet, subnetHas, isLoopback } from '../../src/util/subnet.js';
 import { basicAuthChecker } from '../../src/control/auth.js';
 import { convertArgs, formatResult, treeText } from '../../src/commands/rpc.js';
 import type { PeerInfo } from '../../src/peer/actor.js';

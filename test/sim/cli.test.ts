@@ -1,31 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../helpers/fixtures.js';
 import type { SimReport } from '../../src/sim/run.js';
 import { isLoopbackHost, parseHostPort } from '../../src/sim/run.js';
+import { runPeerd as run } from '../helpers/cli.js';
 
-const bin = join(projectRoot(), 'bin', 'peerd.js');
 
-/** Runs `peerd …` as a child; SIGKILLed if the test ends first. */
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const kill = (): void => void p.kill('SIGKILL');
-    process.once('exit', kill);
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('close', (code) => {
-      process.off('exit', kill);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 test('peerd sim --peers 20 --duration 3: exits 0, JSON report with 20 handshakes, none dropped, RTT figures', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'peerd-simtest-'));
