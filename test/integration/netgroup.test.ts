@@ -17,7 +17,7 @@ test('network-group diversity: two reachable nodes in one group (loopback) give 
     s.send({ command: 'addr', addresses: [{ ...ip, port: b.port }, { ...ip, port: c.port }] });
     await s.waitClosed();
     const automatic = async () => (await a.peers()).filter((p) => p.connType === 'outbound-full-relay' || p.connType === 'block-relay-only');
-    await until('one automatic outbound peer', async () => (await automatic()).length === 1);
+    await until('one automatic outbound peer', async () => (await automatic()).length === 1, 30_000);
     // Ten slot checks later (tickMs 100) there is still only one, although 9 slots are free and both addresses are known.
     for (let i = 0; i < 10; i++) {
       await new Promise((r) => setTimeout(r, 100));

@@ -17,10 +17,20 @@ test('--seednode: dial the seed, ask for addresses, leave it, then fill an autom
     s.send({ command: 'addr', addresses: [{ ...ip, port: c.port }, { ...ip, port: 1 }] });
     const closed = await s.waitClosed();
     assert.ok(closed);
-    await until('a full-relay outbound peer to the address the seed gave', async () => {
-      const peers = await a.peers();
-      return peers.some((p) => p.connType === 'outbound-full-relay' && p.addr === `127.0.0.1:${c.port}` && p.phase === 'active');
-    });
+    try {
+      await until(
+        'a full-relay outbound peer to the address the seed gave',
+        async () => {
+          const peers = await a.peers();
+          return peers.some((p) => p.connType === 'outbound-full-relay' && p.addr === `127.0.0.1:${c.port}` && p.phase === 'active');
+        },
+        30_000,
+      );
+    } catch (err) {
+      // Say what the node did instead (this test once timed out under full-suite load).
+      const why = { peers: await a.peers(), disconnects: await a.disconnects(), connman: a.actors('/root/connman')[0]?.summary, book: a.actors('/root/addressbook')[0]?.summary };
+      throw new Error(`${(err as Error).message}; node state: ${JSON.stringify(why, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    }
     const d = await a.disconnects();
     assert.ok(d.some((r) => r.connType === 'addr-fetch' && r.reason === 'addr-fetch complete'));
     assert.ok((await c.peers()).some((p) => p.inbound && p.phase === 'active'));
