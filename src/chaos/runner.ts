@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { KillMode } from '../../supervisors/runtime.js';
 import { almostPlan, killTimes, parseIntensity, pickVictim, type ChaosMode, type ScheduleOptions } from './scheduler.js';
 import type { ActorRecord, ChaosTarget } from './target.js';
+import { sleep } from '../util/sleep.js';
 
 export interface ChaosOptions extends ScheduleOptions {
   /** Glob over actor paths, as runtime.list: `*` one segment, `**` any. */
@@ -96,7 +97,6 @@ export interface ChaosReport {
 
 const FIRST_MESSAGE_WAIT_MS = 1000;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 async function safe<T>(f: () => Promise<T>): Promise<T | null> {
   try {

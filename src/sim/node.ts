@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../util/sleep.js';
 
 export interface NodeChild {
   readonly proc: ChildProcess;
@@ -26,7 +27,6 @@ export interface NodeChildOptions {
   readonly extraArgs?: readonly string[];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Every child we started; killed on exit whatever happens. */
 const live = new Set<ChildProcess>();

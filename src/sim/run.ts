@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { USER_HZ, cpuTicks, openFilesLimits, pct, procStatus } from './measure.js';
 import { PeerSwarm, grow } from './peers.js';
 import { startNodeChild, stopNodeChild, type NodeChild } from './node.js';
+import { sleep } from '../util/sleep.js';
 
 export interface SimOptions {
   readonly peers: number;
@@ -88,7 +89,6 @@ export function parseHostPort(s: string): { host: string; port: number } | null 
   return { host: m[1], port };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
 
 export async function runSim(o: SimOptions): Promise<SimReport> {

@@ -289,3 +289,18 @@ export function tcpHandles(): { sockets: number; servers: number } {
   const r = process.getActiveResourcesInfo();
   return { sockets: r.filter((x) => x === 'TCPSocketWrap').length, servers: r.filter((x) => x === 'TCPServerWrap').length };
 }
+
+/**
+ * Plays a `--seednode` for a node that dials `seed`: handshake, wait for its getaddr, answer with
+ * 127.0.0.1 at each of `ports`, and wait until the node leaves (Core leaves an addr-fetch peer once
+ * it has more than one address, so give at least two).
+ */
+export async function actAsSeed(seed: RawListener, ports: readonly number[]): Promise<CloseReport> {
+  const s = await seed.accept();
+  await s.handshake();
+  await s.waitFor('getaddr');
+  const time = Math.floor(Date.now() / 1000);
+  const ip = { network: 'ipv4' as const, addr: Buffer.from([127, 0, 0, 1]), services: RAW_SERVICES, time };
+  s.send({ command: 'addr', addresses: ports.map((port) => ({ ...ip, port })) });
+  return s.waitClosed();
+}

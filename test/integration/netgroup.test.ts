@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
-import { RawPeer } from '../helpers/raw-peer.js';
+import { RawPeer, actAsSeed } from '../helpers/raw-peer.js';
 
 test('network-group diversity: two reachable nodes in one group (loopback) give one automatic outbound peer, not two', async () => {
   const b = await testNode();
@@ -9,13 +9,7 @@ test('network-group diversity: two reachable nodes in one group (loopback) give 
   const seed = await RawPeer.listen();
   const a = await testNode({ seednode: [`127.0.0.1:${seed.port}`] });
   try {
-    const s = await seed.accept();
-    await s.handshake();
-    await s.waitFor('getaddr');
-    const time = Math.floor(Date.now() / 1000);
-    const ip = { network: 'ipv4' as const, addr: Buffer.from([127, 0, 0, 1]), services: 0x409n, time };
-    s.send({ command: 'addr', addresses: [{ ...ip, port: b.port }, { ...ip, port: c.port }] });
-    await s.waitClosed();
+    await actAsSeed(seed, [b.port, c.port]);
     const automatic = async () => (await a.peers()).filter((p) => p.connType === 'outbound-full-relay' || p.connType === 'block-relay-only');
     await until('one automatic outbound peer', async () => (await automatic()).length === 1, 30_000);
     // Ten slot checks later (tickMs 100) there is still only one, although 9 slots are free and both addresses are known.

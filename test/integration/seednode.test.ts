@@ -1,21 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
-import { RawPeer } from '../helpers/raw-peer.js';
+import { RawPeer, actAsSeed } from '../helpers/raw-peer.js';
 
 test('--seednode: dial the seed, ask for addresses, leave it, then fill an automatic outbound slot from what it said', async () => {
   const c = await testNode();
   const seed = await RawPeer.listen();
   const a = await testNode({ seednode: [`127.0.0.1:${seed.port}`] });
   try {
-    const s = await seed.accept();
-    await s.handshake();
-    await s.waitFor('getaddr');
-    const now = Math.floor(Date.now() / 1000);
-    const ip = { network: 'ipv4' as const, addr: Buffer.from([127, 0, 0, 1]), services: 0x409n, time: now };
-    // Core leaves an addr-fetch peer once it has more than one address.
-    s.send({ command: 'addr', addresses: [{ ...ip, port: c.port }, { ...ip, port: 1 }] });
-    const closed = await s.waitClosed();
+    // The second address is a closed port: Core leaves an addr-fetch peer once it has more than one address.
+    const closed = await actAsSeed(seed, [c.port, 1]);
     assert.ok(closed);
     try {
       await until(
