@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
@@ -59,6 +59,28 @@ export function levelFor(spec: LevelSpec, actor: string | undefined): LevelWithS
   return level;
 }
 
+/** pino's number for a level (`silent` is Infinity). */
+export function levelValue(level: LevelWithSilent): number {
+  return level === 'silent' ? Infinity : pino.levels.values[level];
+}
+
+function lowest(levels: readonly LevelWithSilent[]): LevelWithSilent {
+  let best: LevelWithSilent = 'silent';
+  for (const l of levels) if (levelValue(l) < levelValue(best)) best = l;
+  return best;
+}
+
+/** One destination of a {@link levelledLogger}: a stream of JSON lines and, optionally, its own levels. */
+export interface LogSink {
+  /** Receives each log record as one JSON line ending in a newline. */
+  readonly stream: DestinationStream;
+  /**
+   * This destination's own levels (overall and per component). Absent: it takes the logger's
+   * spec and follows {@link LevelledLogger.setLevel}.
+   */
+  readonly spec?: LevelSpec;
+}
+
 export interface LevelledLogger {
   readonly logger: Logger;
   /** The spec in force. */
@@ -66,22 +88,41 @@ export interface LevelledLogger {
   /**
    * Changes the level of the root logger and of every child logger already made. Pino children
    * follow a change of their parent's level only while they have no level of their own; the ones
-   * a component level was given to are tracked (weakly) and set here explicitly.
+   * a component level was given to are tracked (weakly) and set here explicitly. Sinks with their
+   * own spec keep it.
    */
   setLevel(spec: LevelSpec): void;
 }
 
-/** A root logger whose level (overall and per component) can change while the node runs. */
-export function levelledLogger(spec: LevelSpec, destination?: NodeJS.WritableStream): LevelledLogger {
+/**
+ * A root logger whose level (overall and per component) can change while the node runs. With
+ * several sinks, a record goes to each sink whose level (for the record's actor) admits it, and
+ * each logger's own level is the lowest of its sinks' levels (so nothing is formatted that no
+ * sink wants).
+ */
+export function levelledLogger(spec: LevelSpec, destination?: NodeJS.WritableStream | readonly LogSink[]): LevelledLogger {
   let current = spec;
+  const sinks: readonly LogSink[] | null = Array.isArray(destination) ? destination : null;
+  // Only sinks with their own spec need a per-record check; the logger's level filters for the rest.
+  const filtering = sinks !== null && sinks.some((k) => k.spec !== undefined);
   const children = new Set<WeakRef<Logger>>();
   let pruneAt = 1024;
   const actorOf = (l: Logger): string | undefined => {
     const a = (l.bindings() as { actor?: unknown }).actor;
     return typeof a === 'string' ? a : undefined;
   };
+  const specs = (): LevelSpec[] => (sinks === null ? [current] : sinks.map((k) => k.spec ?? current));
+  // Per logger: the least level number each sink takes from it, for the spec generation in force.
+  let generation = 0;
+  const thresholds = new WeakMap<Logger, { generation: number; min: number[] }>();
+  const levelOf = (l: Logger): LevelWithSilent => {
+    const actor = actorOf(l);
+    const levels = specs().map((s) => levelFor(s, actor));
+    if (filtering) thresholds.set(l, { generation, min: levels.map(levelValue) });
+    return lowest(levels);
+  };
   const opts = {
-    level: spec.base,
+    level: lowest(specs().map((s) => s.base)),
     base: { app: 'peerd' },
     onChild: (child: Logger) => {
       children.add(new WeakRef(child));
@@ -89,22 +130,53 @@ export function levelledLogger(spec: LevelSpec, destination?: NodeJS.WritableStr
         for (const r of children) if (r.deref() === undefined) children.delete(r);
         pruneAt = Math.max(1024, children.size * 2);
       }
-      const own = levelFor(current, actorOf(child));
+      const own = levelOf(child);
       if (own !== child.level) child.level = own;
     },
   };
-  const logger = destination ? pino(opts, destination) : pino(opts);
+  let logger: Logger;
+  if (sinks === null) logger = destination ? pino(opts, destination as NodeJS.WritableStream) : pino(opts);
+  else if (!filtering) logger = pino(opts, sinks.length === 1 ? sinks[0].stream : fanout(sinks, null));
+  else {
+    const own = (l: Logger): number[] => {
+      const t = thresholds.get(l);
+      if (t !== undefined && t.generation === generation) return t.min;
+      levelOf(l);
+      return thresholds.get(l)?.min ?? [];
+    };
+    logger = pino(opts, fanout(sinks, own));
+  }
+  levelOf(logger);
   return {
     logger,
     spec: () => current,
     setLevel(next) {
       current = next;
-      logger.level = next.base;
+      generation++;
+      logger.level = levelOf(logger);
       for (const r of children) {
         const child = r.deref();
         if (child === undefined) children.delete(r);
-        else child.level = levelFor(next, actorOf(child));
+        else child.level = levelOf(child);
       }
     },
   };
+}
+
+/**
+ * A pino destination writing each record to several sinks. With `thresholdsOf`, pino hands it
+ * the record's level and the logger that wrote it (its metadata protocol, as pino.multistream
+ * uses) and a sink gets the record only when its level for that logger admits it.
+ */
+function fanout(sinks: readonly LogSink[], thresholdsOf: ((l: Logger) => number[]) | null): DestinationStream {
+  const dest = {
+    [pino.symbols.needsMetadataGsym]: thresholdsOf !== null,
+    lastLevel: 0,
+    lastLogger: undefined as Logger | undefined,
+    write(line: string): void {
+      const min = thresholdsOf !== null && dest.lastLogger !== undefined ? thresholdsOf(dest.lastLogger) : null;
+      for (let i = 0; i < sinks.length; i++) if (min === null || dest.lastLevel >= (min[i] ?? 0)) sinks[i].stream.write(line);
+    },
+  };
+  return dest;
 }

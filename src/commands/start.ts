@@ -1,10 +1,12 @@
 /** `peerd start [flags]`: runs the node until SIGINT/SIGTERM; every flag of the option table. */
 import { Option, type Command } from 'commander';
 import { OPTION_DEFS, type OptionDef } from '../config/options.js';
-import { ConfigError, type RawValues } from '../config/load.js';
+import { ConfigError, networkDatadir, resolveSettings, type RawValues } from '../config/load.js';
 import { startNode, type NodeHandle } from '../node.js';
 import { describeChange } from '../config/reload.js';
 import { levelledLogger, parseLevelSpec, setRootLogger, type LevelledLogger, type LevelSpec, type Logger } from '../log.js';
+import { logFilePath, openLogOutputs, type LogFormat, type LogOutputs } from '../log-output.js';
+import type { Settings } from '../config/options.js';
 
 /** Adds every setting of the option table as `--name VALUE` (lists repeatable). */
 export function addSettingOptions(cmd: Command): Command {
@@ -34,6 +36,37 @@ function levelSpec(level: string, where: string): LevelSpec {
   } catch (err) {
     throw new ConfigError(where, err instanceof Error ? err.message : String(err));
   }
+}
+
+/** Where a setting came from, for messages: its flag when given on the command line. */
+function whereOf(cli: RawValues, name: string): string {
+  return cli.get(name)?.at(-1)?.where ?? name;
+}
+
+/**
+ * The logger `peerd start` runs with, from the resolved settings: stdout (JSON, or pretty on a
+ * terminal or when forced) and the rotating log file, each filtered by its levels.
+ */
+export async function startLogging(settings: Settings, cli: RawValues): Promise<{ levels: LevelledLogger; outputs: LogOutputs }> {
+  const spec = levelSpec(settings['log-level'], whereOf(cli, 'log-level'));
+  const fileLevel = settings['log-file-level'].trim();
+  const fileSpec = fileLevel === '' ? undefined : levelSpec(fileLevel, whereOf(cli, 'log-file-level'));
+  const file = logFilePath(settings['log-file'], networkDatadir(settings.datadir, settings.network));
+  const outputs = await openLogOutputs({
+    format: settings['log-format'] as LogFormat,
+    file,
+    fileMaxBytes: settings['log-file-size'] * 1024 * 1024,
+    fileKeep: settings['log-file-count'],
+    ...(fileSpec ? { fileSpec } : {}),
+  });
+  const levels = levelledLogger(spec, outputs.sinks);
+  if (file !== null)
+    levels.logger.info(
+      { logFile: file, maxMB: settings['log-file-size'], keep: settings['log-file-count'], fileLevel: fileLevel === '' ? settings['log-level'] : fileLevel },
+      `log file: ${file} (JSON lines, rotated at ${settings['log-file-size']} MB, ${settings['log-file-count']} old files kept)`,
+    );
+  else levels.logger.info({ logFile: null }, 'no log file (log-file is off)');
+  return { levels, outputs };
 }
 
 /**
@@ -75,26 +108,35 @@ export function installStart(program: Command, setExit: (code: number) => void):
       process.on('SIGHUP', hup);
       let node: NodeHandle;
       let levels: LevelledLogger;
+      let outputs: LogOutputs | null = null;
+      let log: Logger | null = null;
       try {
-        const flag = cli.get('log-level')?.at(-1);
-        levels = levelledLogger(levelSpec(flag?.value ?? 'info', flag?.where ?? '--log-level'));
+        // Settings first (the config file may set the network, datadir and log settings), then the logger, then the node.
+        const { settings } = resolveSettings({ cli, readConfFile: true });
+        ({ levels, outputs } = await startLogging(settings, cli));
+        log = levels.logger;
         setRootLogger(levels.logger);
         node = await startNode({ cli, readConfFile: true, logger: levels.logger, setLogLevel: (spec) => levels.setLevel(spec) });
-        // The config file may set log-level too (the flag, read above, wins there as well).
-        levels.setLevel(levelSpec(node.settings['log-level'], 'log-level'));
       } catch (err) {
         process.removeListener('SIGHUP', hup);
-        process.stderr.write(`peerd: ${err instanceof Error ? err.message : String(err)}\n`);
+        const msg = err instanceof Error ? err.message : String(err);
+        process.stderr.write(`peerd: ${msg}\n`);
+        // Also in the log file, when it is open: why this start failed.
+        log?.fatal({ error: msg }, `start failed: ${msg}`);
+        await outputs?.close();
         return setExit(err instanceof ConfigError ? 2 : 1);
       }
       onSignal = (signal: string) => {
         process.stderr.write(`peerd: ${signal}, shutting down\n`);
+        levels.logger.info({ signal }, `${signal}: shutting down`);
         void node.stop();
       };
       if (signalled !== null) onSignal(signalled);
       onHup = () => void reloadOnSighup(node, levels.logger);
       await node.exited;
       process.removeListener('SIGHUP', hup);
+      // Every line queued for the log file (the "peerd stopped" one included) is on disk before we exit.
+      await outputs.close();
       setExit(0);
     },
   );

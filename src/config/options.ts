@@ -25,6 +25,9 @@ export interface OptionDef {
 export const NETWORK_NAMES = ['main', 'testnet3', 'testnet4', 'signet', 'regtest'] as const;
 export type NetworkChoice = (typeof NETWORK_NAMES)[number];
 
+/** `--log-format`: pretty on a terminal and JSON otherwise (auto), or either forced. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+
 /** Core's config-file section names for each network. */
 export const SECTION_NAMES: Readonly<Record<string, NetworkChoice>> = {
   main: 'main',
@@ -67,6 +70,11 @@ export const OPTION_DEFS = [
   { name: 'rpcuser', kind: 'string', arg: 'USER', description: 'RPC user name (with rpcpassword; otherwise a cookie file is used)' },
   { name: 'rpcpassword', kind: 'string', arg: 'PW', description: 'RPC password (no cookie file is written when set)' },
   { name: 'rpccookiefile', kind: 'string', arg: 'FILE', description: 'RPC cookie file (default: <network datadir>/.cookie)' },
+  { name: 'log-format', kind: 'enum', choices: LOG_FORMATS, arg: 'FORMAT', description: 'stdout log format: auto (pretty on a terminal, JSON lines otherwise), json or pretty' },
+  { name: 'log-file', kind: 'string', arg: 'PATH', description: 'JSON-lines log file, relative to the network datadir (default debug.log; "" or 0 = no file)' },
+  { name: 'log-file-size', kind: 'int', min: 1, max: 1048576, unit: 'MB', arg: 'MB', description: 'rotate the log file when it reaches this size' },
+  { name: 'log-file-count', kind: 'int', min: 1, max: 1000, arg: 'N', description: 'rotated log files kept (debug.log.1 newest … debug.log.N)' },
+  { name: 'log-file-level', kind: 'string', arg: 'LEVEL|comp=LEVEL,…', description: "the log file's own level, overall or per component (default: log-level's)" },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -114,6 +122,11 @@ export function defaults(): Settings {
     rpcuser: '',
     rpcpassword: '',
     rpccookiefile: '',
+    'log-format': 'auto',
+    'log-file': 'debug.log',
+    'log-file-size': 10,
+    'log-file-count': 5,
+    'log-file-level': '',
   };
 }
 

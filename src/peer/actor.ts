@@ -5,6 +5,7 @@
  * The socket is an owned resource: whatever stops the actor destroys it.
  */
 import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
 import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/runtime.js';
 import { Exit } from '../../supervisors/exit.js';
@@ -121,6 +122,8 @@ export type PeerMsg =
 
 interface Shell {
   readonly args: PeerArgs;
+  /** The actor's logger with this connection's `peer` id, `addr` and `conn` type bound (besides `actor`). */
+  readonly log: Logger;
   readonly proto: PeerState;
   readonly decoder: FrameDecoder;
   readonly socket: Socket;
@@ -173,7 +176,7 @@ function close(sh: Shell, ctx: ActorContext<PeerMsg>, reason: string, misbehavin
   if (sh.closing) return;
   sh.closing = true;
   tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
-  ctx.log.debug({ peer: sh.args.id, reason, misbehaving }, 'disconnecting');
+  sh.log.debug({ reason, misbehaving }, 'disconnecting');
   sh.socket.destroy();
   ctx.stop(Exit.shutdownWith(reason));
 }
@@ -208,6 +211,7 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
         close(sh, ctx, e.reason, e.misbehaving);
         break;
       case 'ready':
+        sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
         tell(sh.args.reportTo, { type: 'peer-ready', id: sh.args.id, services: e.remote.services, relayTxs: e.remote.relay, now: Date.now() });
         break;
       case 'ping-rtt':
@@ -393,6 +397,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
     const net = args.throttle ?? netThrottle();
     const sh: Shell = {
       args,
+      log: ctx.log.child({ peer: args.id, addr: endpointText(args.endpoint), conn: args.connType }),
       socket,
       now,
       decoder: new FrameDecoder({ magic: args.magic }),
@@ -441,6 +446,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
     });
     socket.on('close', (hadError: boolean) => tell(self, { type: 'closed', error: hadError ? 'socket error' : null }));
     if (socket.destroyed) tell(self, { type: 'closed', error: 'socket already closed' });
+    sh.log.debug({ inbound: sh.proto.inbound }, 'connected');
     step(sh, ctx, { type: 'open', now: now() });
     return sh;
   },
