@@ -57,7 +57,7 @@ const unreachable = (e: unknown): boolean => !(e instanceof RpcCallError) || e.c
  */
 export async function fetchSnapshot(call: RpcCaller, prev: Snapshot, now: () => number = Date.now): Promise<Snapshot> {
   const methods = ['getpeerinfo', 'getnetworkinfo', 'getnettotals', 'getactortree', 'uptime', 'getblockchaininfo'] as const;
-  const rs = await Promise.allSettled(methods.map((m) => call(m, [])));
+  const rs = await Promise.allSettled(methods.map(async (m) => call(m, [])));
   const failures = rs.flatMap((r, i) => (r.status === 'rejected' ? [{ method: methods[i], reason: r.reason as unknown }] : []));
   if (failures.length === methods.length && failures.every((f) => unreachable(f.reason))) {
     return { ...prev, error: `cannot reach node (${errText(failures[0].reason)}), retrying` };

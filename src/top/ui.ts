@@ -80,7 +80,7 @@ export function sortPeers(peers: readonly PeerRow[], column: SortColumn, reverse
     const va = sortValue(a, column);
     const vb = sortValue(b, column);
     if (va === null || vb === null) return va === vb ? a.id - b.id : va === null ? 1 : -1;
-    const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
+    const c = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb), 'en', { numeric: true });
     const d = c !== 0 ? c : a.id - b.id;
     return reverse ? -d : d;
   });

@@ -226,7 +226,26 @@ export function screenLines(s: ScreenInput): Line[] {
   }
 
   const body = [...top, ...peerLines, [seg(' ')], ...treeLines];
-  return [...body.slice(0, height - 1 - bottom.length), ...bottom];
+  return [...body.slice(0, height - 1 - bottom.length), ...bottom].map((l) => clip(l, width));
+}
+
+/** Cuts a line to `width` cells, the last one kept becoming '…' when something was cut. */
+export function clip(line: Line, width: number): Line {
+  const total = line.reduce((n, x) => n + [...x.text].length, 0);
+  if (total <= width) return line;
+  const out: Segment[] = [];
+  let room = width;
+  for (const x of line) {
+    const cps = [...x.text];
+    if (cps.length < room) {
+      out.push(x);
+      room -= cps.length;
+      continue;
+    }
+    out.push({ ...x, text: cps.slice(0, Math.max(0, room - 1)).join('') + '…' });
+    break;
+  }
+  return out;
 }
 
 /** The plain text of the lines (tests, and `--once` style dumps). */
