@@ -26,7 +26,9 @@ export function installTop(program: Command, setExit: (code: number) => void): v
     const network = connSettings(opts).network;
     const conn = { ...connFromOptions(opts), timeoutMs: Math.max(2000, intervalMs * 2) };
     try {
-      // Loaded here, so that the other commands do not pay for React, Ink and its layout engine.
+      // Loaded here, so that the other commands do not pay for React, Ink and its layout engine;
+      // React's production build unless asked otherwise (this process is only `peerd top`).
+      process.env.NODE_ENV ??= 'production';
       const { runTop } = await import('../top/app.js');
       await runTop({ call: (method, params) => rpcCall(conn, method, [...params]), network, intervalMs });
     } catch (err) {

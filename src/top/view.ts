@@ -261,5 +261,6 @@ function lineEl(l: Line, i: number): React.ReactElement {
 
 /** The whole screen as an Ink element: a pure function of its props. */
 export function Screen(props: ScreenInput): React.ReactElement {
-  return React.createElement(Box, { flexDirection: 'column', width: Math.max(40, props.size.width) }, ...screenLines(props).map(lineEl));
+  // No fixed width: on a resize Ink lays the old lines out at the new width (truncated) until the app re-renders at the new size.
+  return React.createElement(Box, { flexDirection: 'column' }, ...screenLines(props).map(lineEl));
 }
