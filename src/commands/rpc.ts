@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { resolveSettings, type RawValues } from '../config/load.js';
+import type { Settings } from '../config/options.js';
 import { clientOptions, rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';
 import { METHODS } from '../control/methods.js';
 import type { Json, JsonObject } from '../control/protocol.js';
@@ -34,15 +35,19 @@ export function addConnOptions(cmd: Command): Command {
     .option('--rpccookiefile <file>', 'cookie file (default <network datadir>/.cookie)');
 }
 
-/** Where and how to call, from the flags and the node's config file. */
-export function connFromOptions(o: ConnOpts): RpcClientOptions {
+/** The node's settings as the connection flags and its config file give them (network, port, auth). */
+export function connSettings(o: ConnOpts): Settings {
   const raw: RawValues = new Map();
   for (const k of ['network', 'datadir', 'conf', 'rpcport', 'rpcuser', 'rpcpassword', 'rpccookiefile'] as const) {
     const v = o[k];
     if (v !== undefined) raw.set(k, [{ value: v, where: `--${k}` }]);
   }
-  const { settings } = resolveSettings({ cli: raw, readConfFile: true });
-  return clientOptions({ ...settings, ...(o.rpcconnect !== undefined ? { rpcconnect: o.rpcconnect } : {}) });
+  return resolveSettings({ cli: raw, readConfFile: true }).settings;
+}
+
+/** Where and how to call, from the flags and the node's config file. */
+export function connFromOptions(o: ConnOpts): RpcClientOptions {
+  return clientOptions({ ...connSettings(o), ...(o.rpcconnect !== undefined ? { rpcconnect: o.rpcconnect } : {}) });
 }
 
 /** bitcoin-cli's rule, refined by the method table: a string parameter stays a string; others are JSON if they parse. */
