@@ -21,7 +21,9 @@
  * also the entry's `id` (insertion order). See the bytes-per-entry test in
  * test/chain/headers.test.ts.
  */
+import { inspect } from 'node:util';
 import { type BlockHeader } from '../wire/block.js';
+import { toDisplayHex } from '../wire/hash.js';
 import { type NetworkParams } from '../wire/network.js';
 import { blockProof, checkProofOfWork, difficultyAdjustmentInterval, getNextWorkRequired, type AncestorLookup, type PowHeader } from '../wire/pow.js';
 
@@ -214,6 +216,15 @@ class Entry implements HeaderEntry {
     };
   }
 
+  /** A flat summary (an entry links to the whole chain through `parent`: never serialise it whole). */
+  toJSON(): { hash: string; height: number; chainWork: string; invalid: boolean; haveData: boolean } {
+    return { hash: toDisplayHex(this.hash), height: this.height, chainWork: this.chainWork.toString(), invalid: this.invalid, haveData: this.haveData };
+  }
+
+  [inspect.custom](): string {
+    return `HeaderEntry(${this.height} ${toDisplayHex(this.hash)}${this.invalid ? ' invalid' : ''})`;
+  }
+
   /** Whether this entry's hash is `hash` (no allocation). */
   is(hash: Uint8Array): boolean {
     const at = this.offset;
@@ -233,6 +244,9 @@ export class HeaderTree {
   private readonly failed = new Set<string>();
   private bestEntry: Entry;
   private slab: Buffer = Buffer.alloc(0);
+  /** blockProof of the last bits seen (consecutive headers nearly always share bits). */
+  private proofBits = -1;
+  private proof = 0n;
 
   constructor(readonly params: NetworkParams) {
     const g = params.genesis.header;
@@ -469,7 +483,11 @@ export class HeaderTree {
     slab.writeInt32LE(h.version | 0, at + 64);
     slab.writeUInt32LE(h.nonce >>> 0, at + 68);
     const height = parent ? parent.height + 1 : 0;
-    const work = (parent ? parent.chainWork : 0n) + blockProof(h.bits);
+    if (h.bits !== this.proofBits) {
+      this.proofBits = h.bits;
+      this.proof = blockProof(h.bits);
+    }
+    const work = (parent ? parent.chainWork : 0n) + this.proof;
     const skip = parent ? (this.ancestor(parent, skipHeight(height)) as Entry) : null;
     const e = new Entry(slab, cell, h.time, h.bits, height, work, parent, skip);
     this.all.push(e);

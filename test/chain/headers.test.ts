@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { ActiveChain, HeaderTree, MAX_FUTURE_BLOCK_TIME, skipHeight, type HeaderEntry } from '../../src/chain/headers.js';
 import { generateChain } from '../../src/chain/generate.js';
 import { type BlockHeader } from '../../src/wire/block.js';
-import { networkParams, type NetworkParams } from '../../src/wire/network.js';
+import { networkParams } from '../../src/wire/network.js';
 import { blockProof, difficultyAdjustmentInterval, targetToCompact } from '../../src/wire/pow.js';
 import { toDisplayHex } from '../../src/wire/hash.js';
 import { missingFixture } from '../helpers/fixtures.js';
@@ -30,6 +30,18 @@ function fixtureTree(): { tree: HeaderTree; tip: HeaderEntry } {
   const r = tree.addHeaders(H!, NOW);
   assert.equal(r.error, undefined);
   return { tree, tip: r.last! };
+}
+
+function describe(e: HeaderEntry | null | undefined): string {
+  return e ? `entry ${e.height} ${toDisplayHex(e.hash)}` : String(e);
+}
+
+/**
+ * Identity of entries. Never hand entries to assert.equal: on failure it prints both values
+ * without custom inspection, and an entry reaches the whole tree through parent pointers.
+ */
+function same(actual: HeaderEntry | null | undefined, expected: HeaderEntry | null | undefined, message?: string): void {
+  if (actual !== expected) assert.fail(`${describe(actual)} is not ${describe(expected)}${message ? `: ${message}` : ''}`);
 }
 
 /** Walks parent pointers (the slow, obviously right ancestor). */
@@ -63,7 +75,7 @@ test('fixture: the 2000 regtest headers in batches of 2000, 1, 7 and 500 give th
       assert.equal(e.height, h);
       assert.equal(e.chainWork, BigInt(h + 1) * 2n);
       assert.ok(e.hash.equals(h === 0 ? regtest.genesisHash : H[h - 1].hash));
-      assert.equal(tree.get(e.hash), e);
+      same(tree.get(e.hash), e);
     }
   }
 });
@@ -80,11 +92,11 @@ test('fixture: entries give back the exact header; re-sent known headers add not
   assert.equal(tip.haveData, false);
   const again = tree.addHeaders(H.slice(0, 100), NOW);
   assert.equal(again.error, undefined);
-  assert.deepEqual(again.added, []);
-  assert.equal(again.last, tree.ancestor(tip, 100));
+  assert.equal(again.added.length, 0);
+  same(again.last, tree.ancestor(tip, 100));
   assert.equal(tree.size, 2001);
-  assert.equal(tree.get(Buffer.alloc(32)), undefined);
-  assert.equal(tree.get(Buffer.alloc(5)), undefined);
+  same(tree.get(Buffer.alloc(32)), undefined);
+  same(tree.get(Buffer.alloc(5)), undefined);
   assert.equal([...tree.entries()].length, 2001);
 });
 
@@ -95,10 +107,10 @@ test('skip pointers: Core skip heights, and ancestor() agrees with walking paren
   const { tree, tip } = fixtureTree();
   for (let h = 0; h <= 2000; h += 37) {
     const e = tree.ancestor(tip, h);
-    assert.equal(e, naiveAncestor(tip, h));
+    same(e, naiveAncestor(tip, h));
     if (h > 0) assert.equal(e.skip, naiveAncestor(e, skipHeight(h)));
   }
-  assert.equal(tree.ancestor(tip, 2000), tip);
+  same(tree.ancestor(tip, 2000), tip);
   assert.throws(() => tree.ancestor(tip, 2001), RangeError);
   assert.throws(() => tree.ancestor(tip, -1), RangeError);
   // Median-time-past: the median of the 11 timestamps ending at the entry.
@@ -128,15 +140,15 @@ test('locator: Core shape (12 single steps, then doubling, then genesis); findLo
   const loc = tree.locator(forkTip);
   const firstOnMain = loc.map((h) => tree.get(h)!).find((e) => chain.contains(e))!;
   assert.ok(firstOnMain.height <= 1500);
-  assert.equal(chain.findLocator(tree, loc), firstOnMain);
-  assert.equal(chain.findLocator(tree, [forkTip.hash, e1500.hash, regtest.genesisHash]), e1500);
+  same(chain.findLocator(tree, loc), firstOnMain);
+  same(chain.findLocator(tree, [forkTip.hash, e1500.hash, regtest.genesisHash]), e1500);
   // Unknown hashes are skipped; no match at all means genesis.
-  assert.equal(chain.findLocator(tree, [Buffer.alloc(32, 7), tree.ancestor(tip, 1234).hash]), tree.ancestor(tip, 1234));
-  assert.equal(chain.findLocator(tree, []), tree.genesis);
-  assert.equal(chain.findLocator(tree, [forkTip.hash]), tree.genesis);
+  same(chain.findLocator(tree, [Buffer.alloc(32, 7), tree.ancestor(tip, 1234).hash]), tree.ancestor(tip, 1234));
+  same(chain.findLocator(tree, []), tree.genesis);
+  same(chain.findLocator(tree, [forkTip.hash]), tree.genesis);
   // A locator from a descendant of our tip (peer is ahead of us) gives our tip.
   chain.setTip(tree.ancestor(tip, 1900));
-  assert.equal(chain.findLocator(tree, tree.locator(tip)), tree.ancestor(tip, 1900));
+  same(chain.findLocator(tree, tree.locator(tip)), tree.ancestor(tip, 1900));
 });
 
 test('reorg: a fork from height 1500 with more work takes best(); the active chain rewinds and extends', (t) => {
@@ -151,30 +163,30 @@ test('reorg: a fork from height 1500 with more work takes best(); the active cha
   const equalTip = first.last!;
   assert.equal(equalTip.height, 2000);
   assert.equal(equalTip.chainWork, mainTip.chainWork);
-  assert.equal(tree.best(), mainTip, 'equal work: the first seen keeps best');
+  same(tree.best(), mainTip, 'equal work: the first seen keeps best');
   const second = tree.addHeaders(forkHeaders.slice(500), NOW);
   const forkTip = second.last!;
   assert.equal(forkTip.height, 2001);
-  assert.equal(tree.best(), forkTip, 'more work wins');
+  same(tree.best(), forkTip, 'more work wins');
   assert.equal(forkTip.chainWork, 4004n);
 
-  assert.equal(tree.fork(mainTip, forkTip), e1500);
-  assert.equal(tree.fork(tree.ancestor(mainTip, 1700), forkTip), e1500);
-  assert.equal(tree.fork(tree.ancestor(mainTip, 1200), forkTip), tree.ancestor(mainTip, 1200));
-  assert.equal(tree.fork(forkTip, forkTip), forkTip);
-  for (let h = 0; h <= 2001; h += 13) assert.equal(tree.ancestor(forkTip, h), naiveAncestor(forkTip, h));
+  same(tree.fork(mainTip, forkTip), e1500);
+  same(tree.fork(tree.ancestor(mainTip, 1700), forkTip), e1500);
+  same(tree.fork(tree.ancestor(mainTip, 1200), forkTip), tree.ancestor(mainTip, 1200));
+  same(tree.fork(forkTip, forkTip), forkTip);
+  for (let h = 0; h <= 2001; h += 13) same(tree.ancestor(forkTip, h), naiveAncestor(forkTip, h));
 
   const tips = tree.tips();
   assert.equal(tips.length, 2);
   assert.ok(tips.includes(mainTip) && tips.includes(forkTip));
   const kids = tree.children(e1500);
   assert.equal(kids.length, 2);
-  assert.equal(kids[0], tree.ancestor(mainTip, 1501));
-  assert.equal(kids[1], tree.ancestor(forkTip, 1501));
+  same(kids[0], tree.ancestor(mainTip, 1501));
+  same(kids[1], tree.ancestor(forkTip, 1501));
   assert.deepEqual(tree.children(mainTip), []);
 
   const chain = new ActiveChain(tree.genesis);
-  assert.equal(chain.tip(), tree.genesis);
+  same(chain.tip(), tree.genesis);
   assert.equal(chain.height(), 0);
   chain.setTip(mainTip);
   const main1700 = tree.ancestor(mainTip, 1700);
@@ -183,20 +195,20 @@ test('reorg: a fork from height 1500 with more work takes best(); the active cha
   assert.ok(chain.contains(main1700) && !chain.contains(fork1700));
   chain.setTip(forkTip);
   assert.equal(chain.height(), 2001);
-  assert.equal(chain.tip(), forkTip);
+  same(chain.tip(), forkTip);
   assert.ok(!chain.contains(main1700) && chain.contains(fork1700) && chain.contains(e1500));
-  assert.equal(chain.at(1501), tree.ancestor(forkTip, 1501));
-  assert.equal(chain.next(e1500), tree.ancestor(forkTip, 1501));
-  assert.equal(chain.next(main1700), undefined);
-  assert.equal(chain.next(forkTip), undefined);
-  for (let h = 0; h <= 2001; h += 50) assert.equal(chain.at(h), tree.ancestor(forkTip, h));
+  same(chain.at(1501), tree.ancestor(forkTip, 1501));
+  same(chain.next(e1500), tree.ancestor(forkTip, 1501));
+  same(chain.next(main1700), undefined);
+  same(chain.next(forkTip), undefined);
+  for (let h = 0; h <= 2001; h += 50) same(chain.at(h), tree.ancestor(forkTip, h));
   chain.setTip(mainTip);
   assert.equal(chain.height(), 2000);
   assert.ok(chain.contains(main1700) && !chain.contains(fork1700));
   chain.setTip(tree.ancestor(mainTip, 1000));
   assert.equal(chain.height(), 1000);
-  assert.equal(chain.at(1001), undefined);
-  assert.equal(chain.at(-1), undefined);
+  same(chain.at(1001), undefined);
+  same(chain.at(-1), undefined);
 });
 
 test('rejects with Core reasons: high-hash, bad-diffbits, time-too-old, time-too-new, bad-version', (t) => {
@@ -210,7 +222,7 @@ test('rejects with Core reasons: high-hash, bad-diffbits, time-too-old, time-too
   const good = mineChain(baseOfEntry(tree, tip), { params: regtest, count: 2, salt: 'pow' });
   let r = tree.addHeaders([good[0], unmineHeader(good[1])], NOW);
   assert.deepEqual({ reason: r.error?.reason, index: r.error?.index, punish: r.error?.punish }, { reason: 'high-hash', index: 1, punish: true });
-  assert.deepEqual(r.added, []);
+  assert.equal(r.added.length, 0);
   // Bits above the PoW limit are high-hash too, whatever the hash.
   r = tree.addHeaders([{ ...good[0], bits: 0x2100ffff }], NOW);
   assert.equal(r.error?.reason, 'high-hash');
@@ -260,7 +272,7 @@ test('rejects: unconnecting, non-continuous, too little work; partial acceptance
   const fresh = new HeaderTree(regtest);
   let r = fresh.addHeaders(H.slice(10, 20), NOW);
   assert.deepEqual(r.error && { reason: r.error.reason, index: r.error.index, punish: r.error.punish }, { reason: 'prev-blk-not-found', index: 0, punish: false });
-  assert.equal(r.last, undefined);
+  same(r.last, undefined);
   r = fresh.addHeaders([H[0], H[1], H[3]], NOW);
   assert.deepEqual(r.error && { reason: r.error.reason, index: r.error.index, punish: r.error.punish }, { reason: 'headers-not-continuous', index: 2, punish: true });
   assert.equal(fresh.size, 1, 'a non-continuous message adds nothing');
@@ -269,7 +281,7 @@ test('rejects: unconnecting, non-continuous, too little work; partial acceptance
   assert.deepEqual(r.error && { reason: r.error.reason, punish: r.error.punish }, { reason: 'too-little-chainwork', punish: false });
   assert.equal(fresh.size, 1);
   assert.equal(fresh.addHeaders(H.slice(0, 10), NOW, { minimumChainWork: 22n }).error, undefined);
-  assert.equal(fresh.addHeaders([], NOW).last, undefined);
+  same(fresh.addHeaders([], NOW).last, undefined);
 
   const { tree, tip } = fixtureTree();
   const [m1, m2] = mineChain(baseOfEntry(tree, tip), { params: regtest, count: 2, salt: 'partial' });
@@ -280,7 +292,7 @@ test('rejects: unconnecting, non-continuous, too little work; partial acceptance
   assert.equal(r.error?.index, 2);
   assert.equal(r.added.length, 2, 'the headers before the bad one stay added');
   assert.ok(r.last!.hash.equals(m2.hash));
-  assert.equal(tree.best(), r.last);
+  same(tree.best(), r.last);
   // The bad one is remembered: refused again cheaply.
   r = tree.addHeaders([bad3], NOW);
   assert.deepEqual(r.error && { reason: r.error.reason, index: r.error.index, punish: r.error.punish }, { reason: 'duplicate-invalid', index: 0, punish: true });
@@ -289,14 +301,14 @@ test('rejects: unconnecting, non-continuous, too little work; partial acceptance
   r = tree.addHeaders([m1, m2, bad3], NOW);
   assert.equal(r.error?.reason, 'duplicate-invalid');
   assert.equal(r.error?.index, 2);
-  assert.deepEqual(r.added, []);
+  assert.equal(r.added.length, 0);
   assert.ok(r.last!.hash.equals(m2.hash));
 
   // A block found bad later: its header is invalid, its children bad-prevblk, re-sends duplicate-invalid.
   const e2 = tree.get(m2.hash)!;
   tree.invalidate(e2);
   assert.equal(tree.status(e2), 'invalid');
-  assert.equal(tree.best(), tree.get(m1.hash));
+  same(tree.best(), tree.get(m1.hash));
   const child = mineHeader({ prevBlock: m2.hash, time: m2.time + 600, bits: 0x207fffff });
   r = tree.addHeaders([child], NOW);
   assert.deepEqual(r.error && { reason: r.error.reason, punish: r.error.punish }, { reason: 'bad-prevblk', punish: true });
@@ -311,23 +323,43 @@ test('invalidate(): a block in the middle marks its descendants; best() falls ba
   const e1500 = tree.ancestor(tip, 1500);
   const fork = tree.addHeaders(mineChain(baseOfEntry(tree, e1500), { params: regtest, count: 300, salt: 'inv' }), NOW).last!;
   assert.equal(fork.height, 1800);
-  assert.equal(tree.best(), tip);
+  same(tree.best(), tip);
   const main1600 = tree.ancestor(tip, 1600);
   tree.invalidate(main1600);
   for (let h = 1600; h <= 2000; h += 20) assert.equal(tree.ancestor(tip, h).invalid, true, `main ${h} invalid`);
   assert.equal(tree.ancestor(tip, 1599).invalid, false);
   assert.equal(fork.invalid, false);
-  assert.equal(tree.best(), fork, 'the fork (1800) beats the valid part of the main chain (1599)');
+  same(tree.best(), fork, 'the fork (1800) beats the valid part of the main chain (1599)');
   assert.equal(tree.status(tip), 'invalid');
   assert.equal(tree.status(fork), 'valid-header');
   assert.equal(tree.tips().length, 2, 'invalid leaves are still tips');
   tree.invalidate(tree.ancestor(fork, 1501));
-  assert.equal(tree.best(), tree.ancestor(tip, 1599));
+  same(tree.best(), tree.ancestor(tip, 1599));
   // Headers extending the valid part still work.
   const ext = tree.addHeaders(mineChain(baseOfEntry(tree, tree.ancestor(tip, 1599)), { params: regtest, count: 3, salt: 'after' }), NOW);
   assert.equal(ext.error, undefined);
-  assert.equal(tree.best(), ext.last);
+  same(tree.best(), ext.last);
   assert.throws(() => tree.invalidate(tree.genesis));
+});
+
+test('invalidate(): among equal-work candidates the first seen becomes best', (t) => {
+  if (!H) return t.skip(missingFixture(FIXTURE));
+  const { tree, tip } = fixtureTree();
+  const e1500 = tree.ancestor(tip, 1500);
+  // B reaches 1900 first; A then reaches 1901, and only after that B reaches 1901.
+  const b = mineChain(baseOfEntry(tree, e1500), { params: regtest, count: 401, salt: 'B' });
+  const a = mineChain(baseOfEntry(tree, e1500), { params: regtest, count: 401, salt: 'A' });
+  assert.equal(tree.addHeaders(b.slice(0, 400), NOW).error, undefined);
+  assert.equal(tree.addHeaders(a, NOW).error, undefined);
+  assert.equal(tree.addHeaders(b.slice(400), NOW).error, undefined);
+  const [a1900, a1901, b1900, b1901] = [a[399], a[400], b[399], b[400]].map((h) => tree.get(h.hash)!);
+  assert.ok(b1900.id < a1900.id && a1901.id < b1901.id);
+  tree.invalidate(tree.ancestor(tip, 1501));
+  same(tree.best(), a1901, 'equal work at 1901: A was first');
+  tree.invalidate(a1901);
+  same(tree.best(), b1901);
+  tree.invalidate(b1901);
+  same(tree.best(), b1900, 'equal work at 1900: B was first');
 });
 
 // ---- Difficulty rules of the public networks ----
@@ -465,7 +497,7 @@ test('difficulty: BIP94 timewarp rule (testnet4): the first block of a period ma
   const r = tree.addHeaders([at(e9.time - 601)], NOW);
   assert.deepEqual(r.error && { reason: r.error.reason, punish: r.error.punish }, { reason: 'time-timewarp-attack', punish: true });
   assert.equal(tree.addHeaders([at(e9.time - 600)], NOW).error, undefined);
-  // Not at a boundary, or without BIP94 (testnet3 rules), the same gap is fine.
+  // Without BIP94 (testnet3 rules) the same timestamp is fine.
   const p3 = shortPeriod(testnet3);
   const t3 = new HeaderTree(p3);
   const f9 = t3.addHeaders(mineChain(baseOfEntry(t3, t3.genesis), { params: p3, count: 9, spacing, salt: 'bip94', version: 4 }), NOW).last!;
@@ -474,7 +506,6 @@ test('difficulty: BIP94 timewarp rule (testnet4): the first block of a period ma
 });
 
 // ---- Memory ----
-
 
 function getGc(): () => void {
   setFlagsFromString('--expose-gc');
@@ -560,7 +591,7 @@ test('fuzz: random, shuffled and garbled batches never throw and keep the tree c
       }
       let maxValid = tree.genesis;
       for (const e of tree.entries()) {
-        assert.equal(tree.get(e.hash), e);
+        same(tree.get(e.hash), e);
         if (e.parent) {
           assert.equal(e.height, e.parent.height + 1);
           assert.equal(e.chainWork, e.parent.chainWork + blockProof(e.bits));
