@@ -14,9 +14,12 @@ import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
 import type { Settings } from './config/options.js';
 import { networkParams, type NetworkParams } from './wire/network.js';
-import { NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
+import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
-import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg } from './peer/actor.js';
+import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg, type ToChain } from './peer/actor.js';
+import { chainActor, type ChainArgs, type ChainMsg } from './chain/actor.js';
+import type { ChainRpcMethod, ChainRpcReply } from './chain/rpc.js';
+import type { Json } from './control/protocol.js';
 import { makeNonceKey } from './peer/nonce.js';
 import type { PeerSettings } from './peer/protocol.js';
 import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';
@@ -46,8 +49,12 @@ export type NodeOptions = Partial<Settings> & {
   readonly dnsResolver?: Resolver;
   /** Delay before DNS seeds are considered, ms (default Core's 11 s). */
   readonly dnsDelayMs?: number;
-  /** Services we advertise (default NODE_NETWORK_LIMITED | NODE_WITNESS until the block store serves the whole chain). */
+  /** Services we advertise (default NODE_NETWORK | NODE_WITNESS; NODE_NETWORK_LIMITED instead of NODE_NETWORK with --prune). */
   readonly services?: bigint;
+  /** Prune target in bytes, overriding --prune and its 550 MiB floor (tests). */
+  readonly pruneTargetBytes?: number;
+  /** Block actor tuning (tests: short stall timeouts, a low minimum chain work). */
+  readonly chain?: Pick<ChainArgs, 'config' | 'minimumChainWork' | 'sync' | 'tickMs' | 'progressBar'>;
   /** Per-peer receive buffer before its socket is paused, bytes (default Core's 5 MB). */
   readonly maxReceiveBuffer?: number;
   /** Per-peer send queue before we stop reading from it, bytes (default Core's 1 MB). */
@@ -97,6 +104,8 @@ export interface NodeHandle {
   netTotals(): NetTotals;
   /** The address book (`/root/addressbook`): bans, getnodeaddresses, getaddrmaninfo, flush. */
   addressbook(): Ref<AddressBookMsg>;
+  /** Runs a chain method (getblockchaininfo, getblockcount, getblock, …) in the block actor; rejects with Core's message on an error. */
+  chainCall(method: ChainRpcMethod, args?: readonly Json[]): Promise<Json>;
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
   kill(path: string, mode?: KillMode): boolean;
@@ -126,14 +135,35 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint {
 }
 
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
-  const { readConfFile, cli, logger, tickMs, addrFlushMs, dnsResolver, dnsDelayMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs, setLogLevel, ...overrides } = options;
+  const {
+    readConfFile,
+    cli,
+    logger,
+    tickMs,
+    addrFlushMs,
+    dnsResolver,
+    dnsDelayMs,
+    services,
+    maxReceiveBuffer,
+    maxSendBuffer,
+    sendStallMs,
+    rpcMaxBody,
+    rpcAuthFailDelayMs,
+    setLogLevel,
+    pruneTargetBytes,
+    chain: chainOptions,
+    ...overrides
+  } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
   const datadir = networkDatadir(settings.datadir, settings.network);
   mkdirSync(datadir, { recursive: true });
 
-  const ourServices = services ?? NODE_NETWORK_LIMITED | NODE_WITNESS;
+  if (settings.prune > 0 && settings.prune < 550 && pruneTargetBytes === undefined)
+    throw new ConfigError(cli?.get('prune') ? '--prune' : 'prune', `Prune configured below the minimum of 550 MiB (${settings.prune}). Please use a higher number.`);
+  const pruneTarget = pruneTargetBytes ?? settings.prune * 1024 * 1024;
+  const ourServices = services ?? (pruneTarget > 0 ? NODE_NETWORK_LIMITED : NODE_NETWORK) | NODE_WITNESS;
   const peerSettings: PeerSettings = {
     ourServices,
     userAgent: USER_AGENT,
@@ -194,6 +224,23 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     },
     { id: 'addressbook', restart: 'permanent', shutdown: 10_000 },
   );
+  // The tip height, for the version messages of new connections.
+  let tipHeight = 0;
+  let chainRefCache: Ref<ChainMsg> | undefined;
+  const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.refOf<ChainMsg>('/root/chain'));
+  const chainSpec = worker(
+    chainActor,
+    {
+      params,
+      dir: datadir,
+      pruneTarget,
+      ...chainOptions,
+      onTip: (h: number) => {
+        tipHeight = h;
+      },
+    },
+    { id: 'chain', restart: 'permanent', shutdown: 10_000 },
+  );
   const connect = settings.connect.map((e) => parseEndpoint(e, params.defaultPort));
   const connmanSpec = worker(
     connmanActor,
@@ -215,10 +262,13 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       get addressbook() {
         return addressbookRef();
       },
+      get chain() {
+        return chainRef() as Ref<ToChain> | undefined;
+      },
       magic: params.magic,
       defaultPort: params.defaultPort,
       peerSettings,
-      startHeight: () => 0,
+      startHeight: () => tipHeight,
       events,
       throttle,
       ...(tickMs !== undefined ? { tickMs } : {}),
@@ -288,7 +338,14 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     : undefined;
   const spec = nodeTreeSpec({
     peers: peersSpec,
-    children: { ...(control ? { control } : {}), store: storeSpec, addressbook: addressbookSpec, connman: connmanSpec, ...(listenersSpec ? { listeners: listenersSpec } : {}) },
+    children: {
+      ...(control ? { control } : {}),
+      store: storeSpec,
+      addressbook: addressbookSpec,
+      chain: chainSpec,
+      connman: connmanSpec,
+      ...(listenersSpec ? { listeners: listenersSpec } : {}),
+    },
   });
   const tree = await startTree(spec, runtime);
   log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
@@ -415,6 +472,13 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       const r = addressbookRef();
       if (!r) throw new Error('the address book is not running');
       return r;
+    },
+    async chainCall(method, args = []) {
+      const ref = chainRef();
+      if (!ref) throw new Error('the block actor is not running');
+      const r = await ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method, args, replyTo }), 30_000);
+      if (!r.ok) throw new Error(r.message);
+      return r.result;
     },
     actors: (p) => tree.list(p),
     actorTree: () => tree.tree(),

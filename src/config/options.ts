@@ -75,6 +75,14 @@ export const OPTION_DEFS = [
   { name: 'log-file-size', kind: 'int', min: 1, max: 1048576, unit: 'MB', arg: 'MB', description: 'rotate the log file when it reaches this size' },
   { name: 'log-file-count', kind: 'int', min: 1, max: 1000, arg: 'N', description: 'rotated log files kept (debug.log.1 newest … debug.log.N)' },
   { name: 'log-file-level', kind: 'string', arg: 'LEVEL|comp=LEVEL,…', description: "the log file's own level, overall or per component (default: log-level's)" },
+  {
+    name: 'prune',
+    kind: 'int',
+    min: 0,
+    unit: 'MiB',
+    arg: 'MIB',
+    description: 'keep only about this many MiB of recent blocks (0 = keep all; at least 550, as Core); advertises NODE_NETWORK_LIMITED instead of NODE_NETWORK',
+  },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -127,6 +135,7 @@ export function defaults(): Settings {
     'log-file-size': 10,
     'log-file-count': 5,
     'log-file-level': '',
+    prune: 0,
   };
 }
 

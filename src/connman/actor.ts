@@ -11,7 +11,7 @@ import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type Ru
 import { formatReason } from '../../supervisors/exit.js';
 import { startChild, whichChildren, type DynMsg } from '../../supervisors/supervisor.js';
 import { parseAddress } from '../wire/address.js';
-import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer } from '../peer/actor.js';
+import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';
 import { isLocalIp, normalizeIp } from './netgroup.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
@@ -97,7 +97,7 @@ export interface ConnmanArgs {
   readonly addressbook?: Ref<AddressBookMsg>;
   /** How long a `select` may take before the manager gives up until the next tick (default 2 s). */
   readonly selectTimeoutMs?: number;
-  readonly chain?: Ref<FromPeer>;
+  readonly chain?: Ref<ToChain>;
   readonly events?: EventEmitter<ConnmanEvents>;
   /** How often slots are checked (ms); deaths and failures trigger an immediate refill anyway. */
   readonly tickMs?: number;

@@ -8,6 +8,8 @@ import type { DisconnectRecord } from '../connman/logic.js';
 import type { AddedNodeInfo } from '../connman/actor.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
+import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
+import type { Json } from './protocol.js';
 
 /** Core's listbanned entry. */
 export interface BannedEntry {
@@ -95,6 +97,8 @@ export interface ControlContext {
   actorTree(): TreeNode[];
   kill(path: string, mode: KillMode, opts?: { ms?: number }): boolean;
   deadLetters(): { total: number; byType: Record<string, number> };
+  /** Runs a chain method in the block actor; null when it is not running. */
+  askChain(method: ChainRpcMethod, args: readonly (Json | undefined)[]): Promise<ChainRpcReply> | null;
   /** Asks the address book; null when it is not running. */
   askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> | null;
   /** Stops the node (after the reply to `stop` is sent). */

@@ -10,6 +10,7 @@ import { isLoopback, parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/runtime.js';
+import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'any';
 
@@ -21,7 +22,7 @@ export interface ParamSpec {
 }
 
 export interface MethodDef {
-  readonly category: 'Network' | 'Control' | 'peerd';
+  readonly category: 'Blockchain' | 'Network' | 'Control' | 'peerd';
   readonly description: string;
   readonly params: readonly ParamSpec[];
   /** One line on what comes back, for help. */
@@ -129,6 +130,20 @@ function abMissing(kind: 'ban' | 'addr'): RpcError {
   return kind === 'ban'
     ? new RpcError(RPC.DATABASE_ERROR, 'Error: Ban database not loaded')
     : new RpcError(RPC.CLIENT_P2P_DISABLED, 'Error: Address manager functionality missing or disabled');
+}
+
+/** Runs a chain method in the block actor and turns its reply into a result or Core's error. */
+async function chain(ctx: ControlContext, method: ChainRpcMethod, args: readonly (Json | undefined)[]): Promise<Json> {
+  const p = ctx.askChain(method, args);
+  if (p === null) throw new RpcError(RPC.IN_WARMUP, 'The block actor is not running (restarting); try again');
+  let r: ChainRpcReply;
+  try {
+    r = await p;
+  } catch (err) {
+    throw new RpcError(RPC.MISC_ERROR, `The block actor did not answer: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!r.ok) throw new RpcError(r.code, r.message);
+  return r.result;
 }
 
 async function ab<R>(ctx: ControlContext, kind: 'ban' | 'addr', make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> {
@@ -480,6 +495,63 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     },
   },
 
+  // ---- Blockchain (answered by the block actor)
+  getblockchaininfo: {
+    category: 'Blockchain',
+    description: 'Returns an object containing various state info regarding blockchain processing.',
+    params: [],
+    result: '{chain, blocks, headers, bestblockhash, bits, target, difficulty, time, mediantime, verificationprogress, initialblockdownload, chainwork, size_on_disk, pruned, …, warnings}',
+    handler: (ctx) => chain(ctx, 'getblockchaininfo', []),
+  },
+  getblockcount: {
+    category: 'Blockchain',
+    description: 'Returns the height of the most-work fully-validated chain. The genesis block has height 0.',
+    params: [],
+    result: 'n',
+    handler: (ctx) => chain(ctx, 'getblockcount', []),
+  },
+  getbestblockhash: {
+    category: 'Blockchain',
+    description: 'Returns the hash of the best (tip) block in the most-work fully-validated chain.',
+    params: [],
+    result: '"hex"',
+    handler: (ctx) => chain(ctx, 'getbestblockhash', []),
+  },
+  getblockhash: {
+    category: 'Blockchain',
+    description: 'Returns hash of block in best-block-chain at height provided.',
+    params: [{ name: 'height', type: 'number', description: 'The height index' }],
+    result: '"hex"',
+    handler: (ctx, args) => chain(ctx, 'getblockhash', args),
+  },
+  getblockheader: {
+    category: 'Blockchain',
+    description: "If verbose is false, returns a string that is serialized, hex-encoded data for blockheader 'hash'. If verbose is true, returns an Object with information about blockheader <hash>.",
+    params: [
+      { name: 'blockhash', type: 'string', description: 'The block hash' },
+      { name: 'verbose', type: 'boolean', optional: true, description: 'true for a json object, false for the hex-encoded data (default true)' },
+    ],
+    result: '{hash, confirmations, height, version, versionHex, merkleroot, time, mediantime, nonce, bits, target, difficulty, chainwork, nTx, previousblockhash, nextblockhash}',
+    handler: (ctx, args) => chain(ctx, 'getblockheader', args),
+  },
+  getblock: {
+    category: 'Blockchain',
+    description: "If verbosity is 0, returns a string that is serialized, hex-encoded data for block 'hash'. If verbosity is 1, returns an Object with information about block <hash> (peerd keeps no transaction details: verbosity 2 and 3 are not available).",
+    params: [
+      { name: 'blockhash', type: 'string', description: 'The block hash' },
+      { name: 'verbosity', type: 'any', optional: true, description: '0 for hex-encoded data, 1 for a JSON object (default 1)' },
+    ],
+    result: '"hex" | {hash, confirmations, size, strippedsize, weight, height, version, …, tx: [txid…], nTx, previousblockhash, nextblockhash}',
+    handler: (ctx, args) => chain(ctx, 'getblock', args),
+  },
+  getchaintips: {
+    category: 'Blockchain',
+    description: 'Return information about all known tips in the block tree, including the main chain as well as orphaned branches.',
+    params: [],
+    result: '[{height, hash, branchlen, status}]',
+    handler: (ctx) => chain(ctx, 'getchaintips', []),
+  },
+
   // ---- peerd's own
   getactortree: {
     category: 'peerd',
@@ -556,7 +628,7 @@ export function helpText(name: string): string {
 
 export function helpIndex(): string {
   const out: string[] = [];
-  for (const cat of ['Control', 'Network', 'peerd'] as const) {
+  for (const cat of ['Blockchain', 'Control', 'Network', 'peerd'] as const) {
     out.push(`== ${cat} ==`);
     for (const name of Object.keys(METHODS).sort()) if (METHODS[name].category === cat) out.push(signature(name));
     out.push('');

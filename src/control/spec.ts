@@ -9,6 +9,8 @@ import type { NetworkParams } from '../wire/network.js';
 import type { AddedNodeInfo } from '../connman/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import type { PeerInfo } from '../peer/actor.js';
+import type { ChainMsg } from '../chain/actor.js';
+import type { ChainRpcReply } from '../chain/rpc.js';
 import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
 import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type ListenerInfo, type NetLimits } from './context.js';
 
@@ -32,6 +34,9 @@ export interface ControlDeps {
   readonly setListenerServices: (target: number | string, services: bigint) => Promise<ListenerInfo>;
   readonly stop: () => Promise<void>;
 }
+
+/** Where the block actor lives. */
+export const CHAIN_PATH = '/root/chain';
 
 export function makeControlContext(d: ControlDeps): ControlContext {
   const startedAt = Date.now();
@@ -61,6 +66,11 @@ export function makeControlContext(d: ControlDeps): ControlContext {
     actorTree: () => d.runtime.tree(),
     kill: (path: string, mode: KillMode, opts?: { ms?: number }) => d.runtime.kill(path, mode, opts),
     deadLetters: () => d.runtime.deadLetters(),
+    askChain(method, args) {
+      const ref = d.runtime.refOf<ChainMsg>(CHAIN_PATH);
+      if (!ref) return null;
+      return ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method, args, replyTo }), 30_000);
+    },
     askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> | null {
       const ref = d.runtime.refOf<AddressBookControlMsg>(ADDRESSBOOK_PATH);
       if (!ref) return null;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
 import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/runtime.js';
 import { Exit } from '../../supervisors/exit.js';
-import { FrameDecoder } from '../wire/framing.js';
+import { FrameDecoder, encodeFrame } from '../wire/framing.js';
 import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
 import type { NetAddress } from '../wire/address.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/constants.js';
@@ -37,6 +37,24 @@ export interface FromPeer {
   readonly sendAddrV2?: boolean;
 }
 
+/** What a peer tells the block actor besides wire messages: it is ready (handshake done), or gone. */
+export type ChainPeerEvent =
+  | {
+      readonly type: 'peer-up';
+      readonly peer: number;
+      readonly self: Ref<PeerMsg>;
+      readonly inbound: boolean;
+      readonly connType: ConnType;
+      readonly services: bigint;
+      readonly startHeight: number;
+      /** It already sent `sendheaders`. */
+      readonly sendHeaders: boolean;
+    }
+  | { readonly type: 'peer-down'; readonly peer: number };
+
+/** Everything a peer sends the block actor. */
+export type ToChain = FromPeer | ChainPeerEvent;
+
 export interface PeerArgs {
   readonly id: number;
   readonly socket: Socket;
@@ -49,7 +67,7 @@ export interface PeerArgs {
   readonly startHeight: number;
   readonly reportTo: Ref<PeerReport>;
   readonly addressbook?: Ref<FromPeer>;
-  readonly chain?: Ref<FromPeer>;
+  readonly chain?: Ref<ToChain>;
   /** Bytes we hold for a peer before pausing its socket (Core: 5 MB). */
   readonly maxReceiveBuffer?: number;
   /** Bytes queued to a peer before we stop reading from it until it drains (Core: 1 MB). */
@@ -117,6 +135,10 @@ export type PeerMsg =
   | { readonly type: 'disconnect'; readonly reason: string; readonly misbehaving?: boolean }
   | { readonly type: 'ping' }
   | { readonly type: 'send'; readonly msg: Message }
+  /** A payload already serialised (a block read from disk): framed and sent as is. */
+  | { readonly type: 'send-raw'; readonly command: string; readonly payload: Buffer }
+  /** The block actor (re)started: say again that we are here. */
+  | { readonly type: 'chain-hello' }
   | { readonly type: 'set-start-height'; readonly height: number }
   | { readonly type: 'info'; readonly replyTo: Ref<PeerInfo> };
 
@@ -177,6 +199,7 @@ function close(sh: Shell, ctx: ActorContext<PeerMsg>, reason: string, misbehavin
   sh.closing = true;
   tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
+  if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-down', peer: sh.args.id });
   sh.socket.destroy();
   ctx.stop(Exit.shutdownWith(reason));
 }
@@ -185,22 +208,9 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
   for (const e of effects) {
     if (sh.closing) return;
     switch (e.kind) {
-      case 'send': {
-        const frame = encodeMessageFrame(sh.args.magic, e.msg);
-        count(sh.sentPerMsg, commandOf(e.msg), frame.length);
-        if (sh.outQueued === 0 && sh.sendBucket.rate === 0 && sh.net.send.rate === 0) write(sh, frame);
-        else {
-          sh.outQueue.push(frame);
-          sh.outQueued += frame.length;
-          flushSend(sh, ctx);
-        }
-        if (!sh.sendPaused && queued(sh) > sh.maxSend) {
-          sh.sendPaused = true;
-          armStall(sh, ctx);
-          updatePause(sh);
-        }
+      case 'send':
+        sendFrame(sh, ctx, commandOf(e.msg), encodeMessageFrame(sh.args.magic, e.msg));
         break;
-      }
       case 'timer':
         ctx.timers.after(e.key, e.ms, { type: 'timer', key: e.key });
         break;
@@ -213,6 +223,7 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
       case 'ready':
         sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
         tell(sh.args.reportTo, { type: 'peer-ready', id: sh.args.id, services: e.remote.services, relayTxs: e.remote.relay, now: Date.now() });
+        chainHello(sh, ctx);
         break;
       case 'ping-rtt':
         tell(sh.args.reportTo, { type: 'peer-stats', id: sh.args.id, minPingMs: e.minMs });
@@ -222,9 +233,41 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
           tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
-        if (sh.args.chain) tell<FromPeer>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
         break;
     }
+  }
+}
+
+/** Tells the block actor this peer is ready (after the handshake, and again when the block actor restarts). */
+function chainHello(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  const remote = sh.proto.remote;
+  if (!sh.args.chain || remote === null || sh.closing) return;
+  tell<ToChain>(sh.args.chain, {
+    type: 'peer-up',
+    peer: sh.args.id,
+    self: ctx.self,
+    inbound: sh.proto.inbound,
+    connType: sh.args.connType,
+    services: remote.services,
+    startHeight: remote.startHeight,
+    sendHeaders: sh.proto.sendHeaders,
+  });
+}
+
+/** Queues one frame to the peer through the send throttle; pauses reading while the queue is over the limit. */
+function sendFrame(sh: Shell, ctx: ActorContext<PeerMsg>, command: string, frame: Buffer): void {
+  count(sh.sentPerMsg, command, frame.length);
+  if (sh.outQueued === 0 && sh.sendBucket.rate === 0 && sh.net.send.rate === 0) write(sh, frame);
+  else {
+    sh.outQueue.push(frame);
+    sh.outQueued += frame.length;
+    flushSend(sh, ctx);
+  }
+  if (!sh.sendPaused && queued(sh) > sh.maxSend) {
+    sh.sendPaused = true;
+    armStall(sh, ctx);
+    updatePause(sh);
   }
 }
 
@@ -481,6 +524,13 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       .with({ type: 'disconnect' }, ({ reason, misbehaving }) => close(sh, ctx, reason, misbehaving ?? false))
       .with({ type: 'ping' }, () => step(sh, ctx, { type: 'queue-ping' }))
       .with({ type: 'send' }, ({ msg: m }) => perform(sh, ctx, [{ kind: 'send', msg: m }]))
+      .with({ type: 'send-raw' }, ({ command, payload }) => {
+        sh.proto.lastSend = sh.now();
+        sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
+      })
+      .with({ type: 'chain-hello' }, () => {
+        if (sh.proto.phase === 'active') chainHello(sh, ctx);
+      })
       .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))
       .with({ type: 'set-limits' }, ({ recv, send }) => setLimits(sh, ctx, recv, send))

@@ -128,6 +128,7 @@ function fakeCtx(over: Partial<ControlContext> = {}): ControlContext {
     kill: () => false,
     deadLetters: () => ({ total: 0, byType: {} }),
     askAddressBook: () => null,
+    askChain: () => null,
     stop: () => undefined,
   } satisfies ControlContext;
   return { ...base, ...over };

@@ -26,20 +26,20 @@ test('setlistenerservices over RPC: new inbound peers on that listener get the n
     assert.ok(addr);
     const rpc = clientOptions({ network: 'regtest', datadir: node.settings.datadir, rpcport: addr.port });
     const [l0, l1] = await node.listening();
-    const pruned = NODE_NETWORK_LIMITED | NODE_WITNESS;
+    const stock = NODE_NETWORK | NODE_WITNESS;
 
     const before = (await rpcCall(rpc, 'getlisteners')) as ListenerJson[];
     assert.deepEqual(
       before.map((l) => [l.index, l.address, l.services, l.accepted]),
       [
-        [0, `127.0.0.1:${l0.port}`, pruned.toString(16).padStart(16, '0'), 0],
+        [0, `127.0.0.1:${l0.port}`, stock.toString(16).padStart(16, '0'), 0],
         [1, `127.0.0.1:${l1.port}`, '0000000000000008', 0],
       ],
     );
-    assert.equal(await connect(l0.port), pruned);
+    assert.equal(await connect(l0.port), stock);
     assert.equal(await connect(l1.port), 0x8n);
 
-    // "The whole chain is stored": advertise NODE_NETWORK on listener 0, by address and as 0x hex.
+    // Advertise NODE_NETWORK_LIMITED as well on listener 0, by address and as 0x hex.
     const full = NODE_NETWORK | NODE_WITNESS | NODE_NETWORK_LIMITED;
     const set = (await rpcCall(rpc, 'setlistenerservices', [`127.0.0.1:${l0.port}`, `0x${full.toString(16)}`])) as ListenerJson;
     assert.equal(set.services, full.toString(16).padStart(16, '0'));

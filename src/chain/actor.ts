@@ -1,0 +1,323 @@
+/**
+ * The block actor (`/root/chain`): the thin shell around `logic.ts`. It owns the block store
+ * (blk files + index in the node's LevelDB), rebuilds the header tree from it at start, feeds
+ * peers' messages, arrivals, store completions and a tick to the logic, and performs the
+ * effects: messages to peer actors, block checks, writes, serving blocks from disk, progress.
+ *
+ * It talks to peers only through messages: peers tell it `peer-up`/`peer-down` and forward the
+ * chain messages; it answers through each peer's ref. When it restarts it asks every live peer
+ * to say hello again, and resumes from what the store holds (requests in flight are simply
+ * made again).
+ */
+import { match } from 'ts-pattern';
+import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
+import { Reader, Writer } from '../wire/buffer.js';
+import { checkBlock, decodeHeader, encodeBlock, encodeHeader, parseBlock, HEADER_SIZE } from '../wire/block.js';
+import type { NetworkParams } from '../wire/network.js';
+import type { Message } from '../wire/messages.js';
+import { storeDb, type StoreMsg } from '../store/actor.js';
+import type { PeerMsg, ToChain } from '../peer/actor.js';
+import type { Json } from '../control/protocol.js';
+import { BlockStore } from './blockstore.js';
+import { HeaderTree, type HeaderEntry } from './headers.js';
+import {
+  activateBestChain,
+  chainSummary,
+  DEFAULT_CHAIN_CONFIG,
+  displayHash,
+  initChain,
+  LIMITED_MIN_BLOCKS,
+  stepChain,
+  type ChainConfig,
+  type ChainEffect,
+  type ChainEvent,
+  type ChainState,
+  type Progress,
+} from './logic.js';
+import { chainRpc, type ChainRpcMethod, type ChainRpcReply } from './rpc.js';
+
+export type ChainMsg =
+  | ToChain
+  | { readonly type: 'tick' }
+  | { readonly type: 'stored'; readonly entries: readonly { readonly entry: HeaderEntry; readonly bytes: number }[] }
+  | { readonly type: 'store-failed'; readonly error: string }
+  | { readonly type: 'rpc'; readonly method: ChainRpcMethod; readonly args: readonly (Json | undefined)[]; readonly replyTo: Ref<ChainRpcReply> }
+  | Down;
+
+export interface ChainArgs {
+  readonly params: NetworkParams;
+  /** The network data directory (blocks in `<dir>/blocks`). */
+  readonly dir: string;
+  /** Keep only this many bytes of block files (0 = everything). */
+  readonly pruneTarget?: number;
+  /** Overrides the network's minimum chain work (tests; Core's -minimumchainwork). */
+  readonly minimumChainWork?: bigint;
+  /** fdatasync block files before indexing (default true). */
+  readonly sync?: boolean;
+  readonly config?: Partial<Omit<ChainConfig, 'minimumChainWork' | 'pruned'>>;
+  /** Tick interval, ms (stall checks, scheduling, progress). */
+  readonly tickMs?: number;
+  /** Called with the new tip height (the node's start height for new connections). */
+  readonly onTip?: (height: number) => void;
+  /** Draw a progress bar on this stream while syncing (a TTY). */
+  readonly progressBar?: NodeJS.WriteStream;
+  readonly storePath?: string;
+  readonly peersPath?: string;
+}
+
+export interface ChainShell {
+  readonly args: ChainArgs;
+  readonly st: ChainState;
+  readonly store: BlockStore;
+  readonly peers: Map<number, Ref<PeerMsg>>;
+  /** Block writes under way. */
+  writing: number;
+  barShown: boolean;
+  readonly loaded: Record<string, unknown>;
+}
+
+/** Stores closing, by directory: a restarted actor waits for its predecessor's writes to end. */
+const closing = new Map<string, Promise<void>>();
+
+const INVALID_KEY = 'invalid';
+
+async function loadTree(params: NetworkParams, store: BlockStore): Promise<{ tree: HeaderTree; report: Record<string, unknown> }> {
+  const tree = new HeaderTree(params);
+  const raws = await store.loadHeaders();
+  let orphans = 0;
+  for (const raw of raws) {
+    const h = decodeHeader(new Reader(raw));
+    if (tree.get(h.hash)) continue;
+    if (!tree.get(h.prevBlock)) {
+      orphans++;
+      continue;
+    }
+    const e = tree.addTrusted(h);
+    e.haveData = store.has(e.hash);
+  }
+  const inv = await store.getMeta(INVALID_KEY);
+  let invalid = 0;
+  if (inv) {
+    for (let i = 0; i + 32 <= inv.length; i += 32) {
+      const e = tree.get(inv.subarray(i, i + 32));
+      if (e && !e.invalid) {
+        tree.invalidate(e);
+        invalid++;
+      }
+    }
+  }
+  return { tree, report: { headers: tree.size - 1, orphans, invalid } };
+}
+
+function peerRef(sh: ChainShell, id: number): Ref<PeerMsg> | undefined {
+  return sh.peers.get(id);
+}
+
+function sendTo(sh: ChainShell, id: number, msg: Message): void {
+  const ref = peerRef(sh, id);
+  if (ref) tell(ref, { type: 'send', msg });
+}
+
+async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<ChainMsg>): Promise<void> {
+  const ref = peerRef(sh, id);
+  if (!ref) return;
+  const raw = await sh.store.get(entry.hash);
+  if (raw === null) {
+    tell(ref, { type: 'send', msg: { command: 'notfound', items: [{ type: witness ? 0x40000002 : 2, hash: entry.hash }] } });
+    return;
+  }
+  if (witness) return tell(ref, { type: 'send-raw', command: 'block', payload: raw });
+  // MSG_BLOCK: the block without witness data, as a peer that does not speak segwit expects.
+  const parsed = parseBlock(raw);
+  if (!parsed.ok) {
+    ctx.log.error({ hash: displayHash(entry.hash), error: parsed.error.message }, 'a stored block does not parse');
+    return;
+  }
+  const w = new Writer(parsed.value.strippedSize);
+  encodeBlock(w, parsed.value, false);
+  tell(ref, { type: 'send-raw', command: 'block', payload: w.result() });
+}
+
+function drawBar(sh: ChainShell, p: Progress): void {
+  const out = sh.args.progressBar;
+  if (!out) return;
+  const width = 30;
+  const done = Math.round(p.progress * width);
+  const eta = p.etaSeconds === null ? '?' : p.etaSeconds < 60 ? `${Math.ceil(p.etaSeconds)}s` : `${Math.floor(p.etaSeconds / 60)}m${Math.ceil(p.etaSeconds % 60)}s`;
+  out.write(
+    `\r[${'#'.repeat(done)}${' '.repeat(width - done)}] ${(p.progress * 100).toFixed(1)}% ${p.height}/${p.headers} blocks ${p.blocksPerSecond.toFixed(0)} blk/s ${p.mbPerSecond.toFixed(2)} MB/s ETA ${eta}   `,
+  );
+  sh.barShown = p.height < p.headers;
+  if (!sh.barShown) out.write('\n');
+}
+
+/**
+ * Stores a checked block. The store group-commits the puts that queue while a write is in
+ * progress (one append burst, one fdatasync, one index batch), so blocks arriving together are
+ * written together; each reports back when durable.
+ */
+function storeBlock(sh: ChainShell, ctx: ActorContext<ChainMsg>, entry: HeaderEntry, raw: Buffer): void {
+  const self = ctx.self;
+  sh.writing++;
+  sh.store.put(entry.hash, entry.height, raw).then(
+    () => tell(self, { type: 'stored', entries: [{ entry, bytes: raw.length }] }),
+    (err: unknown) => tell(self, { type: 'store-failed', error: err instanceof Error ? err.message : String(err) }),
+  );
+}
+
+async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEffect[]): Promise<void> {
+  // Effects may produce more events (a block checked at once feeds its verdict back).
+  for (let i = 0; i < fx.length; i++) {
+    const e = fx[i];
+    await match(e)
+      .with({ kind: 'send' }, ({ peer, msg }) => sendTo(sh, peer, msg))
+      .with({ kind: 'send-block' }, ({ peer, entry, witness }) => sendBlock(sh, peer, entry, witness, ctx))
+      .with({ kind: 'disconnect' }, ({ peer, reason, discourage }) => {
+        const ref = peerRef(sh, peer);
+        if (ref) tell(ref, { type: 'disconnect', reason, misbehaving: discourage });
+        sh.peers.delete(peer);
+      })
+      .with({ kind: 'check-block' }, ({ peer, entry, block }) => {
+        const result = checkBlock(block, { powLimit: sh.args.params.powLimit, segwit: entry.height >= sh.args.params.segwitHeight });
+        // A copy: the parsed block is a view into the peer's receive chunk.
+        const raw = result.ok && block.raw ? Buffer.from(block.raw) : Buffer.alloc(0);
+        fx.push(...stepChain(sh.st, { type: 'block-checked', peer, entry, result, raw, now: Date.now() }));
+      })
+      .with({ kind: 'store-block' }, ({ entry, raw }) => storeBlock(sh, ctx, entry, raw))
+      .with({ kind: 'store-headers' }, async ({ entries }) => {
+        await sh.store.putHeaders(entries.map((en) => ({ hash: en.hash, raw: headerBytes(en), height: en.height })));
+      })
+      .with({ kind: 'invalid' }, async ({ entry, reason }) => {
+        const prev = (await sh.store.getMeta(INVALID_KEY)) ?? Buffer.alloc(0);
+        await sh.store.putMeta(INVALID_KEY, Buffer.concat([prev, entry.hash]));
+        ctx.log.warn({ hash: displayHash(entry.hash), height: entry.height, reason }, 'block marked invalid');
+      })
+      .with({ kind: 'tip' }, async ({ tip, previous, reorg }) => {
+        sh.args.onTip?.(tip.height);
+        if (reorg) ctx.log.warn({ from: displayHash(previous.hash), to: displayHash(tip.hash), height: tip.height }, 'chain tip changed branch');
+        else ctx.log.debug({ height: tip.height, hash: displayHash(tip.hash) }, 'new tip');
+        if ((sh.args.pruneTarget ?? 0) > 0 && tip.height % 64 === 0) {
+          const r = await sh.store.prune(tip.height - LIMITED_MIN_BLOCKS);
+          if (r.files.length > 0) ctx.log.info({ files: r.files, blocks: r.blocks, bytes: r.bytes, pruneHeight: sh.store.pruneHeight() }, 'pruned block files');
+        }
+      })
+      .with({ kind: 'progress' }, ({ progress: p }) => {
+        ctx.log.info(
+          {
+            height: p.height,
+            headers: p.headers,
+            progress: Number((p.progress * 100).toFixed(2)),
+            blocksPerSecond: Number(p.blocksPerSecond.toFixed(1)),
+            mbPerSecond: Number(p.mbPerSecond.toFixed(2)),
+            etaSeconds: p.etaSeconds === null ? null : Math.round(p.etaSeconds),
+            inFlight: p.inFlight,
+            peers: p.peers,
+          },
+          `sync: height ${p.height}/${p.headers} (${(p.progress * 100).toFixed(1)}%), ${p.blocksPerSecond.toFixed(1)} blocks/s, ${p.mbPerSecond.toFixed(2)} MB/s`,
+        );
+        drawBar(sh, p);
+      })
+      .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
+      .exhaustive();
+  }
+}
+
+function headerBytes(e: HeaderEntry): Buffer {
+  const w = new Writer(HEADER_SIZE);
+  encodeHeader(w, e.header);
+  return w.result();
+}
+
+function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Promise<void> {
+  return perform(sh, ctx, stepChain(sh.st, ev));
+}
+
+export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
+  name: 'chain',
+  async init(args, ctx) {
+    const storePath = args.storePath ?? '/root/store';
+    await closing.get(args.dir);
+    const db = await storeDb(ctx.runtime, storePath);
+    const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
+    if (storeRef) ctx.monitor(storeRef);
+    const store = await BlockStore.open({
+      dir: args.dir,
+      db,
+      magic: args.params.magicBytes,
+      pruneTarget: args.pruneTarget ?? 0,
+      sync: args.sync ?? true,
+    });
+    const dir = args.dir;
+    ctx.own(() => {
+      const p = store.close().catch(() => undefined);
+      const entry = p.finally(() => {
+        if (closing.get(dir) === entry) closing.delete(dir);
+      });
+      closing.set(dir, entry);
+    });
+    const t0 = Date.now();
+    const { tree, report } = await loadTree(args.params, store);
+    const config: ChainConfig = {
+      ...DEFAULT_CHAIN_CONFIG,
+      ...args.config,
+      minimumChainWork: args.minimumChainWork ?? args.params.minimumChainWork,
+      pruned: (args.pruneTarget ?? 0) > 0,
+    };
+    const st = initChain(args.params, config, tree);
+    const tip = activateBestChain(st);
+    args.onTip?.(tip.height);
+    const sh: ChainShell = { args, st, store, peers: new Map(), writing: 0, barShown: false, loaded: report };
+    ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, ms: Date.now() - t0 }, 'chain loaded');
+    ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
+    // Peers that are already connected (we restarted): ask them to say hello again.
+    for (const info of ctx.runtime.list(`${args.peersPath ?? '/root/peers'}/*`)) {
+      const ref = ctx.runtime.refOf<PeerMsg>(info.path);
+      if (ref) tell(ref, { type: 'chain-hello' });
+    }
+    return sh;
+  },
+  async handle(sh, msg, ctx) {
+    const now = Date.now();
+    await match(msg)
+      .with({ type: 'peer-up' }, async (m) => {
+        sh.peers.set(m.peer, m.self);
+        await feed(sh, ctx, {
+          type: 'peer-up',
+          peer: m.peer,
+          inbound: m.inbound,
+          connType: m.connType,
+          services: m.services,
+          startHeight: m.startHeight,
+          preferHeaders: m.sendHeaders,
+          now,
+        });
+      })
+      .with({ type: 'peer-down' }, async ({ peer }) => {
+        sh.peers.delete(peer);
+        await feed(sh, ctx, { type: 'peer-down', peer, now });
+      })
+      .with({ type: 'from-peer' }, async (m) => {
+        // A peer we did not hear `peer-up` from (we restarted meanwhile): its hello is on the way.
+        if (!sh.peers.has(m.peer)) return;
+        await feed(sh, ctx, { type: 'message', peer: m.peer, msg: m.msg, now });
+      })
+      .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
+      .with({ type: 'stored' }, async ({ entries }) => {
+        for (const { entry, bytes } of entries) {
+          sh.writing--;
+          await feed(sh, ctx, { type: 'block-stored', entry, bytes, now });
+        }
+      })
+      .with({ type: 'store-failed' }, ({ error }) => {
+        // Let it crash: the restarted actor reloads from what the store really holds.
+        throw new Error(`block store write failed: ${error}`);
+      })
+      .with({ type: 'rpc' }, async ({ method, args, replyTo }) => tell(replyTo, await chainRpc(sh, method, args, now)))
+      .with({ type: 'DOWN' }, (d) => {
+        if (d.path === (sh.args.storePath ?? '/root/store')) throw new Error('the store stopped');
+      })
+      .exhaustive();
+    return sh;
+  },
+  summarize: (sh) => ({ ...chainSummary(sh.st), blockFiles: sh.store.stats(), writing: sh.writing, loaded: sh.loaded }),
+});

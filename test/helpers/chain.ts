@@ -1,0 +1,90 @@
+/** Chains for sync tests: generated block files, forks, and a scripted chain peer built on RawPeer. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlockFileWriter } from '../../src/chain/blockfile.js';
+import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
+import { startChainServer, type ChainServer } from '../../src/chain/serve.js';
+import { networkParams } from '../../src/wire/network.js';
+import type { BlockHeader } from '../../src/wire/block.js';
+import type { Message } from '../../src/wire/messages.js';
+import { RawPeer } from './raw-peer.js';
+
+export type After = { after: (f: () => void | Promise<void>) => void };
+
+export const regtest = networkParams('regtest');
+export const ZERO_HASH = Buffer.alloc(32);
+
+export function tmpDir(t: After, prefix = 'peerd-chain-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Generates `blocks` blocks on genesis (or after `prefix`), in memory. */
+export function chainOf(blocks: number, opts: { txsPerBlock?: number; seed?: number; prefix?: readonly GeneratedBlock[] } = {}): GeneratedBlock[] {
+  const prefix = opts.prefix ?? [];
+  const last = prefix[prefix.length - 1];
+  const gen = generateChain({
+    blocks,
+    txsPerBlock: opts.txsPerBlock ?? 1,
+    seed: opts.seed ?? 0,
+    ...(last ? { parent: { header: last.block.header, height: last.height } } : {}),
+  });
+  return [...prefix, ...gen];
+}
+
+/** Writes blocks (heights 1..N in order) to a block file the stub chain peer serves. */
+export async function writeChainFile(path: string, blocks: readonly GeneratedBlock[]): Promise<string> {
+  const w = await BlockFileWriter.create(path);
+  try {
+    for (const b of blocks) await w.write(b.raw);
+  } finally {
+    await w.close();
+  }
+  return path;
+}
+
+/** A stub chain peer (`serve-chain`) serving `blocks`, closed after the test. */
+export async function serveBlocks(t: After, blocks: readonly GeneratedBlock[], name = 'chain'): Promise<ChainServer> {
+  const file = await writeChainFile(join(tmpDir(t), `${name}.blocks`), blocks);
+  const server = await startChainServer({ blocksFile: file, host: '127.0.0.1', port: 0 });
+  t.after(() => server.close());
+  return server;
+}
+
+export const displayHex = (h: Uint8Array): string => Buffer.from(h).reverse().toString('hex');
+
+/**
+ * A scripted chain peer that connected to the node: answers getheaders from `headers`
+ * (heights 1..N on genesis) and getdata through `onGetData` (default: never answers — a staller).
+ */
+export function answerHeaders(peer: RawPeer, headers: readonly BlockHeader[], onGetData?: (hashes: Buffer[]) => void): () => void {
+  let stopped = false;
+  let seen = 0;
+  const byHash = new Map<string, number>();
+  headers.forEach((h, i) => byHash.set(h.hash.toString('hex'), i + 1));
+  const timer = setInterval(() => {
+    if (stopped) return;
+    for (; seen < peer.received.length; seen++) {
+      const m: Message = peer.received[seen];
+      if (m.command === 'getheaders') {
+        let from = 0;
+        for (const l of m.locator) {
+          const h = byHash.get(l.toString('hex'));
+          if (h !== undefined) {
+            from = h;
+            break;
+          }
+        }
+        peer.send({ command: 'headers', headers: headers.slice(from, from + 2000) });
+      } else if (m.command === 'getdata' && onGetData) {
+        onGetData(m.items.map((i) => i.hash));
+      }
+    }
+  }, 5);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
