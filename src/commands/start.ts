@@ -87,6 +87,8 @@ export function installStart(program: Command, setExit: (code: number) => void):
         process.stderr.write(`peerd: ${err instanceof Error ? err.message : String(err)}\n`);
         return setExit(err instanceof ConfigError ? 2 : 1);
       }
+      const inspect = await node.inspectAddress().catch(() => null);
+      if (inspect) process.stderr.write(`peerd: inspector on ${inspect.url} (open ${inspect.tokenUrl} once, or log in with the RPC credentials)\n`);
       onSignal = (signal: string) => {
         process.stderr.write(`peerd: ${signal}, shutting down\n`);
         void node.stop();

@@ -67,6 +67,12 @@ export const OPTION_DEFS = [
   { name: 'rpcuser', kind: 'string', arg: 'USER', description: 'RPC user name (with rpcpassword; otherwise a cookie file is used)' },
   { name: 'rpcpassword', kind: 'string', arg: 'PW', description: 'RPC password (no cookie file is written when set)' },
   { name: 'rpccookiefile', kind: 'string', arg: 'FILE', description: 'RPC cookie file (default: <network datadir>/.cookie)' },
+  {
+    name: 'inspect',
+    kind: 'string',
+    arg: '[HOST:]PORT',
+    description: 'serve the live web inspector and /metrics here (a port alone binds 127.0.0.1; 0 = any free port; empty = off)',
+  },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -114,6 +120,7 @@ export function defaults(): Settings {
     rpcuser: '',
     rpcpassword: '',
     rpccookiefile: '',
+    inspect: '',
   };
 }
 
