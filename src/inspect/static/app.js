@@ -259,10 +259,13 @@ function renderBandwidth(s) {
   const last = pts[pts.length - 1];
   setText($('bw-recv'), last ? rate(last[1]) : '–');
   setText($('bw-sent'), last ? rate(last[2]) : '–');
+  // The last ten minutes, or since the first point while the node is younger than that.
+  const from = Math.max(s.t - BANDWIDTH_WINDOW_MS, pts.length > 1 ? pts[0][0] : s.t - 60_000);
+  setText($('bw-note'), from > s.t - BANDWIDTH_WINDOW_MS ? `since ${clock(from)} (up to 10 minutes)` : 'last 10 minutes');
   lineChart($('bw-chart'), {
-    from: s.t - BANDWIDTH_WINDOW_MS,
+    from,
     to: s.t,
-    fromLabel: '10 min ago',
+    fromLabel: from > s.t - BANDWIDTH_WINDOW_MS ? clock(from) : '10 min ago',
     format: rate,
     empty: 'collecting…',
     series: [
