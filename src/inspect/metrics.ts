@@ -5,6 +5,9 @@
  *
  * Counters stay monotonic across peer disconnects: bytes by message type are accumulated from each
  * peer's growth between samples (the bytes of a peer's last second before it leaves are not seen).
+ * The first sample only sets the baselines (bytes, restarts, exits that happened before): a
+ * restarted inspector starts its counters from zero, as Prometheus expects after a reset, instead
+ * of counting the past again.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -53,6 +56,8 @@ export class InspectorMetrics {
   private readonly syncHeaders: Gauge;
   private lastPerMsg = new Map<number, PerMsg>();
   private lastExitSeq = 0;
+  /** False until the first sample has set the baselines. */
+  private primed = false;
   /** Highest restart count seen per path (only paths that restarted at all). */
   private readonly restartsSeen = new Map<string, number>();
   /** Totals kept elsewhere (monotonic already), exposed as counters at scrape time. */
@@ -138,12 +143,13 @@ export class InspectorMetrics {
     for (let i = m.exits.length - 1; i >= 0; i--) {
       const e = m.exits[i]!;
       if (e.seq <= this.lastExitSeq) continue;
-      this.exits.inc({ actor: actorType(e.path.slice(e.path.lastIndexOf('/') + 1)), reason: e.reasonKind });
+      if (this.primed) this.exits.inc({ actor: actorType(e.path.slice(e.path.lastIndexOf('/') + 1)), reason: e.reasonKind });
       this.lastExitSeq = e.seq;
     }
     this.observeTree(m.tree);
     this.syncBlocks.set(m.sync?.blocks ?? 0);
     this.syncHeaders.set(m.sync?.headers ?? 0);
+    this.primed = true;
   }
 
   private observePeers(peers: readonly PeerRow[]): void {
@@ -155,6 +161,7 @@ export class InspectorMetrics {
       for (const [msg, now] of Object.entries(p.perMsg)) {
         const was = before[msg] ?? { recv: 0, sent: 0 };
         const label = msgLabel(msg);
+        if (!this.primed) continue;
         if (now.recv > was.recv) this.peerBytes.inc({ direction: 'recv', msg: label }, now.recv - was.recv);
         if (now.sent > was.sent) this.peerBytes.inc({ direction: 'sent', msg: label }, now.sent - was.sent);
       }
@@ -177,7 +184,7 @@ export class InspectorMetrics {
       if (n.restarts > 0 || seen !== undefined) {
         // A child record started over (its parent restarted) counts from its new value.
         if (seen !== undefined && n.restarts > seen) this.restarts.inc({ actor }, n.restarts - seen);
-        else if (seen === undefined) this.restarts.inc({ actor }, n.restarts);
+        else if (seen === undefined && this.primed) this.restarts.inc({ actor }, n.restarts);
         this.restartsSeen.set(n.path, n.restarts);
       }
       for (const c of n.children) walk(c);

@@ -64,12 +64,14 @@ test('metrics: the text parses and values follow the samples; byte counters stay
         children: [tn('/root/connman', { mailbox: 3, restarts: 1 }), tn('/root/peers', { kind: 'dynamic_supervisor', children: [tn('/root/peers/peer-1', { mailbox: 2 }), tn('/root/peers/peer-2', { mailbox: 5 })] })],
       }),
     ];
+    // The first sample is the baseline: what happened before is not counted.
+    metrics.observe(m({ tree: [tn('/root', { kind: 'supervisor', children: [tn('/root/connman')] })], exits: [exit(1, '/root/store', 'killed')] }));
     metrics.observe(
       m({
         tree,
         peers: [row(1, { ping: { recv: 32, sent: 32 }, weird: { recv: 100, sent: 0 } }), row(2, { ping: { recv: 64, sent: 0 } }, { direction: 'outbound', connType: 'manual' })],
         totals: { recv: 1000, sent: 500 },
-        exits: [exit(2, '/root/peers/peer-9', 'killed'), exit(1, '/root/connman', 'error')],
+        exits: [exit(3, '/root/peers/peer-9', 'killed'), exit(2, '/root/connman', 'error'), exit(1, '/root/store', 'killed')],
         deadLetters: 7,
         sync: { chain: 'regtest', headers: 20, blocks: 10, percent: 50, rate: 0 },
         pings: { '1': [[0, 3]], '2': [[0, 300]] },
@@ -89,6 +91,7 @@ test('metrics: the text parses and values follow the samples; byte counters stay
     assert.equal(v.get('peerd_ping_rtt_seconds_bucket{le="0.5"}'), 2);
     assert.equal(v.get('peerd_actor_exits_total{actor="peer",reason="killed"}'), 1);
     assert.equal(v.get('peerd_actor_exits_total{actor="connman",reason="error"}'), 1);
+    assert.equal(v.get('peerd_actor_exits_total{actor="store",reason="killed"}'), undefined, 'before the first sample');
     assert.equal(v.get('peerd_actor_restarts_total{actor="connman"}'), 1);
     assert.equal(v.get('peerd_actors{actor="peer"}'), 2);
     assert.equal(v.get('peerd_actor_mailbox_messages{actor="peer"}'), 7);
@@ -102,7 +105,7 @@ test('metrics: the text parses and values follow the samples; byte counters stay
         tree,
         peers: [row(1, { ping: { recv: 64, sent: 32 }, weird: { recv: 100, sent: 0 } })],
         totals: { recv: 1200, sent: 600 },
-        exits: [exit(3, '/root/peers/peer-2', 'normal'), exit(2, '/root/peers/peer-9', 'killed'), exit(1, '/root/connman', 'error')],
+        exits: [exit(4, '/root/peers/peer-2', 'normal'), exit(3, '/root/peers/peer-9', 'killed'), exit(2, '/root/connman', 'error'), exit(1, '/root/store', 'killed')],
       }),
     );
     v = parseMetrics(await metrics.text());
@@ -119,6 +122,28 @@ test('metrics: the text parses and values follow the samples; byte counters stay
     v = parseMetrics(await metrics.text());
     assert.equal(v.get('peerd_peers{direction="inbound",conn_type="inbound"}'), 1);
     assert.equal(v.get('peerd_net_bytes_total{direction="recv"}'), 1200);
+  } finally {
+    metrics.close();
+  }
+});
+
+test('a new metrics instance (a restarted inspector) counts from zero: the past is its baseline', async () => {
+  const metrics = new InspectorMetrics();
+  try {
+    const at = (restarts: number, ping: number, exits: ExitRecord[]) =>
+      m({ tree: [tn('/root', { kind: 'supervisor', children: [tn('/root/connman', { restarts })] })], peers: [row(1, { ping: { recv: ping, sent: 0 } })], exits });
+    metrics.observe(at(2, 3200, [exit(7, '/root/inspector', 'killed')]));
+    let v = parseMetrics(await metrics.text());
+    assert.equal(v.get('peerd_peer_bytes_total{direction="recv",msg="ping"}'), undefined);
+    assert.equal(v.get('peerd_actor_restarts_total{actor="connman"}'), undefined);
+    assert.equal(v.get('peerd_actor_exits_total{actor="inspector",reason="killed"}'), undefined);
+    assert.equal(v.get('peerd_peers{direction="inbound",conn_type="inbound"}'), 1, 'gauges are current at once');
+    metrics.observe(at(3, 3232, [exit(8, '/root/peers/peer-5', 'error'), exit(7, '/root/inspector', 'killed')]));
+    v = parseMetrics(await metrics.text());
+    assert.equal(v.get('peerd_peer_bytes_total{direction="recv",msg="ping"}'), 32);
+    assert.equal(v.get('peerd_actor_restarts_total{actor="connman"}'), 1);
+    assert.equal(v.get('peerd_actor_exits_total{actor="peer",reason="error"}'), 1);
+    assert.equal(v.get('peerd_actor_exits_total{actor="inspector",reason="killed"}'), undefined);
   } finally {
     metrics.close();
   }
