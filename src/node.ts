@@ -31,6 +31,8 @@ import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver 
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
 import type { ListenerInfo } from './control/context.js';
+import { inspectorSpec, inspectAddressOf } from './inspect/spec.js';
+import type { InspectAddress } from './inspect/actor.js';
 
 export const USER_AGENT = '/peerd:0.1.0/';
 
@@ -67,6 +69,8 @@ export type NodeOptions = Partial<Settings> & {
   readonly rpcMaxBody?: number;
   /** Delay before a 401 for bad RPC credentials, ms (default Core's 250). */
   readonly rpcAuthFailDelayMs?: number;
+  /** How often the inspector samples the node and pushes to its pages, ms (default 1000). */
+  readonly inspectIntervalMs?: number;
 };
 
 export interface NodeHandle {
@@ -119,6 +123,8 @@ export interface NodeHandle {
   /** Resolves when the root supervisor exits (after stop(), or after an escalation past its limit). */
   readonly exited: Promise<ExitReason>;
   stop(): Promise<void>;
+  /** The web inspector's bound address (port 0 resolved) and its one-time link, or null when `inspect` is off. */
+  inspectAddress(): Promise<InspectAddress | null>;
 }
 
 export interface ReloadResult extends ReloadPlan {
@@ -152,6 +158,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     setLogLevel,
     pruneTargetBytes,
     chain: chainOptions,
+    inspectIntervalMs,
     ...overrides
   } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
@@ -303,39 +310,49 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         });
   // The JSON-RPC server: on for `peerd start` and config files; for the library only when asked (many nodes share a process).
   const rpcOn = overrides.server ?? (cli !== undefined || readConfFile === true ? settings.server : false);
+  // Built whether or not the RPC server runs: the inspector calls the same methods through it.
+  const controlContext = makeControlContext({
+    settings,
+    params,
+    userAgent: USER_AGENT,
+    services: ourServices,
+    runtime,
+    peers: async () => (await command({ op: 'peers' })).peers ?? [],
+    disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
+    addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
+    addedNodes: async () => (await command({ op: 'added-nodes' })).addedNodes ?? [],
+    disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
+    setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
+    pingAll: async () => void (await command({ op: 'ping' })),
+    totals: () => {
+      const t = netTotals(throttle);
+      return {
+        recv: t.totalbytesrecv,
+        sent: t.totalbytessent,
+        limits: { maxrecvrate: t.maxrecvrate, maxsendrate: t.maxsendrate, peermaxrecvrate: t.peermaxrecvrate, peermaxsendrate: t.peermaxsendrate },
+      };
+    },
+    setNetLimit: (recv, send) => setNetLimit(recv, send),
+    setPeerLimit: (target, recv, send) => setPeerLimit(target, recv, send),
+    listeners: () => listeners(),
+    setListenerServices: (target, bits) => setListenerServices(target, bits),
+    stop: () => tree.stop(),
+  });
   const control = rpcOn
-    ? controlSpec(
-        makeControlContext({
-          settings,
-          params,
-          userAgent: USER_AGENT,
-          services: ourServices,
-          runtime,
-          peers: async () => (await command({ op: 'peers' })).peers ?? [],
-          disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
-          addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
-          addedNodes: async () => (await command({ op: 'added-nodes' })).addedNodes ?? [],
-          disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
-          setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
-          pingAll: async () => void (await command({ op: 'ping' })),
-          totals: () => {
-            const t = netTotals(throttle);
-            return {
-              recv: t.totalbytesrecv,
-              sent: t.totalbytessent,
-              limits: { maxrecvrate: t.maxrecvrate, maxsendrate: t.maxsendrate, peermaxrecvrate: t.peermaxrecvrate, peermaxsendrate: t.peermaxsendrate },
-            };
-          },
-          setNetLimit: (recv, send) => setNetLimit(recv, send),
-          setPeerLimit: (target, recv, send) => setPeerLimit(target, recv, send),
-          listeners: () => listeners(),
-          setListenerServices: (target, bits) => setListenerServices(target, bits),
-          stop: () => tree.stop(),
-        }),
-        datadir,
-        { ...(rpcMaxBody !== undefined ? { maxBody: rpcMaxBody } : {}), ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}) },
-      )
+    ? controlSpec(controlContext, datadir, {
+        ...(rpcMaxBody !== undefined ? { maxBody: rpcMaxBody } : {}),
+        ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}),
+      })
     : undefined;
+  const inspector =
+    settings.inspect === ''
+      ? undefined
+      : inspectorSpec(controlContext, {
+          networkDir: datadir,
+          rpcOn,
+          ...(inspectIntervalMs !== undefined ? { intervalMs: inspectIntervalMs } : {}),
+          ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}),
+        });
   const spec = nodeTreeSpec({
     peers: peersSpec,
     children: {
@@ -345,6 +362,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       chain: chainSpec,
       connman: connmanSpec,
       ...(listenersSpec ? { listeners: listenersSpec } : {}),
+      ...(inspector ? { inspector } : {}),
     },
   });
   const tree = await startTree(spec, runtime);
@@ -484,5 +502,6 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     actorTree: () => tree.tree(),
     kill: (path, mode) => tree.kill(path, mode),
     stop: () => tree.stop(),
+    inspectAddress: () => inspectAddressOf(runtime),
   };
 }

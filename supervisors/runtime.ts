@@ -726,6 +726,7 @@ export class Cell {
         this.runtime.logger.error({ err, actor: this.path }, 'exit notification threw');
       }
     }
+    this.runtime.recordExit(this, reason);
     if (reason.kind === 'error') this.ctx.log.warn({ err: reason.error }, 'actor crashed');
     else this.ctx.log.debug({ reason: formatReason(reason) }, 'actor stopped');
   }
@@ -785,6 +786,22 @@ export interface TreeNode extends ActorInfo {
 
 export type KillMode = 'kill' | 'crash' | 'socket' | 'stall';
 
+/** One actor exit, as kept by {@link Runtime.recentExits}. */
+export interface ExitRecord {
+  /** 1, 2, 3… per runtime: a reader can tell which records it has already seen. */
+  readonly seq: number;
+  readonly path: string;
+  readonly kind: ActorKind;
+  /** Formatted as `formatReason` does (`killed`, `{shutdown,…}`, `error: …`). */
+  readonly reason: string;
+  readonly reasonKind: ExitReason['kind'];
+  /** Wall-clock time, ms since the epoch. */
+  readonly at: number;
+}
+
+/** How many exits {@link Runtime.recentExits} keeps. */
+export const RECENT_EXITS = 200;
+
 let systemSeq = 0;
 
 /** Path globs as `list` reads them: `*` one segment, `**` any number, `?` one character. */
@@ -808,6 +825,9 @@ export class Runtime {
   private readonly system: NactSystem;
   private readonly deadLetterCounts = new Map<string, number>();
   private deadLetterTotal = 0;
+  /** Ring of the last RECENT_EXITS exits; `exitSeq` numbers them. */
+  private readonly exits: ExitRecord[] = [];
+  private exitSeq = 0;
   private seq = 0;
   private monitorSeq = 0;
 
@@ -886,6 +906,18 @@ export class Runtime {
   /** Messages sent to dead actors, by message `type`. */
   deadLetters(): { total: number; byType: Record<string, number> } {
     return { total: this.deadLetterTotal, byType: Object.fromEntries(this.deadLetterCounts) };
+  }
+
+  /** @internal Called once per exit, by the cell that stopped. */
+  recordExit(c: Cell, reason: ExitReason): void {
+    const rec: ExitRecord = { seq: ++this.exitSeq, path: c.path, kind: c.meta.kind, reason: formatReason(reason), reasonKind: reason.kind, at: Date.now() };
+    if (this.exits.length >= RECENT_EXITS) this.exits.shift();
+    this.exits.push(rec);
+  }
+
+  /** The last {@link RECENT_EXITS} actor exits (any reason, shutdowns included), newest first. */
+  recentExits(): ExitRecord[] {
+    return this.exits.slice().reverse();
   }
 
   /** Typed lookup of a live actor by path (the caller asserts the message type). */

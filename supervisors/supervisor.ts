@@ -162,6 +162,8 @@ interface SupState {
   seq: number;
   readonly maxChildren: number;
   readonly dyn: DynamicSupervisorOptions<unknown, unknown, unknown> | undefined;
+  /** The runtime's clock (the restart window's timestamps are read on it). */
+  readonly now: () => number;
 }
 
 const RESTART_KEY = '$restart:';
@@ -356,8 +358,11 @@ function summarize(st: SupState): unknown {
     children: st.children.size,
     running,
     ...(pending.length > 0 ? { pending: pending.slice(0, 10) } : {}),
-    restartsInPeriod: st.window.length,
+    // Restarts still inside the period now (the window itself is pruned only at the next restart).
+    restartsInPeriod: st.window.filter((t) => st.now() - t < st.flags.periodMs).length,
     intensity: `${st.flags.intensity}/${st.flags.periodMs / 1000}s`,
+    maxRestarts: st.flags.intensity,
+    periodMs: st.flags.periodMs,
     ...(st.dynamic ? { maxChildren: st.maxChildren } : {}),
   };
 }
@@ -383,6 +388,7 @@ export const supervisorDef: ActorDef<SupState, SupMsg, SupervisorOptions> = defi
       seq: 0,
       maxChildren: Infinity,
       dyn: undefined,
+      now: () => ctx.runtime.scheduler.now(),
     };
     const sup = cellOfContext(ctx as ActorContext<unknown>);
     for (const spec of opts.children) {
@@ -478,8 +484,9 @@ function dynRec(st: SupState, dyn: ErasedDynOptions, args: unknown, name: string
 const dynamicDef: ActorDef<SupState, ErasedDynMsg, ErasedDynOptions> = defineActor<SupState, ErasedDynMsg, ErasedDynOptions>({
   name: 'dynsup',
   kind: 'dynamic_supervisor',
-  init(opts) {
+  init(opts, ctx) {
     return {
+      now: () => ctx.runtime.scheduler.now(),
       flags: flagsOf({ strategy: 'one_for_one', ...(opts.intensity !== undefined ? { intensity: opts.intensity } : {}), ...(opts.period !== undefined ? { period: opts.period } : {}), ...(opts.backoff ? { backoff: opts.backoff } : {}) }),
       dynamic: true,
       children: new Map(),

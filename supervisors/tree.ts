@@ -1,7 +1,7 @@
 /**
  * The node's supervision tree, built from configuration:
  *
- *   root (one_for_one) → store, addressbook, chain, peers (dynamic), connman, listeners, control
+ *   root (one_for_one) → store, addressbook, chain, peers (dynamic), connman, listeners, control, inspector
  *
  * Each slot is filled with the child spec its module provides; a slot left empty is simply
  * absent (no placeholder actors). `startTree` starts any tree and returns a handle.
@@ -11,7 +11,7 @@ import { dynamicSupervisor, startSupervisor, type ChildSpec, type DynamicSupervi
 import { Exit, type ExitReason } from './exit.js';
 
 /** The slots of the node's root supervisor, in start order (shutdown runs in reverse). */
-export const NODE_SLOTS = ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control'] as const;
+export const NODE_SLOTS = ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control', 'inspector'] as const;
 export type NodeSlot = (typeof NODE_SLOTS)[number];
 
 export interface NodeTreeConfig {

@@ -126,6 +126,8 @@ export function installStart(program: Command, setExit: (code: number) => void):
         await outputs?.close();
         return setExit(err instanceof ConfigError ? 2 : 1);
       }
+      const inspect = await node.inspectAddress().catch(() => null);
+      if (inspect) process.stderr.write(`peerd: inspector on ${inspect.url} (open ${inspect.tokenUrl} once, or log in with the RPC credentials)\n`);
       onSignal = (signal: string) => {
         process.stderr.write(`peerd: ${signal}, shutting down\n`);
         levels.logger.info({ signal }, `${signal}: shutting down`);

@@ -83,6 +83,12 @@ export const OPTION_DEFS = [
     arg: 'MIB',
     description: 'keep only about this many MiB of recent blocks (0 = keep all; at least 550, as Core); advertises NODE_NETWORK_LIMITED instead of NODE_NETWORK',
   },
+  {
+    name: 'inspect',
+    kind: 'string',
+    arg: '[HOST:]PORT',
+    description: 'serve the live web inspector and /metrics here (a port alone binds 127.0.0.1; 0 = any free port; empty = off)',
+  },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -136,6 +142,7 @@ export function defaults(): Settings {
     'log-file-count': 5,
     'log-file-level': '',
     prune: 0,
+    inspect: '',
   };
 }
 

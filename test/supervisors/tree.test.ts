@@ -5,7 +5,7 @@ import { probe, type ProbeMsg } from './fixtures.js';
 import { Exit, NODE_SLOTS, nodeTreeSpec, peersSupervisor, startChild, startTree, worker, type DynMsg } from '../../supervisors/index.js';
 
 test('node tree: slots in canonical order, peers as a dynamic supervisor, absent slots omitted', async () => {
-  assert.deepEqual([...NODE_SLOTS], ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control']);
+  assert.deepEqual([...NODE_SLOTS], ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control', 'inspector']);
   const spec = nodeTreeSpec({
     children: { control: worker(probe, { id: 'control' }, { id: 'control' }), store: worker(probe, { id: 'store' }, { id: 'store' }) },
     peers: peersSupervisor(probe, { maxChildren: 3 }),
