@@ -142,7 +142,7 @@ test('the stream sends a hello with the tree and peers, then ticks; actions go t
         return tick.peers.length === 2;
       });
       assert.ok(tick.peers.every((p) => p.direction === 'inbound' && p.userAgent === '/raw-peer:0.1/'));
-      assert.equal(tick.sync, null, 'no chain data yet');
+      assert.deepEqual(tick.sync, { chain: 'regtest', headers: 0, blocks: 0, percent: 100, rate: 0 }, 'the sync panel reads getblockchaininfo from the block actor');
       assert.ok(tick.bandwidth !== null);
 
       // Actions: validation first.
