@@ -29,6 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
+import { uploadStatus, uploadTarget } from './throttle/upload-target.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
 import type { ListenerInfo } from './control/context.js';
 import { inspectorSpec, inspectAddressOf } from './inspect/spec.js';
@@ -53,6 +54,8 @@ export type NodeOptions = Partial<Settings> & {
   readonly dnsDelayMs?: number;
   /** Services we advertise (default NODE_NETWORK | NODE_WITNESS; NODE_NETWORK_LIMITED instead of NODE_NETWORK with --prune). */
   readonly services?: bigint;
+  /** Upload target in bytes per 24 h, overriding --maxuploadtarget (tests). */
+  readonly uploadTargetBytes?: number;
   /** Prune target in bytes, overriding --prune and its 550 MiB floor (tests). */
   readonly pruneTargetBytes?: number;
   /** Block actor tuning (tests: short stall timeouts, a low minimum chain work). */
@@ -158,6 +161,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     setLogLevel,
     pruneTargetBytes,
     chain: chainOptions,
+    uploadTargetBytes,
     inspectIntervalMs,
     ...overrides
   } = options;
@@ -231,6 +235,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     },
     { id: 'addressbook', restart: 'permanent', shutdown: 10_000 },
   );
+  // The daily upload budget (owned here, like the throttle, so that it outlives actor restarts).
+  const upload = uploadTarget(uploadTargetBytes ?? settings.maxuploadtarget * 1024 * 1024);
   // The tip height, for the version messages of new connections.
   let tipHeight = 0;
   let chainRefCache: Ref<ChainMsg> | undefined;
@@ -242,6 +248,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       dir: datadir,
       pruneTarget,
       ...chainOptions,
+      serveHistorical: () => uploadStatus(upload, throttle.totalSent, Date.now()).serve_historical_blocks,
       onTip: (h: number) => {
         tipHeight = h;
       },
@@ -330,6 +337,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         recv: t.totalbytesrecv,
         sent: t.totalbytessent,
         limits: { maxrecvrate: t.maxrecvrate, maxsendrate: t.maxsendrate, peermaxrecvrate: t.peermaxrecvrate, peermaxsendrate: t.peermaxsendrate },
+        upload: uploadStatus(upload, t.totalbytessent, Date.now()),
       };
     },
     setNetLimit: (recv, send) => setNetLimit(recv, send),

@@ -59,6 +59,8 @@ export interface ChainArgs {
   readonly tickMs?: number;
   /** Called with the new tip height (the node's start height for new connections). */
   readonly onTip?: (height: number) => void;
+  /** Whether the upload target still allows serving historical blocks (default: always). */
+  readonly serveHistorical?: () => boolean;
   /** Draw a progress bar on this stream while syncing (a TTY). */
   readonly progressBar?: NodeJS.WriteStream;
   readonly storePath?: string;
@@ -289,6 +291,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
           services: m.services,
           startHeight: m.startHeight,
           preferHeaders: m.sendHeaders,
+          noban: m.noban,
           now,
         });
       })
@@ -299,6 +302,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       .with({ type: 'from-peer' }, async (m) => {
         // A peer we did not hear `peer-up` from (we restarted meanwhile): its hello is on the way.
         if (!sh.peers.has(m.peer)) return;
+        if (m.msg.command === 'getdata' && sh.args.serveHistorical) sh.st.serveHistorical = sh.args.serveHistorical();
         await feed(sh, ctx, { type: 'message', peer: m.peer, msg: m.msg, now });
       })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))

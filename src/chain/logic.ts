@@ -28,6 +28,7 @@ import type { NetworkParams } from '../wire/network.js';
 import type { ConnType } from '../connman/logic.js';
 import { HeaderTree, ActiveChain, type HeaderEntry } from './headers.js';
 import { HeadersSyncState } from './presync.js';
+import { HISTORICAL_BLOCK_AGE_S } from '../throttle/upload-target.js';
 
 /** Core's MAX_HEADERS_RESULTS. */
 export const MAX_HEADERS = 2000;
@@ -83,6 +84,8 @@ export interface PeerSync {
   readonly connType: ConnType;
   readonly services: bigint;
   readonly startHeight: number;
+  /** noban/download permission: exempt from the upload target. */
+  readonly noban: boolean;
   /** The peer sent `sendheaders`: announce new blocks to it with `headers`. */
   preferHeaders: boolean;
   /** The most-work header we know the peer has (Core's pindexBestKnownBlock). */
@@ -120,6 +123,7 @@ export interface ChainStats {
   unrequested: number;
   stalls: number;
   reorgs: number;
+  uploadRefused: number;
 }
 
 export interface ChainState {
@@ -141,6 +145,8 @@ export interface ChainState {
   seq: number;
   readonly stats: ChainStats;
   lastProgress: { at: number; height: number; bytes: number };
+  /** The upload target still allows serving historical blocks (the shell keeps it current). */
+  serveHistorical: boolean;
 }
 
 export interface Progress {
@@ -166,6 +172,7 @@ export type ChainEvent =
       readonly services: bigint;
       readonly startHeight: number;
       readonly preferHeaders: boolean;
+      readonly noban?: boolean;
       readonly now: number;
     }
   | { readonly type: 'peer-down'; readonly peer: number; readonly now: number }
@@ -206,8 +213,9 @@ export function initChain(params: NetworkParams, config: ChainConfig, tree: Head
     syncStarted: 0,
     headersSynced: false,
     seq: 0,
-    stats: { blocksReceived: 0, bytesReceived: 0, blocksServed: 0, bytesStored: 0, badBlocks: 0, badHeaders: 0, unrequested: 0, stalls: 0, reorgs: 0 },
+    stats: { blocksReceived: 0, bytesReceived: 0, blocksServed: 0, bytesStored: 0, badBlocks: 0, badHeaders: 0, unrequested: 0, stalls: 0, reorgs: 0, uploadRefused: 0 },
     lastProgress: { at: 0, height: 0, bytes: 0 },
+    serveHistorical: true,
   };
 }
 
@@ -691,6 +699,12 @@ function onGetData(s: ChainState, p: PeerSync, items: readonly InvItem[], out: O
       // Core: a limited node disconnects a peer asking below its serving depth.
       return out.disconnect(s, p.id, `getdata for block ${e.height} below the pruned node's limit`, false);
     }
+    // --maxuploadtarget: near the day's budget, blocks more than a week older than our best header
+    // are not served to peers without the download permission; Core disconnects them.
+    if (!s.serveHistorical && !p.noban && s.tree.best().time - e.time > HISTORICAL_BLOCK_AGE_S) {
+      s.stats.uploadRefused++;
+      return out.disconnect(s, p.id, 'historical block serving limit reached (maxuploadtarget)', false);
+    }
     p.blocksServed++;
     s.stats.blocksServed++;
     // A compact block request for a block we have is answered with the full block (Core, for old blocks).
@@ -749,6 +763,7 @@ function onPeerUp(s: ChainState, e: Extract<ChainEvent, { type: 'peer-up' }>, ou
     connType: e.connType,
     services: e.services,
     startHeight: e.startHeight,
+    noban: e.noban ?? false,
     preferHeaders: e.preferHeaders,
     bestKnown: null,
     lastUnknown: null,

@@ -84,6 +84,14 @@ export const OPTION_DEFS = [
     description: 'keep only about this many MiB of recent blocks (0 = keep all; at least 550, as Core); advertises NODE_NETWORK_LIMITED instead of NODE_NETWORK',
   },
   {
+    name: 'maxuploadtarget',
+    kind: 'int',
+    min: 0,
+    unit: 'MiB',
+    arg: 'MIB',
+    description: 'try to keep what the node sends under this many MiB per 24 h: once near it, stop serving blocks older than a week to peers without noban (0 = no target)',
+  },
+  {
     name: 'inspect',
     kind: 'string',
     arg: '[HOST:]PORT',
@@ -142,6 +150,7 @@ export function defaults(): Settings {
     'log-file-count': 5,
     'log-file-level': '',
     prune: 0,
+    maxuploadtarget: 0,
     inspect: '',
   };
 }

@@ -152,6 +152,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
     reportTo: ctx.self as unknown as Ref<PeerReport>,
     ...(a.addressbook ? { addressbook: a.addressbook as unknown as Ref<FromPeer> } : {}),
     ...(a.chain ? { chain: a.chain } : {}),
+    ...(sh.logic.peers.get(id)?.noban ? { noban: true } : {}),
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
     ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
     ...(a.sendStallMs !== undefined ? { sendStallMs: a.sendStallMs } : {}),

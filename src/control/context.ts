@@ -10,6 +10,7 @@ import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
 import type { Json } from './protocol.js';
+import type { UploadStatus } from '../throttle/upload-target.js';
 
 /** Core's listbanned entry. */
 export interface BannedEntry {
@@ -84,7 +85,7 @@ export interface ControlContext {
   networkActive(): boolean;
   pingAll(): Promise<void>;
   /** Bytes received and sent since start (live peers plus the ones that left), and the node-wide limits in force. */
-  totals(): Promise<{ recv: number; sent: number; limits?: NetLimits }>;
+  totals(): Promise<{ recv: number; sent: number; limits?: NetLimits; upload?: UploadStatus }>;
   /** Node-wide receive/send limits in bytes/s (0 = unlimited); throws RangeError on a bad rate. */
   setNetLimit(recv: number, send: number): Promise<void>;
   /** One peer's limits (id, digits or HOST:PORT), or 'all' (every peer and the default for new ones). */

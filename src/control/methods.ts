@@ -238,7 +238,9 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         totalbytessent: t.sent,
         timemillis: Date.now(),
         ...(t.limits ? { limits: { ...t.limits } } : {}),
-        uploadtarget: { timeframe: 86400, target: 0, target_reached: false, serve_historical_blocks: true, bytes_left_in_cycle: 0, time_left_in_cycle: 0 },
+        uploadtarget: t.upload
+          ? { ...t.upload }
+          : { timeframe: 86400, target: 0, target_reached: false, serve_historical_blocks: true, bytes_left_in_cycle: 0, time_left_in_cycle: 0 },
       };
     },
   },

@@ -10,6 +10,7 @@ import type { AddedNodeInfo } from '../connman/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { ChainMsg } from '../chain/actor.js';
+import type { UploadStatus } from '../throttle/upload-target.js';
 import type { ChainRpcReply } from '../chain/rpc.js';
 import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
 import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type ListenerInfo, type NetLimits } from './context.js';
@@ -27,7 +28,7 @@ export interface ControlDeps {
   readonly disconnect: (target: { id: number } | { address: string }) => Promise<void>;
   readonly setNetworkActive: (active: boolean) => Promise<void>;
   readonly pingAll: () => Promise<void>;
-  readonly totals: () => { recv: number; sent: number; limits?: NetLimits };
+  readonly totals: () => { recv: number; sent: number; limits?: NetLimits; upload?: UploadStatus };
   readonly setNetLimit: (recv: number, send: number) => Promise<void>;
   readonly setPeerLimit: (target: number | string, recv: number, send: number) => Promise<void>;
   readonly listeners: () => Promise<ListenerInfo[]>;

@@ -49,6 +49,8 @@ export type ChainPeerEvent =
       readonly startHeight: number;
       /** It already sent `sendheaders`. */
       readonly sendHeaders: boolean;
+      /** It has the noban (and so download) permission: no upload target applies to it. */
+      readonly noban: boolean;
     }
   | { readonly type: 'peer-down'; readonly peer: number };
 
@@ -68,6 +70,8 @@ export interface PeerArgs {
   readonly reportTo: Ref<PeerReport>;
   readonly addressbook?: Ref<FromPeer>;
   readonly chain?: Ref<ToChain>;
+  /** Accepted on a noban bind: never banned, exempt from the upload target. */
+  readonly noban?: boolean;
   /** Bytes we hold for a peer before pausing its socket (Core: 5 MB). */
   readonly maxReceiveBuffer?: number;
   /** Bytes queued to a peer before we stop reading from it until it drains (Core: 1 MB). */
@@ -252,6 +256,7 @@ function chainHello(sh: Shell, ctx: ActorContext<PeerMsg>): void {
     services: remote.services,
     startHeight: remote.startHeight,
     sendHeaders: sh.proto.sendHeaders,
+    noban: sh.args.noban ?? false,
   });
 }
 

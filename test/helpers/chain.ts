@@ -22,13 +22,14 @@ export function tmpDir(t: After, prefix = 'peerd-chain-'): string {
 }
 
 /** Generates `blocks` blocks on genesis (or after `prefix`), in memory. */
-export function chainOf(blocks: number, opts: { txsPerBlock?: number; seed?: number; prefix?: readonly GeneratedBlock[] } = {}): GeneratedBlock[] {
+export function chainOf(blocks: number, opts: { txsPerBlock?: number; seed?: number; spacing?: number; prefix?: readonly GeneratedBlock[] } = {}): GeneratedBlock[] {
   const prefix = opts.prefix ?? [];
   const last = prefix[prefix.length - 1];
   const gen = generateChain({
     blocks,
     txsPerBlock: opts.txsPerBlock ?? 1,
     seed: opts.seed ?? 0,
+    ...(opts.spacing !== undefined ? { spacing: opts.spacing } : {}),
     ...(last ? { parent: { header: last.block.header, height: last.height } } : {}),
   });
   return [...prefix, ...gen];

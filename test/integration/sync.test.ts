@@ -10,6 +10,8 @@ import { makeBlock } from '../../src/wire/block.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { clientOptions, rpcCall } from '../../src/control/client.js';
+import { MSG_WITNESS_BLOCK } from '../../src/wire/constants.js';
 import { answerHeaders, chainOf, displayHex, serveBlocks, tmpDir } from '../helpers/chain.js';
 
 type Info = { blocks: number; headers: number; bestblockhash: string; chain: string; pruned: boolean; initialblockdownload: boolean };
@@ -214,4 +216,36 @@ test('sync: the block actor killed mid-sync restarts, reloads from the store and
   await node.setNetLimit(0, 0);
   await until('finished after the restart', async () => (await height(node)) === 1500, 60_000);
   assert.equal(await node.chainCall('getbestblockhash'), stub.tip);
+});
+
+test('maxuploadtarget: near the budget, blocks over a week old are refused to normal peers (disconnected), recent ones still served', async (t) => {
+  // One block an hour: the first 300 − 168 are more than a week older than the tip.
+  const blocks = chainOf(300, { spacing: 3600 });
+  const stub = await serveBlocks(t, blocks);
+  const node = await testNode({ connect: [`127.0.0.1:${stub.port}`], uploadTargetBytes: 100 * 1024 * 1024, server: true, rpcport: 0 });
+  t.after(() => node.stop());
+  await until('synced', async () => (await height(node)) === 300, 30_000);
+  const addr = await node.rpcAddress();
+  assert.ok(addr);
+  const rpc = clientOptions({ network: 'regtest', datadir: node.settings.datadir, rpcport: addr.port });
+  const totals = (await rpcCall(rpc, 'getnettotals')) as { uploadtarget: { target: number; serve_historical_blocks: boolean; timeframe: number } };
+  assert.equal(totals.uploadtarget.target, 100 * 1024 * 1024);
+  assert.equal(totals.uploadtarget.timeframe, 86400);
+  assert.equal(totals.uploadtarget.serve_historical_blocks, false, 'a 100 MiB target is below the 576 MB buffer');
+
+  const recent = await RawPeer.connect(node.port);
+  t.after(() => recent.destroy());
+  await recent.handshake();
+  recent.send({ command: 'getdata', items: [{ type: MSG_WITNESS_BLOCK, hash: blocks[289].block.header.hash }] });
+  const got = await recent.waitFor('block', 10_000);
+  assert.ok(got.block.header.hash.equals(blocks[289].block.header.hash));
+
+  const old = await RawPeer.connect(node.port);
+  t.after(() => old.destroy());
+  await old.handshake();
+  old.send({ command: 'getdata', items: [{ type: MSG_WITNESS_BLOCK, hash: blocks[9].block.header.hash }] });
+  await old.waitClosed(10_000);
+  assert.equal(old.all('block').length, 0);
+  const disc = await node.disconnects();
+  assert.ok(disc.some((d) => /historical block serving limit/.test(d.reason)));
 });
