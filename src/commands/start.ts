@@ -116,7 +116,14 @@ export function installStart(program: Command, setExit: (code: number) => void):
         ({ levels, outputs } = await startLogging(settings, cli));
         log = levels.logger;
         setRootLogger(levels.logger);
-        node = await startNode({ cli, readConfFile: true, logger: levels.logger, setLogLevel: (spec) => levels.setLevel(spec) });
+        node = await startNode({
+          cli,
+          readConfFile: true,
+          logger: levels.logger,
+          setLogLevel: (spec) => levels.setLevel(spec),
+          // On a terminal, initial sync draws a progress bar on stderr (stdout carries the logs).
+          ...(process.stderr.isTTY ? { chain: { progressBar: process.stderr } } : {}),
+        });
       } catch (err) {
         process.removeListener('SIGHUP', hup);
         const msg = err instanceof Error ? err.message : String(err);
