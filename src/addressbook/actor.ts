@@ -271,6 +271,8 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     savedAnchors: anchors.map(endpointKey).sort().join(','),
     random: args.random ?? Math.random,
     counters: emptyCounters(),
+    // Derived from the book's secret: relay targets stay the same across restarts, unknown to others.
+    relayKey: createHash('sha256').update('peerd relay').update(key).digest(),
   };
   return { args, db, book, key, allowLocal: args.allowLocal, nextSeq: journal.nextSeq, lastFlushAt: nowMs, dirty: journal.records.length > 0, loadReport: report };
 }

@@ -7,6 +7,7 @@
  * update the state in place and return the effects the actor performs (sends, store writes).
  * Where this is silent it does what Core's net_processing.cpp and net.cpp do.
  */
+import { createHash } from 'node:crypto';
 import type { Ref } from '../../supervisors/runtime.js';
 import type { PeerMsg } from '../peer/actor.js';
 import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
@@ -53,6 +54,8 @@ export interface BookPeer {
   credited: boolean;
   /** Ready (handshake done) according to the connection manager. */
   connected: boolean;
+  /** Addresses this peer is known to have (it sent them, or we relayed them to it): not relayed to it again. Core's m_addr_known. */
+  known?: Set<string>;
 }
 
 export interface BookCounters {
@@ -76,6 +79,8 @@ export interface BookState {
   savedAnchors: string;
   readonly random: () => number;
   readonly counters: BookCounters;
+  /** Secret that picks each address's relay targets (same peers for a day, as Core); default all zeros. */
+  readonly relayKey?: Buffer;
 }
 
 export type BookEffect =
@@ -191,7 +196,8 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
     const source: NetAddress = p.endpoint ? (addressOf(p.endpoint) ?? placeholderSource(p.id)) : placeholderSource(p.id);
     s.counters.addrAccepted += s.man.add(store, source, ADDR_PENALTY_SEC, nowSec);
   }
-  if (fresh.length > 0) fx.push(...relay(s, p.id, fresh));
+  for (const a of addresses) remember(p, addrKey(a));
+  if (fresh.length > 0) fx.push(...relay(s, p.id, fresh, nowMs));
   return fx;
 }
 
@@ -213,14 +219,59 @@ function relayTargets(s: BookState, sourceId: number): BookPeer[] {
   return out;
 }
 
-/** Relays fresh addresses to 1 or 2 random peers (2 when reachable, as Core: all we relay are IPv4/IPv6). */
-export function relay(s: BookState, sourceId: number, addrs: readonly TimedNetAddress[]): BookEffect[] {
-  const targets = shuffle(relayTargets(s, sourceId), s.random).slice(0, 2);
+/** Core's m_addr_known holds 5,000 addresses per peer (a rolling filter); we keep the newest 5,000. */
+export const KNOWN_ADDRS = 5000;
+
+function addrKey(a: NetAddress): string {
+  return `${a.network}:${Buffer.from(a.addr).toString('hex')}:${a.port}`;
+}
+
+function remember(p: BookPeer, key: string): void {
+  const known = (p.known ??= new Set());
+  known.delete(key);
+  known.add(key);
+  if (known.size > KNOWN_ADDRS) known.delete(known.values().next().value as string);
+}
+
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
+
+/**
+ * Relays fresh addresses as Core's RelayAddress does: each address goes to the 2 peers (1 for a
+ * network we cannot reach) that score highest on a keyed hash of the address, a day-long time
+ * bucket (offset per address) and the peer — so the same address goes to the same peers all
+ * day and repeated gossip can't be used to map our connections — skipping peers that already
+ * know it (they sent it, or we relayed it to them before).
+ */
+export function relay(s: BookState, sourceId: number, addrs: readonly TimedNetAddress[], nowMs: number): BookEffect[] {
+  const targets = relayTargets(s, sourceId);
+  const key = s.relayKey ?? Buffer.alloc(32);
+  const nowSec = Math.floor(nowMs / 1000);
+  const per = new Map<BookPeer, TimedNetAddress[]>();
+  for (const a of addrs) {
+    const k = addrKey(a);
+    const h0 = createHash('sha256').update(key).update(k).digest();
+    const bucket = Math.floor((nowSec + (h0.readUInt32LE(0) % 86400)) / 86400);
+    const scored = targets
+      .map((p) => ({ p, score: createHash('sha256').update(h0).update(u32(bucket)).update(u32(p.id)).digest().readBigUInt64LE(0) }))
+      .sort((x, y) => (x.score < y.score ? 1 : x.score > y.score ? -1 : 0));
+    const n = a.network === 'ipv4' || a.network === 'ipv6' ? 2 : 1;
+    for (const { p } of scored.slice(0, n)) {
+      if (p.known?.has(k)) continue;
+      const list = per.get(p) ?? [];
+      list.push(a);
+      per.set(p, list);
+    }
+  }
   const fx: BookEffect[] = [];
-  for (const t of targets) {
+  for (const [t, list] of per) {
     if (t.ref === null) continue;
-    fx.push({ kind: 'send', to: t.ref, msg: addrMessage(t.addrv2, addrs) });
-    s.counters.relayed += addrs.length;
+    for (const a of list) remember(t, addrKey(a));
+    fx.push({ kind: 'send', to: t.ref, msg: addrMessage(t.addrv2, list) });
+    s.counters.relayed += list.length;
   }
   return fx;
 }

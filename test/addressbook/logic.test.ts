@@ -208,3 +208,49 @@ test('anchors: the block-relay-only peers in use, written on change', () => {
   const fx2 = onPeerDisconnected(s, 1, T0);
   assert.deepEqual(fx2[0]?.kind === 'anchors' ? fx2[0].anchors : null, []);
 });
+
+test('relay targets: the same peers for an address all day (keyed), spread across peers over many addresses, never back to whoever knows it', () => {
+  const nowSec = Math.floor(T0 / 1000);
+  const build = (key: number): { s: BookState; src: ReturnType<typeof notePeer>; refs: Ref<PeerMsg>[] } => {
+    const s = { ...state(), relayKey: Buffer.alloc(32, key) };
+    const src = notePeer(s, 1, fakeRef('src'), 'inbound', false, T0);
+    src.bucket.tokens = 10_000;
+    const refs: Ref<PeerMsg>[] = [];
+    for (let i = 0; i < 8; i++) {
+      const ref = fakeRef(`p${i}`);
+      refs.push(ref);
+      onPeerConnected(s, { id: 10 + i, endpoint: { host: `${23 + i}.1.1.1`, port: 8333 }, connType: 'outbound-full-relay', services: 1n, ref }, T0);
+    }
+    return { s, src, refs };
+  };
+  const targetsOf = (key: number, i: number, atMs = T0): string[] => {
+    const { s, src } = build(key);
+    return sends(onAddr(s, src, [ip4(i, nowSec - 60)], atMs, false))
+      .map((e) => (e.to as unknown as { path: string }).path)
+      .sort();
+  };
+  // Deterministic: two nodes with the same key pick the same two peers; later the same day too.
+  assert.deepEqual(targetsOf(1, 5), targetsOf(1, 5));
+  assert.equal(targetsOf(1, 5).length, 2);
+  assert.deepEqual(targetsOf(1, 5), targetsOf(1, 5, T0 + 60_000));
+  // Different addresses spread over the peers; another key picks differently.
+  const used = new Set<string>();
+  for (let i = 0; i < 40; i++) for (const p of targetsOf(1, i)) used.add(p);
+  assert.ok(used.size >= 6, `${used.size} of 8 peers used over 40 addresses`);
+  let differ = 0;
+  for (let i = 0; i < 20; i++) if (targetsOf(1, i).join() !== targetsOf(2, i).join()) differ++;
+  assert.ok(differ > 5, `${differ}/20 differ between keys`);
+  // Known addresses are not sent again: a second relay of the same address reaches no one new.
+  const { s, src } = build(3);
+  assert.equal(sends(onAddr(s, src, [ip4(7, nowSec - 60)], T0, false)).length, 2);
+  assert.equal(sends(onAddr(s, src, [ip4(7, nowSec - 30)], T0 + 1000, false)).length, 0, 'the targets already know it');
+  // An address a peer sent us is never relayed back to it, even when it is a chosen target.
+  const { s: s2, src: src2 } = build(4);
+  const chosen = targetsOf(4, 9);
+  const other = [...s2.peers.values()].find((p) => p.ref && (p.ref as unknown as { path: string }).path === chosen[0]);
+  assert.ok(other);
+  other.bucket.tokens = 100;
+  sends(onAddr(s2, other, [ip4(9, nowSec - 60)], T0, false));
+  const again = sends(onAddr(s2, src2, [ip4(9, nowSec - 50)], T0 + 1, false)).map((e) => (e.to as unknown as { path: string }).path);
+  assert.ok(!again.includes(chosen[0]), 'not back to the peer that sent it');
+});
