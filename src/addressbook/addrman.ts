@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { isValidAddress, networkFromId, networkId, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { SipHasher } from './addrman-hash.js';
 import { NETWORK_NAMES, familyClass, groupInto, isRoutableRaw, linkedIPv4Raw, storedLength, CLASS_IPV4, type NetworkName } from './netgroup.js';
+import { prng } from '../util/prng.js';
 
 // --- Core's parameters ---------------------------------------------------------------------
 
@@ -136,17 +137,8 @@ export function addrKey(a: NetAddress): string {
   return `${networkId(a.network)}/${a.addr.toString('hex')}/${a.port}`;
 }
 
-/** Mulberry32: a small seeded generator of [0, 1) for tests and benchmarks. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of [0, 1) for tests and benchmarks (mulberry32). */
+export const seededRandom = prng;
 
 // Hash domains: distinct first bytes so no two uses of the key collide.
 const D_TRIED1 = 0x54; // 'T'

@@ -5,6 +5,8 @@
  * tree gives the same victims in the same order, whatever happened at earlier steps.
  */
 import { globToRegExp } from '../../supervisors/runtime.js';
+import { prng } from '../util/prng.js';
+export { prng };
 
 export type ChaosMode = 'kill' | 'crash' | 'socket' | 'stall' | 'almost';
 export const CHAOS_MODES: readonly ChaosMode[] = ['kill', 'crash', 'socket', 'stall', 'almost'];
@@ -19,17 +21,6 @@ export interface ScheduleOptions {
   readonly durationS: number;
 }
 
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A PRNG for one purpose and step, independent of every other step's. */
 export function streamFor(seed: number, stream: number, step: number): () => number {

@@ -12,18 +12,8 @@ import { BlockStore } from '../../src/chain/blockstore.js';
 import { readBlockFile } from '../../src/chain/blockfile.js';
 import { networkParams } from '../../src/wire/network.js';
 import { sha256d } from '../../src/wire/hash.js';
+import { prng } from '../../src/util/prng.js';
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main(): Promise<void> {
   const [dir, file, seedArg, syncArg, maxArg, windowArg] = process.argv.slice(2);
