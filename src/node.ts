@@ -24,7 +24,7 @@ import { makeNonceKey } from './peer/nonce.js';
 import type { PeerSettings } from './peer/protocol.js';
 import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';
 import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
-import { DEFAULT_CONNMAN, type DisconnectRecord, type Endpoint } from './connman/logic.js';
+import { DEFAULT_CONNMAN, endpointKey, type DisconnectRecord, type Endpoint } from './connman/logic.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
@@ -256,6 +256,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     { id: 'chain', restart: 'permanent', shutdown: 10_000 },
   );
   const connect = settings.connect.map((e) => parseEndpoint(e, params.defaultPort));
+  // The addnode list, kept here so that it outlives a restart of the connection manager.
+  let addedNodes: Endpoint[] = settings.addnode.map((e) => parseEndpoint(e, params.defaultPort));
   const connmanSpec = worker(
     connmanActor,
     {
@@ -268,7 +270,14 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         groupKey: randomBytes(32),
       },
       connect,
-      addnode: settings.addnode.map((e) => parseEndpoint(e, params.defaultPort)),
+      // A getter: a restarted manager starts from the list as it is now, runtime additions included.
+      get addnode() {
+        return addedNodes;
+      },
+      onAddnode: (endpoint: Endpoint, c: 'add' | 'remove') => {
+        const key = endpointKey(endpoint);
+        addedNodes = c === 'add' ? [...addedNodes.filter((e) => endpointKey(e) !== key), endpoint] : addedNodes.filter((e) => endpointKey(e) !== key);
+      },
       seednode: settings.seednode.map((e) => parseEndpoint(e, params.defaultPort)),
       get peers() {
         return peersRef();

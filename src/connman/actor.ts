@@ -18,6 +18,7 @@ import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.
 import type { AddressBookMsg, BanListUpdate } from '../addressbook/actor.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
+  addnodeRefusal,
   connmanSummary,
   endpointKey,
   initConnman,
@@ -81,7 +82,10 @@ export interface ConnmanEvents {
 export interface ConnmanArgs {
   readonly config: ConnmanConfig;
   readonly connect: readonly Endpoint[];
+  /** The addnode list at start, and after a restart of this actor (the node keeps it current through onAddnode). */
   readonly addnode: readonly Endpoint[];
+  /** Told of every accepted addnode add/remove, so that the list outlives a restart of this actor. */
+  readonly onAddnode?: (endpoint: Endpoint, command: 'add' | 'remove') => void;
   readonly seednode?: readonly Endpoint[];
   /** Where peers are started. */
   readonly peers: Ref<DynMsg<PeerArgs, PeerMsg>>;
@@ -417,10 +421,10 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
 function command(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, cmd: ConnmanCommand, replyTo: Ref<CommandResult>, now: number): void {
   match(cmd)
     .with({ op: 'addnode' }, ({ endpoint, command: c }) => {
-      const key = endpointKey(endpoint);
-      if (c === 'add' && sh.logic.manual.has(key)) return tell(replyTo, { ok: false, error: 'Error: Node already added' });
-      if (c === 'remove' && !sh.logic.manual.has(key)) return tell(replyTo, { ok: false, error: 'Error: Node could not be removed. It has not been added previously.' });
+      const refused = addnodeRefusal(sh.logic, endpoint, c);
+      if (refused !== null) return tell(replyTo, { ok: false, error: refused });
       feed(sh, ctx, { type: 'addnode', endpoint, command: c, now });
+      if (c !== 'onetry') sh.args.onAddnode?.(endpoint, c);
       tell(replyTo, { ok: true });
     })
     .with({ op: 'disconnect' }, ({ id, address }) => {

@@ -412,6 +412,14 @@ function manualFailed(s: ConnmanState, key: string | null, now: number): void {
   m.failures++;
 }
 
+/** Core's answers to an `addnode` that cannot be done (null: it can): adding one already added, removing one never added. */
+export function addnodeRefusal(s: ConnmanState, endpoint: Endpoint, command: 'add' | 'remove' | 'onetry'): string | null {
+  const known = s.manual.has(endpointKey(endpoint));
+  if (command === 'add' && known) return 'Error: Node already added';
+  if (command === 'remove' && !known) return 'Error: Node could not be removed. It has not been added previously.';
+  return null;
+}
+
 export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
   const fx: ConnmanEffect[] = [];
   match(msg)
