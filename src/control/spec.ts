@@ -9,6 +9,7 @@ import type { NetworkParams } from '../wire/network.js';
 import type { AddedNodeInfo } from '../connman/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import type { PeerInfo } from '../peer/actor.js';
+import { startLoopMonitor } from '../util/resources.js';
 import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
 import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type ListenerInfo, type NetLimits } from './context.js';
 
@@ -35,6 +36,8 @@ export interface ControlDeps {
 
 export function makeControlContext(d: ControlDeps): ControlContext {
   const startedAt = Date.now();
+  // getresources reports the event-loop delay since the node started.
+  startLoopMonitor();
   return {
     settings: d.settings,
     params: d.params,
