@@ -25,7 +25,7 @@ import { startNode, type NodeHandle } from '../node.js';
 import { silentLogger } from '../log.js';
 import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../sim/node.js';
 import { PeerSwarm, PeerState, ScriptPeer } from '../sim/peers.js';
-import { pct } from '../sim/measure.js';
+import { USER_HZ, cpuTicks, pct } from '../sim/measure.js';
 import { rpcCall, type RpcClientOptions } from '../control/client.js';
 import { rpcTarget } from '../chaos/target.js';
 import { runChaos, type ChaosReport } from '../chaos/runner.js';
@@ -81,7 +81,9 @@ export interface Checkpoint {
   readonly round: { readonly target: string; readonly mode: ChaosMode; readonly rate: number; readonly victims: number; readonly recoveredMaxMs: number | null; readonly ok: boolean; readonly failed: readonly string[] };
   readonly rpcMs: number | null;
   readonly connections: { readonly inbound: number; readonly outbound: number };
-  readonly resources: Pick<ResourceReport, 'actors' | 'timers' | 'sockets' | 'nodeTimers' | 'fds'> & { readonly rssMB: number };
+  readonly resources: Pick<ResourceReport, 'actors' | 'timers' | 'sockets' | 'nodeTimers' | 'fds'> & { readonly rssMB: number; readonly heapMB: number };
+  /** The node's CPU over the interval (one core = 100), from /proc. */
+  readonly cpuPct: number | null;
   readonly loopDelay: { readonly p99Ms: number; readonly maxMs: number };
   readonly rtt: { readonly samples: number; readonly p50Ms: number | null; readonly p99Ms: number | null };
   readonly deadLetters: number;
@@ -232,6 +234,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const checkpoints: Checkpoint[] = [];
     const target = rpcTarget(rpc);
     const rounds = Math.max(1, Math.round(o.durationS / intervalS));
+    let ticks = cpuTicks(node.pid);
+    let ticksAt = performance.now();
     for (let n = 0; n < rounds; n++) {
       const roundStart = performance.now();
       const spec = SOAK_ROUNDS[n % SOAK_ROUNDS.length] as SoakRound;
@@ -285,6 +289,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       await sleep(intervalS * 1000 - (performance.now() - roundStart));
       const loop = ((await call('getresources', [true])) as ResourceReport).eventLoopDelay;
       const dead = Number(((await call('getdeadletters')) as { total?: number }).total ?? 0);
+      const ticksNow = cpuTicks(node.pid);
+      const cpuPct = ticks !== null && ticksNow !== null ? Math.round(((ticksNow - ticks) / USER_HZ / ((performance.now() - ticksAt) / 1000)) * 1000) / 10 : null;
+      ticks = ticksNow;
+      ticksAt = performance.now();
       const s = w.rtt.sorted();
       w.rtt.clear();
       const cp: Checkpoint = {
@@ -301,7 +309,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         },
         rpcMs,
         connections: c,
-        resources: { actors: res.actors, timers: res.timers, sockets: res.sockets, nodeTimers: res.nodeTimers, fds: res.fds, rssMB },
+        resources: { actors: res.actors, timers: res.timers, sockets: res.sockets, nodeTimers: res.nodeTimers, fds: res.fds, rssMB, heapMB: mb(res.heapUsedBytes) },
+        cpuPct,
         loopDelay: { p99Ms: loop.p99Ms, maxMs: loop.maxMs },
         rtt: { samples: s.length, p50Ms: s.length ? pct(s, 50) : null, p99Ms: s.length ? pct(s, 99) : null },
         deadLetters: dead - deadBefore,
@@ -360,7 +369,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
 const f1 = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
 
 function checkpointLine(cp: Checkpoint): string {
-  return `#${cp.n} ${cp.atS}s ${cp.round.mode} ${cp.round.target}: ${cp.round.victims} victim(s); in ${cp.connections.inbound} out ${cp.connections.outbound}; RSS ${cp.resources.rssMB} MB; fds ${String(cp.resources.fds)}; loop p99 ${cp.loopDelay.p99Ms} ms; RTT p99 ${f1(cp.rtt.p99Ms)} ms; ${cp.ok ? 'ok' : 'FAIL: ' + cp.checks.filter((k) => !k.pass).map((k) => k.name).join(', ')}`;
+  return `#${cp.n} ${cp.atS}s ${cp.round.mode} ${cp.round.target}: ${cp.round.victims} victim(s); in ${cp.connections.inbound} out ${cp.connections.outbound}; RSS ${cp.resources.rssMB} MB; heap ${cp.resources.heapMB} MB; CPU ${String(cp.cpuPct)} %; fds ${String(cp.resources.fds)}; loop p99 ${cp.loopDelay.p99Ms} ms; RTT p99 ${f1(cp.rtt.p99Ms)} ms; ${cp.ok ? 'ok' : 'FAIL: ' + cp.checks.filter((k) => !k.pass).map((k) => k.name).join(', ')}`;
 }
 
 /** The human report: one row per checkpoint, then the totals and any failed check. */
@@ -371,7 +380,7 @@ export function soakReportText(r: SoakReport): string {
     `baseline: ${r.baseline.resources.actors} actors, ${r.baseline.resources.timers} timers, ${r.baseline.resources.sockets} sockets, ${String(r.baseline.resources.fds)} fds, RSS ${r.baseline.rssMB} MB (bound ${r.rssBoundMB} MB)`,
     '',
     table(
-      ['#', 'at s', 'chaos', 'victims', 'max recov ms', 'rpc ms', 'in/out', 'actors', 'timers', 'sockets', 'fds', 'RSS MB', 'loop p99/max ms', 'RTT p50/p99 ms', 'dead letters', 'result'],
+      ['#', 'at s', 'chaos', 'victims', 'max recov ms', 'rpc ms', 'in/out', 'actors', 'timers', 'sockets', 'fds', 'RSS MB', 'heap MB', 'CPU %', 'loop p99/max ms', 'RTT p50/p99 ms', 'dead letters', 'result'],
       r.checkpoints.map((cp) => [
         String(cp.n),
         String(cp.atS),
@@ -385,6 +394,8 @@ export function soakReportText(r: SoakReport): string {
         String(cp.resources.sockets),
         String(cp.resources.fds ?? '-'),
         String(cp.resources.rssMB),
+        String(cp.resources.heapMB),
+        cp.cpuPct === null ? '-' : String(cp.cpuPct),
         `${cp.loopDelay.p99Ms.toFixed(1)}/${cp.loopDelay.maxMs.toFixed(0)}`,
         `${f1(cp.rtt.p50Ms)}/${f1(cp.rtt.p99Ms)}`,
         String(cp.deadLetters),
