@@ -31,6 +31,17 @@ export function reportText(r: ChaosReport): string {
     out.push('', table(['supervisor', 'limit', 'max restarts in period', 'escalated'], r.supervisors.map((s) => [s.path, s.intensity, String(s.maxRestartsInPeriodSeen), s.escalated ? 'YES' : 'no'])));
   }
   out.push('', `dead letters: ${r.deadLetters.delta} during the run (${r.deadLetters.after} in total)`, '');
+  if (r.resources.leaks.length > 0) {
+    out.push(
+      table(
+        ['resource', 'before', 'after settling', 'at most', 'leak'],
+        r.resources.leaks.map((l) => [l.resource, String(l.before ?? 'n/a'), String(l.after ?? 'n/a'), l.allowed === null ? '-' : String(l.allowed), l.allowed === null ? '-' : l.pass ? 'no' : 'LEAK']),
+      ),
+      '',
+    );
+  } else if (r.resources.before === null) {
+    out.push('resources: not measured (the node does not answer getresources)', '');
+  }
   out.push(table(['invariant', 'result', 'detail'], r.invariants.map((i) => [i.name, i.pass ? 'pass' : 'FAIL', i.detail])));
   out.push('', r.ok ? 'all invariants held' : 'INVARIANT BROKEN');
   return out.join('\n');

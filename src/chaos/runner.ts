@@ -8,6 +8,8 @@ import type { KillMode } from '../../supervisors/runtime.js';
 import { almostPlan, killTimes, parseIntensity, pickVictim, type ChaosMode, type ScheduleOptions } from './scheduler.js';
 import type { ActorRecord, ChaosTarget } from './target.js';
 import { sleep } from '../util/sleep.js';
+import type { ResourceReport } from '../util/resources.js';
+import { leakRows, leaksOk, type LeakRow } from './leaks.js';
 
 export interface ChaosOptions extends ScheduleOptions {
   /** Glob over actor paths, as runtime.list: `*` one segment, `**` any. */
@@ -91,6 +93,11 @@ export interface ChaosReport {
   readonly supervisors: SupervisorLimit[];
   readonly deadLetters: { readonly before: number; readonly after: number; readonly delta: number };
   readonly rpcFailures: number;
+  /**
+   * What the node held before the run and after it settled (null when the target cannot tell:
+   * an RPC node without `getresources`), and the leak check of one against the other.
+   */
+  readonly resources: { readonly before: ResourceReport | null; readonly after: ResourceReport | null; readonly leaks: LeakRow[] };
   readonly invariants: InvariantResult[];
   readonly ok: boolean;
 }
@@ -144,6 +151,7 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
   const aliveBefore = await t.alive();
   invariants.push({ name: 'answering before', pass: aliveBefore, detail: aliveBefore ? 'ok' : 'the node did not answer' });
   const before = await snapshot(t);
+  const resBefore = t.resources ? await safe(() => t.resources!()) : null;
   const supsBefore = new Map((await t.list('/**')).filter((a) => a.kind !== 'worker').map((a) => [a.path, a]));
   const supSeen = new Map<string, number>();
 
@@ -181,7 +189,9 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
           v.recovery = 'n/a';
           return;
         }
-        const ok = await pollUntil(async () => (await t.connectionCount()) >= connsBefore, refillS * 1000, pollMs);
+        // First the victim must be gone (a destroyed socket ends its peer actor), then the count back.
+        const gone = await pollUntil(async () => !(await t.list(v.path)).some((r) => r.incarnation === v.incarnation), refillS * 1000, pollMs);
+        const ok = gone && (await pollUntil(async () => (await t.connectionCount()) >= connsBefore, refillS * 1000, pollMs));
         v.recovery = ok ? 'reconnected' : 'timeout';
       } else {
         // Replaced: a higher incarnation at the same path whose init is done.
@@ -315,6 +325,34 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
     invariants.push({ name: 'nact tree equals the registry', pass: ok, detail: `nact ${after.nactActors}, registry ${after.actors} (before: ${before.nactActors}, ${before.actors})` });
   }
 
+  // No leaked timers, sockets or descriptors: measured once the node has settled (polled up to
+  // --refill s, until every count is within its tolerance of the baseline; see leaks.ts).
+  let resAfter: ResourceReport | null = null;
+  let leaks: LeakRow[] = [];
+  if (resBefore !== null && t.resources) {
+    const read = t.resources.bind(t);
+    await pollUntil(
+      async () => {
+        resAfter = await read();
+        leaks = resAfter === null ? [] : leakRows(resBefore, resAfter, slack);
+        return leaksOk(leaks);
+      },
+      refillS * 1000,
+      t.where === 'rpc' ? 250 : 100,
+    );
+    const bad = leaks.filter((l) => !l.pass);
+    invariants.push({
+      name: 'no leaked resources',
+      pass: resAfter !== null && bad.length === 0,
+      detail:
+        resAfter === null
+          ? 'could not read the resources after the run'
+          : bad.length === 0
+            ? leaks.filter((l) => l.allowed !== null && l.before !== null).map((l) => `${l.resource} ${l.after}/${l.before}`).join(', ')
+            : bad.map((l) => `${l.resource} ${l.after} after, ${l.before} before (at most ${l.allowed})`).join('; '),
+    });
+  }
+
   // Nothing lost.
   if (before.addrmanTotal !== null) {
     const pass = after.addrmanTotal !== null && after.addrmanTotal >= before.addrmanTotal;
@@ -360,6 +398,7 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
     supervisors,
     deadLetters: { before: before.deadLetters, after: after.deadLetters, delta: after.deadLetters - before.deadLetters },
     rpcFailures,
+    resources: { before: resBefore, after: resAfter, leaks },
     invariants,
     ok: invariants.every((i) => i.pass),
   };

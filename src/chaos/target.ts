@@ -6,7 +6,8 @@ import { ask, type KillMode } from '../../supervisors/runtime.js';
 import type { NodeHandle } from '../node.js';
 import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../addressbook/actor.js';
 import { rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';
-import type { Json } from '../control/protocol.js';
+import { RPC, type Json } from '../control/protocol.js';
+import { resourceReport, type ResourceReport } from '../util/resources.js';
 
 /** The part of a registry record the runner reads (runtime.list / listactors). */
 export interface ActorRecord {
@@ -35,6 +36,11 @@ export interface ChaosTarget {
   bannedCount(): Promise<number>;
   /** In-process only: actors in nact's own tree (orphans cannot hide there). */
   nactActorCount?(): number;
+  /**
+   * What the node holds (actors, runtime timers, handles, descriptors, memory): in-process from
+   * this process, over RPC from `getresources`; null when the node has no such method.
+   */
+  resources?(): Promise<ResourceReport | null>;
 }
 
 type AddrmanInfo = Readonly<Record<string, { readonly total: number }>>;
@@ -56,6 +62,7 @@ export function handleTarget(node: NodeHandle): ChaosTarget {
       return bans.length;
     },
     nactActorCount: () => node.runtime.nactActorCount(),
+    resources: () => Promise.resolve(resourceReport(node.actors())),
   };
 }
 
@@ -86,5 +93,14 @@ export function rpcTarget(opts: RpcClientOptions): ChaosTarget {
     deadLetters: async () => Number(((await call('getdeadletters')) as { total?: number }).total ?? 0),
     addrmanTotal: async () => ((await call('getaddrmaninfo')) as unknown as AddrmanInfo).all_networks?.total ?? 0,
     bannedCount: async () => ((await call('listbanned')) as unknown[]).length,
+    resources: async () => {
+      try {
+        return (await call('getresources')) as unknown as ResourceReport;
+      } catch (err) {
+        // An older node without the method: no leak check on resources.
+        if (err instanceof RpcCallError && err.code === RPC.METHOD_NOT_FOUND) return null;
+        throw err;
+      }
+    },
   };
 }

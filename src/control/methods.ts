@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/runtime.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
+import { resourceReport } from '../util/resources.js';
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'any';
 
@@ -605,6 +606,14 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     params: [],
     result: '{total, byType}',
     handler: (ctx) => toJson(ctx.deadLetters()),
+  },
+  getresources: {
+    category: 'peerd',
+    description:
+      "What the node holds, for leak checks: live actors and the runtime's timers (in all, outside the peers, and per actor), the process's libuv handles by type (sockets, timers, …), open file descriptors (/proc/self/fd; null without /proc), memory, and the event-loop delay (p50/p99/max beyond the 10 ms sampling interval) since the node started or the last reset. In a process running several nodes everything but actors and timers is the whole process's.",
+    params: [{ name: 'reset', type: 'boolean', optional: true, description: 'Start a new event-loop delay window after answering (default false)' }],
+    result: '{actors, timers, nonPeerTimers, timersByActor, handles: {TCPSocketWrap, Timeout, …}, sockets, nodeTimers, fds, rssBytes, heapUsedBytes, externalBytes, eventLoopDelay: {p50Ms, p99Ms, maxMs, meanMs, samples, windowMs}, uptimeS}',
+    handler: (ctx, [reset]) => toJson(resourceReport(ctx.actors(), reset === true)),
   },
 };
 

@@ -12,6 +12,7 @@ import type { PeerInfo } from '../peer/actor.js';
 import type { ChainMsg } from '../chain/actor.js';
 import type { UploadStatus } from '../throttle/upload-target.js';
 import type { ChainRpcReply } from '../chain/rpc.js';
+import { startLoopMonitor } from '../util/resources.js';
 import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
 import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type ListenerInfo, type NetLimits } from './context.js';
 
@@ -41,6 +42,8 @@ export const CHAIN_PATH = '/root/chain';
 
 export function makeControlContext(d: ControlDeps): ControlContext {
   const startedAt = Date.now();
+  // getresources reports the event-loop delay since the node started.
+  startLoopMonitor();
   return {
     settings: d.settings,
     params: d.params,

@@ -13,6 +13,8 @@ export interface NodeChild {
   readonly proc: ChildProcess;
   readonly pid: number;
   port: number;
+  /** The RPC port from the "RPC server listening" line (when started with --rpcport), else null. */
+  rpcPort: number | null;
   readonly warnings: string[];
   lines: number;
   exited: boolean;
@@ -59,7 +61,7 @@ export async function startNodeChild(o: NodeChildOptions): Promise<NodeChild> {
     if (stderr.length < 4000) stderr += s;
   });
   const warnings: string[] = [];
-  const child: NodeChild = { proc, pid: proc.pid ?? -1, port: 0, warnings, lines: 0, exited: false };
+  const child: NodeChild = { proc, pid: proc.pid ?? -1, port: 0, rpcPort: null, warnings, lines: 0, exited: false };
   proc.on('exit', () => {
     child.exited = true;
     live.delete(proc);
@@ -73,6 +75,10 @@ export async function startNodeChild(o: NodeChildOptions): Promise<NodeChild> {
     let found = false;
     rl.on('line', (line) => {
       child.lines++;
+      if (child.rpcPort === null && line.includes('"RPC server listening"')) {
+        const m = /"rpc":\["[^"]*:(\d+)"/.exec(line);
+        if (m) child.rpcPort = Number(m[1]);
+      }
       if (!found && line.includes('"listening"')) {
         const j = JSON.parse(line) as { msg?: string; port?: number };
         if (j.msg === 'listening' && typeof j.port === 'number') {
@@ -106,4 +112,15 @@ export async function stopNodeChild(c: NodeChild): Promise<void> {
 /** Kills every child still running (SIGKILL). */
 export function killAllChildren(): void {
   for (const p of live) p.kill('SIGKILL');
+}
+
+/** Waits until the child has logged its RPC address (it was started with --rpcport); returns the port. */
+export async function childRpcPort(c: NodeChild, timeoutMs = 15_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  while (c.rpcPort === null) {
+    if (c.exited) throw new Error('node exited before its RPC server listened');
+    if (Date.now() > end) throw new Error(`no "RPC server listening" line within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+  return c.rpcPort;
 }

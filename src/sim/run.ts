@@ -1,8 +1,8 @@
 /**
  * `peerd sim`: N scripted peers against one node on loopback, for a duration; reports the
- * node's RSS per peer and CPU (from /proc, when the node is our child), the ping RTT the peers
- * see, and messages per second. The node's own event-loop delay is not exported by peerd yet,
- * so the report says so and gives this process's loop delay instead.
+ * node's RSS per peer and CPU (from /proc, when the node is our child), its event-loop delay
+ * over the window (getresources over RPC, when the node is our child), the ping RTT the peers
+ * see, and messages per second.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { USER_HZ, cpuTicks, openFilesLimits, pct, procStatus } from './measure.js';
 import { PeerSwarm, grow } from './peers.js';
-import { startNodeChild, stopNodeChild, type NodeChild } from './node.js';
+import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from './node.js';
+import { rpcCall, type RpcClientOptions } from '../control/client.js';
+import type { ResourceReport } from '../util/resources.js';
 import { sleep } from '../util/sleep.js';
 
 export interface SimOptions {
@@ -114,6 +116,10 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
       await sleep(1000);
     }
     const pid = child?.pid ?? null;
+    // Our child's RPC (started with --rpcport 0): its event-loop delay over the window.
+    const rpc: RpcClientOptions | null = child && datadir ? { port: await childRpcPort(child), cookieFile: join(datadir, 'regtest', '.cookie'), timeoutMs: 10_000 } : null;
+    const nodeResources = async (reset: boolean): Promise<ResourceReport | null> =>
+      rpc === null ? null : ((await rpcCall(rpc, 'getresources', [reset]).catch(() => null)) as ResourceReport | null);
     const rss0 = pid !== null ? procStatus(pid, 'VmRSS') : null;
     log(`node ${pid !== null ? `pid ${pid} ` : ''}on ${host}:${port}${rss0 !== null ? `, RSS before any peer ${(rss0 / 1024).toFixed(1)} MB` : ''}; connecting ${o.peers} peers`);
 
@@ -134,6 +140,7 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     const tw = performance.now();
     loop.reset();
     loop.enable();
+    await nodeResources(true);
     w.recording = true;
     await sleep(o.durationS * 1000);
     w.recording = false;
@@ -142,6 +149,7 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
     const cpu1 = pid !== null ? cpuTicks(pid) : null;
     const bcpu = process.cpuUsage(bcpu0);
     const rss = pid !== null ? procStatus(pid, 'VmRSS') : null;
+    const nodeLoop = (await nodeResources(false))?.eventLoopDelay ?? null;
     const s = w.rtt.sorted();
     const activeAtEnd = w.active();
     const c = w.c;
@@ -164,8 +172,10 @@ export async function runSim(o: SimOptions): Promise<SimReport> {
         rssKB: rss,
         rssPerPeerKB: rss !== null && rss0 !== null ? (rss - rss0) / Math.max(1, activeAtEnd) : null,
         cpuPct: cpu0 !== null && cpu1 !== null ? ((cpu1 - cpu0) / USER_HZ / secs) * 100 : null,
-        eventLoopDelayP99Ms: null,
-        eventLoopDelayNote: 'not available: peerd does not export its event-loop delay yet (no RPC or log field); the simulation process\'s own loop delay is under sim',
+        eventLoopDelayP99Ms: nodeLoop?.p99Ms ?? null,
+        eventLoopDelayNote: nodeLoop
+          ? `the node's own (getresources over RPC), over the window, beyond the 10 ms sampling interval; max ${nodeLoop.maxMs} ms`
+          : 'not available: an external node (--connect) is not asked over RPC; the simulation process\'s own loop delay is under sim',
         exitedDuringRun,
         warnings: child ? [...child.warnings] : [],
       },

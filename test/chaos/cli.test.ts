@@ -42,6 +42,11 @@ test('peerd chaos against peerd start over RPC: kills peers, exits 0, writes a J
     assert.ok(report.victims.length >= 1, r.stdout);
     assert.ok(report.victims.every((v) => /^\/root\/peers\/peer-\d+$/.test(v.path)));
     assert.ok(report.invariants.some((i) => i.name === 'connections refilled' && i.pass));
+    // Leak check through getresources: the table is printed and the node's counts are in the JSON.
+    assert.match(r.stdout, /resource +before +after settling +at most +leak/);
+    assert.ok(report.resources.before !== null && report.resources.after !== null);
+    assert.ok(report.resources.before.actors > 0 && report.resources.after.sockets >= 2);
+    assert.ok(report.invariants.some((i) => i.name === 'no leaked resources' && i.pass), r.stdout);
 
     const bad = await run(['chaos', '--rpcport', String(rpcPort), '--network', 'regtest', '--datadir', dir, '--target', '/root', '--mode', 'nuke']);
     assert.equal(bad.code, 2);

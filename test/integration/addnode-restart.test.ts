@@ -7,7 +7,7 @@ import { clientOptions, rpcCall, RpcCallError } from '../../src/control/client.j
 import { addnodeRefusal, initConnman, DEFAULT_CONNMAN } from '../../src/connman/logic.js';
 
 test('addnodeRefusal: Core’s messages for adding twice and removing what was never added', () => {
-  const s = initConnman({ config: DEFAULT_CONNMAN, connect: [], addnode: [{ host: '127.0.0.1', port: 1 }], now: 0, banned: () => false, discouraged: () => false });
+  const s = initConnman({ config: { ...DEFAULT_CONNMAN, groupKey: Buffer.alloc(32) }, connect: [], addnode: [{ host: '127.0.0.1', port: 1 }], now: 0, banned: () => false, discouraged: () => false });
   assert.equal(addnodeRefusal(s, { host: '127.0.0.1', port: 1 }, 'add'), 'Error: Node already added');
   assert.equal(addnodeRefusal(s, { host: '127.0.0.1', port: 2 }, 'remove'), 'Error: Node could not be removed. It has not been added previously.');
   assert.equal(addnodeRefusal(s, { host: '127.0.0.1', port: 2 }, 'add'), null);

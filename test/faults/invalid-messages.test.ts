@@ -1,0 +1,229 @@
+/**
+ * Modelled on Bitcoin Core's functional test p2p_invalid_messages.py (and the handshake-order
+ * cases of its net_processing): real TCP raw peers against an in-process regtest node. Each case
+ * behaves as Core does, or as README's "Differences" says peerd deliberately does (every framing
+ * error and every message that does not parse disconnects, counted as misbehaviour); after each,
+ * the node still takes an honest peer through the handshake and answers its ping. Cases that
+ * test/integration/misbehaviour.test.ts already covers (message before version, duplicate
+ * version, oversize header, bad checksum and bad magic on a version, a dripped handshake) are not
+ * repeated.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { testNode, until } from '../helpers/node.js';
+import { RawPeer, frame, rawVersion } from '../helpers/raw-peer.js';
+import { activePeer, expectDisconnect as expectDisconnectRecord, infoOf, rawFrame, stillServes, sync, type FaultNode } from '../helpers/faults.js';
+import { MAX_ADDR_TO_SEND, MAX_HEADERS_RESULTS, MAX_INV_SZ, MAX_LOCATOR_SZ, MAX_PROTOCOL_MESSAGE_LENGTH } from '../../src/wire/constants.js';
+
+const expectDisconnect = async (...a: Parameters<typeof expectDisconnectRecord>): Promise<void> => {
+  await expectDisconnectRecord(...a);
+};
+
+function compactSize(n: number): Buffer {
+  if (n < 0xfd) return Buffer.from([n]);
+  if (n <= 0xffff) {
+    const b = Buffer.alloc(3);
+    b[0] = 0xfd;
+    b.writeUInt16LE(n, 1);
+    return b;
+  }
+  const b = Buffer.alloc(5);
+  b[0] = 0xfe;
+  b.writeUInt32LE(n, 1);
+  return b;
+}
+
+/** `count` entries of `entry` bytes each, after the CompactSize count. */
+const list = (count: number, entry: Buffer): Buffer => Buffer.concat([compactSize(count), Buffer.alloc(count * entry.length).fill(entry)]);
+
+const INV_TX = Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.alloc(32, 1)]);
+/** A v1 addr entry: time, services, ::ffff:9.9.9.9, port 8333. */
+const ADDR_V1 = Buffer.concat([Buffer.from([0, 0, 0, 0x60]), Buffer.alloc(8), Buffer.from('00000000000000000000ffff09090909', 'hex'), Buffer.from([0x20, 0x8d])]);
+/** An addrv2 entry: time, services 1, IPv4 9.9.9.9, port 8333. */
+const ADDR_V2 = Buffer.from('0000006001010409090909208d', 'hex');
+const HEADER = Buffer.alloc(81);
+
+test('p2p_invalid_messages: framing, oversized counts, malformed addrv2, huge unknown messages', async (t) => {
+  const node: FaultNode = await testNode();
+  try {
+    await t.test('a message split across two writes inside its header is received (Core: test_buffer)', async () => {
+      const p = await activePeer(node);
+      try {
+        const msg = frame({ command: 'ping', nonce: 12345n });
+        const before = node.netTotals().totalbytesrecv;
+        p.sendRaw(msg.subarray(0, 12));
+        await until('the first 12 bytes are counted', () => node.netTotals().totalbytesrecv !== before);
+        assert.equal(node.netTotals().totalbytesrecv, before + 12);
+        p.sendRaw(msg.subarray(12));
+        const pong = await p.waitFor('pong');
+        assert.equal(pong.nonce, 12345n);
+      } finally {
+        await p.destroy();
+      }
+    });
+
+    await t.test('wrong magic (ffffffff) after the handshake → disconnect (Core: test_magic_bytes)', () =>
+      expectDisconnect(
+        node,
+        async (p) => {
+          await p.handshake();
+          p.sendRaw(rawFrame('badmsg\x01', Buffer.from([1, 0x64]), { magic: 0xffffffff }));
+        },
+        /framing error: bad-magic/,
+      ),
+    );
+
+    await t.test('bad checksum on an unknown message → disconnect (Core drops the message and keeps the peer: a documented difference)', () =>
+      expectDisconnect(
+        node,
+        async (p) => {
+          await p.handshake();
+          p.sendRaw(rawFrame('badmsg', Buffer.from([1, 0x64]), { badChecksum: true }));
+        },
+        /framing error: bad-checksum/,
+      ),
+    );
+
+    await t.test('a NUL inside the message type → disconnect (Core logs "Invalid message type" and keeps the peer: a documented difference)', () =>
+      expectDisconnect(
+        node,
+        async (p) => {
+          await p.handshake();
+          p.sendRaw(rawFrame(Buffer.from('bad\0msg', 'latin1'), Buffer.from([1, 0x64])));
+        },
+        /framing error: bad-command/,
+      ),
+    );
+
+    await t.test('a payload one byte over 4,000,000 actually sent → disconnect at its header (Core: test_size)', async () => {
+      const rec = await expectDisconnectRecord(
+        node,
+        async (p) => {
+          await p.handshake();
+          p.sendRaw(rawFrame('badmsg', Buffer.alloc(MAX_PROTOCOL_MESSAGE_LENGTH + 1, 0x62)));
+        },
+        /framing error: oversize/,
+      );
+      assert.ok(rec.connectedMs >= 0);
+    });
+
+    const oversized: [string, Buffer][] = [
+      ['inv', list(MAX_INV_SZ + 1, INV_TX)],
+      ['getdata', list(MAX_INV_SZ + 1, INV_TX)],
+      ['notfound', list(MAX_INV_SZ + 1, INV_TX)],
+      ['headers', list(MAX_HEADERS_RESULTS + 1, HEADER)],
+      ['addr', list(MAX_ADDR_TO_SEND + 1, ADDR_V1)],
+      ['addrv2', list(MAX_ADDR_TO_SEND + 1, ADDR_V2)],
+      ['getheaders', Buffer.concat([Buffer.from([0x80, 0x11, 1, 0]), list(MAX_LOCATOR_SZ + 1, Buffer.alloc(32, 7)), Buffer.alloc(32)])],
+    ];
+    for (const [command, payload] of oversized) {
+      await t.test(`${command} with one entry over the limit → disconnect, misbehaving (Core: "${command} message size = N", Misbehaving)`, () =>
+        expectDisconnect(
+          node,
+          async (p) => {
+            await p.handshake();
+            p.sendRaw(rawFrame(command, payload));
+          },
+          new RegExp(`^malformed message: ${command}: oversize at \\d+: .*\\d+ \\w+ entries, at most \\d+`),
+        ),
+      );
+    }
+
+    await t.test('inv of exactly 50,000 transaction entries is fine (peerd keeps no mempool: ignored, no penalty)', async () => {
+      const p = await activePeer(node);
+      try {
+        p.sendRaw(rawFrame('inv', list(MAX_INV_SZ, INV_TX)));
+        await sync(p);
+        assert.equal((await infoOf(node, p))?.ignored['tx inv'], 1);
+      } finally {
+        await p.destroy();
+      }
+    });
+
+    await t.test('addrv2 with no payload at all → disconnect (Core: exception "end of data", peer kept: a documented difference)', () =>
+      expectDisconnect(
+        node,
+        async (p) => {
+          await p.handshake();
+          p.sendRaw(rawFrame('addrv2', Buffer.alloc(0)));
+        },
+        /^malformed message: addrv2/,
+      ),
+    );
+
+    await t.test('addrv2 with zero entries is fine (Core: test_addrv2_no_addresses)', async () => {
+      const p = await activePeer(node);
+      try {
+        p.sendRaw(rawFrame('addrv2', Buffer.from([0])));
+        await sync(p);
+        assert.equal(p.isClosed, false);
+      } finally {
+        await p.destroy();
+      }
+    });
+
+    await t.test('addrv2 with a 513-byte address → disconnect (Core: "Address too long: 513 > 512")', () =>
+      expectDisconnect(
+        node,
+        async (p) => {
+          await p.handshake();
+          p.sendRaw(rawFrame('addrv2', Buffer.concat([Buffer.from('0161bc66490001fd0102', 'hex'), Buffer.alloc(513, 0xab), Buffer.from('208d', 'hex')])));
+        },
+        /^malformed message: addrv2/,
+      ),
+    );
+
+    await t.test('ten 4 MB unknown messages from one peer: ignored, it stays connected; an honest peer is answered meanwhile (Core: test_resource_exhaustion, scaled 80 → 10)', async () => {
+      const junk = await activePeer(node);
+      const honest = await activePeer(node);
+      try {
+        const big = rawFrame('badmsg', Buffer.alloc(MAX_PROTOCOL_MESSAGE_LENGTH, 0x62));
+        for (let i = 0; i < 10; i++) junk.sendRaw(big);
+        for (let i = 0; i < 20; i++) await sync(honest, 2000);
+        await sync(junk, 30_000);
+        assert.equal(junk.isClosed, false);
+        assert.equal(honest.isClosed, false);
+        assert.equal((await infoOf(node, junk))?.ignored['unknown command'], 10);
+      } finally {
+        await junk.destroy();
+        await honest.destroy();
+      }
+    });
+
+    assert.equal(node.actors('/root/connman')[0]?.incarnation, 1, 'the connection manager never restarted');
+  } finally {
+    await node.cleanup();
+  }
+});
+
+test('handshake order: early feature messages, verack before version, messages before verack, duplicate verack (as Core: ignored)', async () => {
+  const node: FaultNode = await testNode();
+  const p = await RawPeer.connect(node.port);
+  try {
+    // Before version: everything is ignored (Core: "non-version message before version handshake").
+    p.send({ command: 'verack' });
+    p.send({ command: 'wtxidrelay' });
+    p.send({ command: 'sendaddrv2' });
+    p.send(rawVersion());
+    await p.waitFor('version');
+    await p.waitFor('verack');
+    // After version, before verack: only the feature messages count (Core: "unsupported message prior to verack").
+    p.send({ command: 'ping', nonce: 5n });
+    p.send({ command: 'sendheaders' });
+    p.send({ command: 'wtxidrelay' });
+    p.send({ command: 'verack' });
+    await p.waitFor('ping');
+    p.send({ command: 'verack' });
+    await sync(p);
+    const info = await infoOf(node, p);
+    assert.equal(info?.phase, 'active');
+    assert.equal(info?.ignored['message before version'], 3);
+    assert.equal(info?.ignored['message before verack'], 2);
+    assert.equal(info?.ignored['duplicate verack'], 1);
+    assert.ok(!p.all('pong').some((m) => m.nonce === 5n), 'the ping before verack got no pong');
+    await stillServes(node);
+  } finally {
+    await p.destroy();
+    await node.cleanup();
+  }
+});
