@@ -268,7 +268,9 @@ function preferred(p: PeerSync): boolean {
 function canFetchFrom(p: PeerSync, s: ChainState, direct = false): boolean {
   if (!canServe(p) || p.connType === 'feeler' || p.connType === 'addr-fetch') return false;
   if (preferred(p) || direct) return true;
-  // Core: inbound peers are used only when there is no preferred peer.
+  // Core: other peers are used when there is no preferred peer, or when nothing is in flight
+  // (an outbound peer that has nothing must not keep us from an inbound one that has it all).
+  if (s.inFlight.size === 0) return true;
   for (const q of s.peers.values()) if (preferred(q) && canServe(q)) return false;
   return true;
 }

@@ -233,3 +233,15 @@ test('unconnecting headers: asked for what is missing, dropped after 10 such mes
   const last = msg(s, 1, headersOf(c, 20, 21), T0 + 11);
   assert.ok(last.some((e) => e.kind === 'disconnect' && e.discourage));
 });
+
+test('an inbound peer with the chain is used when the outbound peers have nothing to give (Core: nothing in flight)', () => {
+  const c = chain(40);
+  const s = initChain(regtest, CONFIG);
+  up(s, 1); // outbound, knows nothing past genesis
+  msg(s, 1, { command: 'headers', headers: [] });
+  up(s, 2, T0, { inbound: true });
+  const fx = msg(s, 2, headersOf(c, 0, 40));
+  assert.equal(getdataHashes(fx, 2).length, 16, 'blocks requested from the inbound peer');
+  // Once blocks are in flight, the inbound peer is not given more than its own slots; the outbound still gets none (it has none).
+  assert.equal(getdataHashes(fx, 1).length, 0);
+});
