@@ -14,6 +14,8 @@ import { netReportText, runNet } from '../net/report.js';
 import { demoText, linkPeerPath, startDemo } from '../net/demo.js';
 import { announceBlock, measureSync } from '../net/propagation.js';
 import type { TestNetwork } from '../net/network.js';
+import { WirePeer } from '../net/wire-peer.js';
+import { sleep } from '../util/sleep.js';
 
 interface NetOpts {
   nodes: string;
@@ -132,12 +134,18 @@ async function runDemo(o: { blocks: number; txs: number; nodes: number; inspectP
   process.on('SIGTERM', onSignal);
   let net: TestNetwork | null = null;
   let timer: NodeJS.Timeout | undefined;
+  const mining: { peer: WirePeer | null } = { peer: null };
   try {
     process.stderr.write(`peerd demo: generating ${o.blocks} blocks and starting ${o.nodes} nodes…\n`);
     net = await startDemo({ blocks: o.blocks, txsPerBlock: o.txs, nodes: o.nodes, inspectPort: o.inspectPort });
     if (signalled) return 0;
     const demoNet = net;
-    const peerToKill = o.nodes > 1 ? ((await linkPeerPath(demoNet, 0, 1).catch(() => null)) ?? undefined) : undefined;
+    // The path of node-0's link to node-1, for the text (the link is usually up within milliseconds).
+    let peerToKill: string | undefined;
+    for (let i = 0; i < 50 && o.nodes > 1 && peerToKill === undefined && !signalled; i++) {
+      peerToKill = (await linkPeerPath(demoNet, 0, 1).catch(() => null)) ?? undefined;
+      if (peerToKill === undefined) await sleep(100);
+    }
     out(demoText(demoNet, peerToKill ? { peerToKill } : {}));
     out('');
     for (const n of demoNet.nodes) {
@@ -148,10 +156,16 @@ async function runDemo(o: { blocks: number; txs: number; nodes: number; inspectP
     if (sync) out(sync.allMs === null ? `not synced after 300 s: heights ${sync.heights.join(', ')}` : `synced: all ${demoNet.nodes.length} nodes at height ${sync.height} (${sync.allMs} ms; per node ${sync.perNodeMs.join(', ')} ms)`);
     if (o.mineEveryMs > 0 && !signalled) {
       let busy = false;
+      // One connection for the miner, kept open (it shows as an inbound peer of node-0) and redialled if it goes.
+      const mine = async (): Promise<Awaited<ReturnType<typeof announceBlock>>> => {
+        if (mining.peer === null || mining.peer.closed) mining.peer = await WirePeer.connect({ port: demoNet.nodes[0].port, userAgent: '/peerd-demo-miner:0.1.0/' });
+        mining.peer.drop();
+        return announceBlock(demoNet, { timeoutMs: 20_000, miner: mining.peer });
+      };
       timer = setInterval(() => {
         if (busy || signalled) return;
         busy = true;
-        announceBlock(demoNet, { timeoutMs: 20_000, pollMs: 20 })
+        mine()
           .then((b) => out(`mined block ${b.height} ${b.hash.slice(0, 16)}… handed to node-0: ${b.allMs === null ? `not on every node after 20 s (${b.perNodeMs.map((x) => x ?? '—').join(', ')})` : `on every node in ${b.allMs} ms`}`))
           .catch((err: unknown) => out(`mining: ${err instanceof Error ? err.message : String(err)}`))
           .finally(() => (busy = false));
@@ -164,6 +178,7 @@ async function runDemo(o: { blocks: number; txs: number; nodes: number; inspectP
     return 1;
   } finally {
     clearInterval(timer);
+    mining.peer?.close();
     if (net) {
       process.stderr.write('peerd demo: stopping…\n');
       await net.stop();

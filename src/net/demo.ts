@@ -4,7 +4,9 @@
  * 127.0.0.1 and every node with its JSON-RPC server — and the text that tells what to try.
  * `peerd demo` runs it until Ctrl-C; this module holds the parts it is made of.
  */
-import { relative } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNetwork, type TestNetwork } from './network.js';
 
@@ -30,6 +32,8 @@ export async function startDemo(o: DemoOptions = {}): Promise<TestNetwork> {
     stubNodes: [0],
     inspectFirst: `127.0.0.1:${o.inspectPort ?? 0}`,
     rpc: true,
+    datadirRoot: mkdtempSync(join(tmpdir(), 'peerd-demo-')),
+    removeOnStop: true,
   });
 }
 
@@ -73,7 +77,7 @@ export function demoText(net: TestNetwork, o: { readonly peerd?: string; readonl
   lines.push('      node-1 live in the terminal: peers, sync, actor tree');
   lines.push(`  ${peerd} tree ${conn(0)}`);
   lines.push(`  ${peerd} kill ${victim} kill ${conn(0)}`);
-  lines.push("      kill a peer actor: the connection manager sees it go and redials (addnode), the tree heals");
+  lines.push(`      kill node-0's peer actor${o.peerToKill ? ' of its link to node-1' : ''} (\`peerd peers\` lists them): the connection manager redials it (addnode), the tree heals`);
   lines.push(`  ${peerd} kill /root/chain crash ${conn(1)}`);
   lines.push('      crash the block actor: its supervisor restarts it and it reloads the chain from its store');
   lines.push(`  ${peerd} throttle all 2000 2000 ${conn(0)}`);
