@@ -7,13 +7,14 @@ import { installChaos } from './commands/chaos.js';
 import { installSim } from './commands/sim.js';
 import { installGenChain, installServeChain } from './commands/chain.js';
 import { installTop } from './commands/top.js';
+import { installNet, installDemo } from './commands/net.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** A subcommand registers itself on the program; its action sets the exit code it wants. */
 export type CommandInstaller = (program: Command, setExit: (code: number) => void) => void;
 
-const installers: CommandInstaller[] = [installStart, installDecode, installRpc, installChaos, installSim, installGenChain, installServeChain, installTop];
+const installers: CommandInstaller[] = [installStart, installDecode, installRpc, installChaos, installSim, installGenChain, installServeChain, installTop, installNet, installDemo];
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('peerd')

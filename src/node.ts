@@ -74,6 +74,8 @@ export type NodeOptions = Partial<Settings> & {
   readonly rpcAuthFailDelayMs?: number;
   /** How often the inspector samples the node and pushes to its pages, ms (default 1000). */
   readonly inspectIntervalMs?: number;
+  /** Dial automatic outbound peers and feelers from the address book (default: only when `connect` is empty); off, only connect/addnode peers are dialled (the test network's fixed topology). */
+  readonly automaticOutbound?: boolean;
 };
 
 export interface NodeHandle {
@@ -163,6 +165,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     chain: chainOptions,
     uploadTargetBytes,
     inspectIntervalMs,
+    automaticOutbound,
     ...overrides
   } = options;
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
@@ -265,7 +268,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         ...DEFAULT_CONNMAN,
         maxConnections: settings.maxconnections,
         connectTimeoutMs: settings.timeout,
-        automaticOutbound: connect.length === 0,
+        automaticOutbound: automaticOutbound ?? connect.length === 0,
         listen: settings.listen,
         groupKey: randomBytes(32),
       },
