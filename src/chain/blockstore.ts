@@ -478,6 +478,17 @@ export class BlockStore {
   }
 
   /**
+   * A digest of what the index holds, without reading any block: the count and
+   * {@link indexChecksum} of the indexed hashes, all of them or only those stored at heights
+   * ≤ `maxHeight`. Equal to {@link verifyStore}'s checksum when every block reads back.
+   */
+  digest(maxHeight?: number): { readonly blocks: number; readonly checksum: string } {
+    const keys: string[] = [];
+    for (const [k, e] of this.index) if (maxHeight === undefined || e.height <= maxHeight) keys.push(k);
+    return { blocks: keys.length, checksum: indexChecksum(keys) };
+  }
+
+  /**
    * Appends a block and indexes it; resolves once durable (see the module comment). Writes are
    * serialised internally, in call order. A block already stored (or being stored) is not
    * written again: its location is returned.
@@ -881,6 +892,11 @@ export async function verifyStore(store: BlockStore, check: (hash: Buffer, bytes
     bytes += data.length;
     if (!check(h, data)) bad.push(toDisplayHex(h));
   }
-  present.sort();
-  return { blocks: present.length, bytes, checksum: sha256(Buffer.from(present.join('\n'))).toString('hex'), bad };
+  return { blocks: present.length, bytes, checksum: indexChecksum(present), bad };
+}
+
+/** sha256 over the sorted hashes (hex, internal byte order) joined by newlines: the store's checksum. */
+export function indexChecksum(hexHashes: string[]): string {
+  hexHashes.sort();
+  return sha256(Buffer.from(hexHashes.join('\n'))).toString('hex');
 }

@@ -12,8 +12,9 @@ import { RPC } from '../control/protocol.js';
 import type { HeaderEntry } from './headers.js';
 import type { ChainShell } from './actor.js';
 import { displayHash } from './logic.js';
+import { verifyStore } from './blockstore.js';
 
-export const CHAIN_RPC_METHODS = ['getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'getblockheader', 'getblock', 'getchaintips'] as const;
+export const CHAIN_RPC_METHODS = ['getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'getblockheader', 'getblock', 'getchaintips', 'getstoreinfo'] as const;
 export type ChainRpcMethod = (typeof CHAIN_RPC_METHODS)[number];
 
 export type ChainRpcReply = { readonly ok: true; readonly result: Json } | { readonly ok: false; readonly code: number; readonly message: string };
@@ -199,6 +200,40 @@ async function getBlock(sh: ChainShell, hashArg: Json | undefined, verbosityArg:
   };
 }
 
+/**
+ * peerd's getstoreinfo, the block half: what the store's index holds (count, checksum of the
+ * sorted hashes, bytes in block files), the tip height, the same digest restricted to blocks
+ * stored at heights ≤ `height` (default the tip), and with `verify` every block read back
+ * ({@link verifyStore}: slow, it reads all of them). Cheap otherwise: the index is in memory.
+ */
+async function storeInfo(sh: ChainShell, heightArg: Json | undefined, verifyArg: Json | undefined): Promise<Json> {
+  const tipHeight = sh.st.chain.height();
+  let upTo = tipHeight;
+  if (heightArg !== undefined && heightArg !== null) {
+    if (typeof heightArg !== 'number' || !Number.isInteger(heightArg) || heightArg < 0) throw new ChainRpcError(RPC.INVALID_PARAMETER, 'height must be a non-negative integer');
+    upTo = heightArg;
+  }
+  const all = sh.store.digest();
+  const below = sh.store.digest(upTo);
+  const stats = sh.store.stats();
+  const out: JsonObject = {
+    blocks: all.blocks,
+    checksum: all.checksum,
+    bytes: stats.bytes,
+    files: stats.files,
+    height: tipHeight,
+    headers: sh.st.tree.best().height,
+    pruned: stats.pruned,
+    pruneheight: sh.store.pruneHeight(),
+    upto: { height: upTo, blocks: below.blocks, checksum: below.checksum },
+  };
+  if (verifyArg === true) {
+    const v = await verifyStore(sh.store);
+    out.verified = { blocks: v.blocks, bytes: v.bytes, checksum: v.checksum, bad: v.bad };
+  }
+  return out;
+}
+
 async function run(sh: ChainShell, method: ChainRpcMethod, args: readonly (Json | undefined)[], nowMs: number): Promise<Json> {
   switch (method) {
     case 'getblockchaininfo':
@@ -228,6 +263,8 @@ async function run(sh: ChainShell, method: ChainRpcMethod, args: readonly (Json 
       return getBlock(sh, args[0], args[1]);
     case 'getchaintips':
       return chainTips(sh);
+    case 'getstoreinfo':
+      return storeInfo(sh, args[0], args[1]);
   }
 }
 

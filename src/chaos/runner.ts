@@ -5,14 +5,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { KillMode } from '../../supervisors/runtime.js';
-import { almostPlan, killTimes, parseIntensity, pickVictim, type ChaosMode, type ScheduleOptions } from './scheduler.js';
-import type { ActorRecord, ChaosTarget } from './target.js';
+import { almostPlan, killTimes, normalizeTarget, parseIntensity, pickVictim, type ChaosMode, type ScheduleOptions } from './scheduler.js';
+import type { ActorRecord, ChaosTarget, StoreInfo } from './target.js';
 import { sleep } from '../util/sleep.js';
 import type { ResourceReport } from '../util/resources.js';
 import { leakRows, leaksOk, type LeakRow } from './leaks.js';
 
 export interface ChaosOptions extends ScheduleOptions {
-  /** Glob over actor paths, as runtime.list: `*` one segment, `**` any. */
+  /**
+   * Glob over actor paths, as runtime.list: `*` one segment, `**` any. A pattern that does not
+   * start with `/` is under `/root/`: `chain` is `/root/chain`, `peers/*` is `/root/peers/*`.
+   */
   readonly target: string;
   readonly mode: ChaosMode;
   /** For stall: how long the mailbox is blocked, ms (default 500). */
@@ -25,6 +28,37 @@ export interface ChaosOptions extends ScheduleOptions {
   readonly actorSlack?: number;
   /** Kill mode used on a supervisor's children in `almost` mode (default crash). */
   readonly almostKill?: 'kill' | 'crash';
+  /** How often the block height is sampled during the run, ms (default 100 in-process, 250 over RPC). */
+  readonly heightEveryMs?: number;
+}
+
+/** The block height through the run (getblockcount before, during and after). */
+export interface HeightTrace {
+  readonly before: number | null;
+  readonly after: number | null;
+  readonly max: number | null;
+  /** Samples answered, and those that were not (the block actor restarting, or a timeout). */
+  readonly samples: number;
+  readonly unanswered: number;
+  /** Every sample below the highest seen before it. */
+  readonly drops: readonly { readonly atMs: number; readonly from: number; readonly to: number }[];
+}
+
+/**
+ * The address book through the run, for "no address lost". A crash (or kill) of the book loses
+ * what arrived since its last snapshot (written every flush interval, Core's 15 min, and on a
+ * clean stop); bans and tried promotions are written at once. The floor is the count at the last
+ * sample that had nothing unsaved (`dirty` false), when one was seen.
+ */
+export interface AddressTrace {
+  readonly before: number | null;
+  readonly after: number | null;
+  /** How many times the book restarted during the run (its incarnation after − before). */
+  readonly restarts: number;
+  /** Count at the last sample with nothing unsaved, or null if none was seen. */
+  readonly flushedFloor: number | null;
+  /** before − after when positive: what the run cost the book (0 once new addresses are journaled too). */
+  readonly lost: number;
 }
 
 export type Recovery = 'replaced' | 'reconnected' | 'resumed' | 'timeout' | 'n/a';
@@ -98,6 +132,11 @@ export interface ChaosReport {
    * an RPC node without `getresources`), and the leak check of one against the other.
    */
   readonly resources: { readonly before: ResourceReport | null; readonly after: ResourceReport | null; readonly leaks: LeakRow[] };
+  /** Block height samples (null when the target cannot tell, e.g. a node without a block actor). */
+  readonly height: HeightTrace | null;
+  /** What was stored before the run and after it settled (getstoreinfo; null when not available). */
+  readonly store: { readonly before: StoreInfo | null; readonly after: StoreInfo | null };
+  readonly addresses: AddressTrace;
   readonly invariants: InvariantResult[];
   readonly ok: boolean;
 }
@@ -140,7 +179,8 @@ async function pollUntil(cond: () => Promise<boolean>, ms: number, every: number
   }
 }
 
-export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosReport> {
+export async function runChaos(t: ChaosTarget, opts: ChaosOptions): Promise<ChaosReport> {
+  const o: ChaosOptions = { ...opts, target: normalizeTarget(opts.target) };
   const refillS = o.refillS ?? 10;
   const pollMs = o.pollMs ?? (t.where === 'rpc' ? 25 : 10);
   const stallMs = o.stallMs ?? 500;
@@ -155,18 +195,47 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
   const supsBefore = new Map((await t.list('/**')).filter((a) => a.kind !== 'worker').map((a) => [a.path, a]));
   const supSeen = new Map<string, number>();
 
+  // Stored blocks and addresses before; the address book's flush state as it goes.
+  const storeBefore = t.storeInfo ? await safe(() => t.storeInfo!()) : null;
+  const book = new BookWatch();
+  book.note((await safe(() => t.list(BOOK_PATH)))?.[0]);
+  if (storeBefore) book.noteInfo(storeBefore);
+
+  // Block height: sampled before, all through the run, and after.
+  const heights = new HeightWatch();
+  const sampleHeight = async (): Promise<boolean> => {
+    if (!t.blockHeight) return false;
+    const h = await safe(() => t.blockHeight!());
+    if (h === null || !Number.isFinite(h)) {
+      heights.miss();
+      return false;
+    }
+    heights.note(h, since());
+    return true;
+  };
+
   const victims: VictimRecord[] = [];
   const watchers: Promise<void>[] = [];
   let rpcFailures = 0;
   let running = true;
   const t0 = performance.now();
   const since = (): number => Math.round(performance.now() - t0);
+  const hasHeight = await sampleHeight();
+  heights.before = heights.last;
 
-  // Heartbeat: the node answers throughout.
+  // Heartbeat: the node answers throughout; every 5th beat, the address book's record.
   const heartbeat = (async () => {
-    while (running) {
+    for (let beat = 0; running; beat++) {
       if (!(await t.alive().catch(() => false))) rpcFailures++;
+      if (beat % 5 === 4) book.note((await safe(() => t.list(BOOK_PATH)))?.[0]);
       await sleep(100);
+    }
+  })();
+  const heightEvery = o.heightEveryMs ?? (t.where === 'rpc' ? 250 : 100);
+  const heightLoop = (async () => {
+    while (running && hasHeight) {
+      await sampleHeight();
+      await sleep(heightEvery);
     }
   })();
 
@@ -243,6 +312,7 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
       firstMessageMs: null,
       newIncarnation: null,
     };
+    if (rec.path === BOOK_PATH) book.note(rec);
     if (!(await t.kill(rec.path, mode, stallMs).catch(() => false))) return null;
     victims.push(v);
     watchers.push(watch(v, killedAt, connsBefore));
@@ -287,6 +357,7 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
   await Promise.all(watchers);
   running = false;
   await heartbeat;
+  await heightLoop;
   invariants.push({ name: 'answering throughout', pass: rpcFailures === 0, detail: `${rpcFailures} failed heartbeat(s) or calls` });
 
   // Connections back to the level before.
@@ -353,11 +424,39 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
     });
   }
 
-  // Nothing lost.
-  if (before.addrmanTotal !== null) {
-    const pass = after.addrmanTotal !== null && after.addrmanTotal >= before.addrmanTotal;
-    invariants.push({ name: 'address book not smaller', pass, detail: `${String(after.addrmanTotal)} after, ${before.addrmanTotal} before` });
+  // Block height: one more sample once everything is back (retried while the block actor restarts).
+  if (hasHeight) {
+    await pollUntil(sampleHeight, refillS * 1000, pollMs);
+    heights.after = heights.last;
+    const h = heights.trace();
+    const drops = h.drops;
+    invariants.push({
+      name: 'block height never decreased',
+      pass: drops.length === 0 && h.after !== null,
+      detail:
+        h.after === null
+          ? `no height after the run (${h.samples} samples, ${h.unanswered} unanswered)`
+          : `${String(h.before)} before, ${h.after} after (max ${String(h.max)}); ${h.samples} samples, ${h.unanswered} unanswered while the block actor was down` +
+            (drops.length === 0 ? '' : `; DROPS: ${drops.map((d) => `${d.from}→${d.to} at ${d.atMs} ms`).join(', ')}`),
+    });
   }
+
+  // No stored block lost: the index's count and checksum, in all and at heights ≤ the tip before.
+  const got: { after: StoreInfo | null } = { after: null };
+  if (storeBefore !== null && t.storeInfo) {
+    const read = t.storeInfo.bind(t);
+    await pollUntil(async () => (got.after = await read(storeBefore.upto.height)) !== null, refillS * 1000, t.where === 'rpc' ? 250 : 50);
+    invariants.push(blocksInvariant(storeBefore, got.after));
+    if (got.after) book.noteInfo(got.after);
+  }
+  const storeAfter = got.after;
+
+  // Nothing lost.
+  const addrAfter = storeAfter?.addresses ?? after.addrmanTotal;
+  const addrBefore = storeBefore?.addresses ?? before.addrmanTotal;
+  book.note((await safe(() => t.list(BOOK_PATH)))?.[0]);
+  const addresses = book.trace(addrBefore, addrAfter);
+  if (addrBefore !== null) invariants.push(addressInvariant(addresses));
   if (before.banned !== null) {
     const pass = after.banned !== null && after.banned >= before.banned;
     invariants.push({ name: 'bans not lost', pass, detail: `${String(after.banned)} after, ${before.banned} before` });
@@ -399,7 +498,116 @@ export async function runChaos(t: ChaosTarget, o: ChaosOptions): Promise<ChaosRe
     deadLetters: { before: before.deadLetters, after: after.deadLetters, delta: after.deadLetters - before.deadLetters },
     rpcFailures,
     resources: { before: resBefore, after: resAfter, leaks },
+    height: hasHeight ? heights.trace() : null,
+    store: { before: storeBefore, after: storeAfter },
+    addresses,
     invariants,
     ok: invariants.every((i) => i.pass),
+  };
+}
+
+const BOOK_PATH = '/root/addressbook';
+
+/** The block height samples, in order; a sample below the highest before it is a drop. */
+class HeightWatch {
+  before: number | null = null;
+  after: number | null = null;
+  last: number | null = null;
+  private max: number | null = null;
+  private samples = 0;
+  private unanswered = 0;
+  private readonly drops: { atMs: number; from: number; to: number }[] = [];
+
+  note(h: number, atMs: number): void {
+    this.samples++;
+    if (this.max !== null && h < this.max) this.drops.push({ atMs, from: this.max, to: h });
+    this.max = this.max === null ? h : Math.max(this.max, h);
+    this.last = h;
+  }
+
+  miss(): void {
+    this.unanswered++;
+  }
+
+  trace(): HeightTrace {
+    return { before: this.before, after: this.after, max: this.max, samples: this.samples, unanswered: this.unanswered, drops: [...this.drops] };
+  }
+}
+
+/** The address book's record as the run goes: incarnations seen, and the count when nothing was unsaved. */
+class BookWatch {
+  private firstIncarnation: number | null = null;
+  private lastIncarnation: number | null = null;
+  private floor: number | null = null;
+
+  note(rec: ActorRecord | undefined): void {
+    if (rec === undefined) return;
+    this.firstIncarnation ??= rec.incarnation;
+    this.lastIncarnation = Math.max(this.lastIncarnation ?? 0, rec.incarnation);
+    const sum = rec.summary as { addresses?: unknown; dirty?: unknown } | undefined;
+    if (sum?.dirty === false && typeof sum.addresses === 'number') this.floor = sum.addresses;
+  }
+
+  noteInfo(s: StoreInfo): void {
+    if (s.addressesDirty === false) this.floor = s.addresses;
+  }
+
+  trace(before: number | null, after: number | null): AddressTrace {
+    const restarts = this.firstIncarnation === null || this.lastIncarnation === null ? 0 : this.lastIncarnation - this.firstIncarnation;
+    return { before, after, restarts, flushedFloor: this.floor, lost: before !== null && after !== null ? Math.max(0, before - after) : 0 };
+  }
+}
+
+/**
+ * "No stored block lost": the blocks stored at heights ≤ the tip before the run (the active
+ * chain, which only grows without a reorganisation) must all be there — same count and checksum,
+ * or more (a fork filled in) — and the store as a whole must not hold fewer blocks, nor the same
+ * number with a different checksum. Not checked with pruning on (it deletes blocks by design).
+ */
+export function blocksInvariant(before: StoreInfo, after: StoreInfo | null): InvariantResult {
+  const name = 'no stored block lost';
+  if (after === null) return { name, pass: false, detail: 'getstoreinfo did not answer after the run' };
+  if (before.pruned || after.pruned) return { name, pass: true, detail: `pruning is on: not checked (${before.blocks} before, ${after.blocks} after)` };
+  const problems: string[] = [];
+  if (after.blocks < before.blocks) problems.push(`${before.blocks - after.blocks} fewer blocks`);
+  else if (after.blocks === before.blocks && after.checksum !== before.checksum) problems.push('same count, different checksum');
+  const b = before.upto;
+  const a = after.upto;
+  if (a.height !== b.height) problems.push(`asked for heights ≤ ${b.height}, got ≤ ${a.height}`);
+  else if (a.blocks < b.blocks) problems.push(`${b.blocks - a.blocks} fewer blocks at heights ≤ ${b.height}`);
+  else if (a.blocks === b.blocks && a.checksum !== b.checksum) problems.push(`blocks at heights ≤ ${b.height} changed (checksum)`);
+  const grew = after.blocks - before.blocks;
+  return {
+    name,
+    pass: problems.length === 0,
+    detail:
+      problems.length === 0
+        ? `${before.blocks} before, ${after.blocks} after (+${grew}); the ${b.blocks} at heights ≤ ${b.height} ${a.blocks === b.blocks ? 'unchanged (same checksum)' : `now ${a.blocks}`}`
+        : `LOST: ${problems.join('; ')} (${before.blocks} before, ${after.blocks} after)`,
+  };
+}
+
+/**
+ * "No address lost". Without a restart of the address book its count must not drop. With one,
+ * what arrived since its last snapshot may go (as Core's peers.dat on a crash): the count must
+ * not drop below the last count seen with nothing unsaved; when no such sample was seen the
+ * floor is unknown and only the loss is reported. Bans are checked on their own (they are
+ * written at once).
+ */
+export function addressInvariant(a: AddressTrace): InvariantResult {
+  const name = 'no address lost';
+  if (a.before === null || a.after === null) return { name, pass: false, detail: `address count unknown (${String(a.before)} before, ${String(a.after)} after)` };
+  if (a.after >= a.before) return { name, pass: true, detail: `${a.after} after, ${a.before} before${a.restarts > 0 ? `; the book restarted ${a.restarts} time(s)` : ''}` };
+  if (a.restarts === 0) return { name, pass: false, detail: `${a.after} after, ${a.before} before: ${a.lost} lost without a restart of the book` };
+  const floor = a.flushedFloor;
+  const pass = floor === null || a.after >= floor;
+  const rule =
+    floor === null
+      ? 'no sample without unsaved changes was seen, so the flushed count is unknown'
+      : `the last count seen with nothing unsaved was ${floor}${pass ? '' : ': BELOW IT'}`;
+  return {
+    name,
+    pass,
+    detail: `${a.after} after, ${a.before} before: ${a.lost} lost since the last flush (the book restarted ${a.restarts} time(s); a crash loses what arrived since its last snapshot); ${rule}`,
   };
 }

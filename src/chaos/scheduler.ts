@@ -99,3 +99,13 @@ export function plan(o: ScheduleOptions & { readonly mode: ChaosMode }, liveAt: 
 
 /** runtime.list's glob (`*` one segment, `**` any), for tests and for filtering RPC results. */
 export { globToRegExp };
+
+/**
+ * The target as a path glob: one that does not start with `/` is taken under `/root/`
+ * (`chain` → `/root/chain`, `peers/*` → `/root/peers/*`, `addressbook` → `/root/addressbook`).
+ */
+export function normalizeTarget(target: string): string {
+  const t = target.trim();
+  if (t === '' || t.startsWith('/')) return t;
+  return `/root/${t}`;
+}

@@ -607,6 +607,34 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     result: '{total, byType}',
     handler: (ctx) => toJson(ctx.deadLetters()),
   },
+  getstoreinfo: {
+    category: 'peerd',
+    description:
+      "What the node has stored, for the chaos monkey's \"nothing lost\" invariants: the block index (blocks, checksum = sha256 of the sorted stored hashes, hex internal order, joined by newlines — the same as a full read-back's; bytes and files), the tip height, the same digest restricted to blocks stored at heights ≤ height (default the tip), and the address book's count, bans and whether it has changes not yet written (dirty, seconds since its last flush). verify reads every block back and checks its header hash (slow).",
+    params: [
+      { name: 'height', type: 'number', optional: true, description: 'Restrict the second digest to blocks stored at heights ≤ this (default the tip)' },
+      { name: 'verify', type: 'boolean', optional: true, description: 'Also read every block back (default false)' },
+    ],
+    result: '{blocks, checksum, bytes, files, height, headers, pruned, pruneheight, upto: {height, blocks, checksum}, verified?: {blocks, bytes, checksum, bad}, addresses, new, tried, bans, addressbook: {dirty, lastflushagos}}',
+    handler: async (ctx, [height, verify]) => {
+      const blocks = (await chain(ctx, 'getstoreinfo', [height, verify])) as JsonObject;
+      const info = await ab<AddrmanInfo>(ctx, 'addr', (replyTo) => ({ type: 'info', replyTo: replyTo }));
+      const bans = await ab<BannedEntry[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }));
+      const summary = ctx.actors(ADDRESSBOOK_PATH)[0]?.summary as { dirty?: unknown; lastFlushAgoS?: unknown } | undefined;
+      const all = info.all_networks ?? { new: 0, tried: 0, total: 0 };
+      return {
+        ...blocks,
+        addresses: all.total,
+        new: all.new,
+        tried: all.tried,
+        bans: bans.length,
+        addressbook: {
+          dirty: typeof summary?.dirty === 'boolean' ? summary.dirty : null,
+          lastflushagos: typeof summary?.lastFlushAgoS === 'number' ? summary.lastFlushAgoS : null,
+        },
+      };
+    },
+  },
   getresources: {
     category: 'peerd',
     description:
