@@ -47,6 +47,14 @@ test('peerd chaos against peerd start over RPC: kills peers, exits 0, writes a J
     assert.ok(report.resources.before !== null && report.resources.after !== null);
     assert.ok(report.resources.before.actors > 0 && report.resources.after.sockets >= 2);
     assert.ok(report.invariants.some((i) => i.name === 'no leaked resources' && i.pass), r.stdout);
+    // Height and store through getblockcount and getstoreinfo over RPC.
+    for (const name of ['block height never decreased', 'no stored block lost', 'no address lost', 'bans not lost']) {
+      assert.ok(report.invariants.some((i) => i.name === name && i.pass), `${name}: ${r.stdout}`);
+    }
+    assert.ok(report.store.before !== null && report.store.after !== null);
+    assert.equal(report.store.before.height, 0);
+    assert.equal(report.store.after.upto.blocks, 0);
+    assert.ok(report.height !== null && report.height.samples >= 2);
 
     const bad = await run(['chaos', '--rpcport', String(rpcPort), '--network', 'regtest', '--datadir', dir, '--target', '/root', '--mode', 'nuke']);
     assert.equal(bad.code, 2);
