@@ -917,8 +917,15 @@ export function chainSummary(s: ChainState): Record<string, unknown> {
     storing: s.storing.size,
     stallTimeoutMs: s.stallTimeoutMs,
     syncing: [...s.peers.values()].filter((p) => p.syncStarted).map((p) => p.id),
+    // Headers presyncs under way: what each holds is what memory is proportional to (never the chain).
+    presync: [...s.peers.values()].filter((p) => p.presync !== null).map((p) => ({ peer: p.id, ...presyncSummary(p.presync as HeadersSyncState) })),
     ...s.stats,
   };
+}
+
+function presyncSummary(h: HeadersSyncState): { phase: string; height: number; retained: number } {
+  const p = h.progress();
+  return { phase: p.phase, height: p.height, retained: h.retained() };
 }
 
 export { hex as displayHash };
