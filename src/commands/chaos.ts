@@ -28,7 +28,7 @@ export function installChaos(program: Command, setExit: (code: number) => void):
     program
       .command('chaos')
       .description('chaos monkey: kill actors matching a path pattern at a seeded, jittered rate, then check the node healed (exit 1 if an invariant broke)')
-      .requiredOption('--target <pattern>', "actor path glob, e.g. '/root/peers/*' ('*' one segment, '**' any)")
+      .requiredOption('--target <pattern>', "actor path glob, e.g. '/root/peers/*' ('*' one segment, '**' any); without a leading / it is under /root: chain, addressbook, 'peers/*'")
       .option('--mode <mode>', `${CHAOS_MODES.join(', ')}`, 'kill')
       .option('--rate <per_second>', 'kills per second', '1')
       .option('--duration <seconds>', 'how long to kill', '10')
