@@ -331,6 +331,8 @@ function onHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], 
   const wasAsked = p.headersAskedAt !== 0;
   p.headersAskedAt = 0;
   if (headers.length === 0) {
+    // No more headers: a presync that was waiting for them is over (nothing of it is stored).
+    p.presync = null;
     if (wasAsked) {
       p.headersDone = true;
       afterHeadersDone(s, p, now, out);
