@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { figureLine, markdownTable, type SuiteResult } from './report.js';
 
-const SUITES = ['codec', 'supervisors', 'peers', 'throttle', 'addrman'] as const;
+const SUITES = ['codec', 'supervisors', 'peers', 'throttle', 'addrman', 'sync'] as const;
 
 interface SuiteModule {
   run(): Promise<SuiteResult>;
