@@ -53,6 +53,8 @@ export interface SyncNodeResult {
   readonly startRss: number;
   /** CPU seconds (user + system, every thread) from startNode resolved to tip. */
   readonly cpuSeconds: number;
+  /** Minor page faults of the process over the same span. */
+  readonly minorFaults: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -83,11 +85,13 @@ async function main(): Promise<void> {
     connect: [...opts.connect],
     logger,
     tickMs: 100,
+    ...(process.env.DEV_NOSYNC ? { chain: { sync: false } } : {}),
   });
   const tStart = performance.now();
   const startRss = process.memoryUsage.rss();
   loop.enable();
   const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
   const info = async (): Promise<{ blocks: number; headers: number }> => (await node.chainCall('getblockchaininfo')) as unknown as { blocks: number; headers: number };
   const headersAtStart = (await info()).headers;
   let headersMs = Number.NaN;
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
   }
   loop.disable();
   const cpu = process.cpuUsage(cpu0);
+  const minorFaults = process.resourceUsage().minorPageFault - faults0;
   const ms = (ns: number): number => Math.max(0, ns / 1e6 - 1);
   const during = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
   const peakRss = process.resourceUsage().maxRSS * 1024;
@@ -137,6 +142,7 @@ async function main(): Promise<void> {
     peakRss,
     startRss,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    minorFaults,
   });
   const stop = async (): Promise<void> => {
     await node.stop().catch(() => undefined);

@@ -340,15 +340,14 @@ export class HeaderTree {
         parent = last = known;
         continue;
       }
-      const key = h.hash.toString('latin1');
-      if (this.failed.has(key)) return reject(i, 'duplicate-invalid', true, 'header is known to be invalid', last);
+      if (this.failed.size > 0 && this.failed.has(h.hash.toString('latin1'))) return reject(i, 'duplicate-invalid', true, 'header is known to be invalid', last);
       if (parent.invalid) {
-        this.remember(key);
+        this.remember(h.hash.toString('latin1'));
         return reject(i, 'bad-prevblk', true, 'previous header is invalid', last);
       }
       const fail = contextualCheck(this.params, h, parent.height + 1, parent.time, medianTime(parent), this.nextWorkRequired(parent, h.time), nowSeconds);
       if (fail) {
-        if (fail.permanent) this.remember(key);
+        if (fail.permanent) this.remember(h.hash.toString('latin1'));
         return reject(i, fail.reason, fail.punish, fail.message, last);
       }
       const e = this.insert(parent, h);

@@ -74,8 +74,12 @@ export function makeHeader(fields: HeaderFields): BlockHeader {
   return { ...fields, prevBlock: Buffer.from(fields.prevBlock), merkleRoot: Buffer.from(fields.merkleRoot), hash: sha256d(w.result()) };
 }
 
-/** Reads a block: header, CompactSize count (bounded by the bytes left), transactions with witness. */
-export function decodeBlock(r: Reader): Block {
+/**
+ * Reads a block: header, CompactSize count (bounded by the bytes left), transactions with
+ * witness. With `deferTxHashes`, transaction ids are computed on first use (see decodeTx).
+ */
+export function decodeBlock(r: Reader, opts: { readonly deferTxHashes?: boolean } = {}): Block {
+  const defer = opts.deferTxHashes === true;
   const start = r.pos;
   const header = decodeHeader(r);
   const at = r.offset;
@@ -85,7 +89,7 @@ export function decodeBlock(r: Reader): Block {
   let witnessBytes = 0;
   let hasWitness = false;
   for (let i = 0; i < n; i++) {
-    const tx = decodeTx(r);
+    const tx = decodeTx(r, defer);
     txs[i] = tx;
     if (tx.hasWitness) {
       hasWitness = true;

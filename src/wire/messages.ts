@@ -142,6 +142,8 @@ export type DecodedMessage = { readonly ok: true; readonly value: Message } | { 
 export interface DecodeOptions {
   /** Ignore bytes left after a message, as Core does (default false: 'trailing-bytes'). `version` always ignores them. */
   readonly allowTrailing?: boolean;
+  /** A block's transaction ids are computed on first use, not while decoding (the block check hashes them, maybe in another thread). */
+  readonly deferTxHashes?: boolean;
 }
 
 const INV_ITEM_SIZE = 36;
@@ -235,7 +237,7 @@ function decodeReject(r: Reader, allowTrailing: boolean): RejectMessage {
   return { command: 'reject', message, code, reason };
 }
 
-function decodeBody(command: string, r: Reader, allowTrailing: boolean): Message {
+function decodeBody(command: string, r: Reader, allowTrailing: boolean, deferTxHashes = false): Message {
   switch (command) {
     case 'version':
       return decodeVersion(r);
@@ -267,7 +269,7 @@ function decodeBody(command: string, r: Reader, allowTrailing: boolean): Message
     case 'headers':
       return { command: 'headers', headers: decodeHeaders(r) };
     case 'block':
-      return { command: 'block', block: decodeBlock(r) };
+      return { command: 'block', block: decodeBlock(r, { deferTxHashes }) };
     case 'tx':
       return { command: 'tx', tx: decodeTx(r) };
     case 'sendcmpct':
@@ -289,7 +291,7 @@ export function decodeMessage(command: string, payload: Buffer, opts?: DecodeOpt
   const r = new Reader(payload);
   const allowTrailing = opts?.allowTrailing === true;
   try {
-    const value = decodeBody(command, r, allowTrailing);
+    const value = decodeBody(command, r, allowTrailing, opts?.deferTxHashes === true);
     if (!allowTrailing && command !== 'version') r.expectEnd(command);
     return { ok: true, value };
   } catch (err) {
