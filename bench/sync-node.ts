@@ -13,7 +13,7 @@
  * It sends one `{ type: 'result', … }` message, then stops the node and exits when the parent
  * says `stop` (or disconnects).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance as perf } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startNode } from '../src/node.js';
 
@@ -55,6 +55,10 @@ export interface SyncNodeResult {
   readonly cpuSeconds: number;
   /** Minor page faults of the process over the same span. */
   readonly minorFaults: number;
+  /** Main-thread garbage-collection pauses over the same span, ms. */
+  readonly gcMs: number;
+  /** Main-thread event-loop utilisation over the same span (0..1). */
+  readonly elu: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -85,13 +89,19 @@ async function main(): Promise<void> {
     connect: [...opts.connect],
     logger,
     tickMs: 100,
-    ...(process.env.DEV_NOSYNC ? { chain: { sync: false } } : {}),
+    ...(process.env.DEV_CHAIN ? { chain: JSON.parse(process.env.DEV_CHAIN) as object } : {}),
   });
   const tStart = performance.now();
   const startRss = process.memoryUsage.rss();
   loop.enable();
   const cpu0 = process.cpuUsage();
   const faults0 = process.resourceUsage().minorPageFault;
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcMs += e.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const elu0 = perf.eventLoopUtilization();
   const info = async (): Promise<{ blocks: number; headers: number }> => (await node.chainCall('getblockchaininfo')) as unknown as { blocks: number; headers: number };
   const headersAtStart = (await info()).headers;
   let headersMs = Number.NaN;
@@ -116,6 +126,8 @@ async function main(): Promise<void> {
   loop.disable();
   const cpu = process.cpuUsage(cpu0);
   const minorFaults = process.resourceUsage().minorPageFault - faults0;
+  const elu = perf.eventLoopUtilization(elu0).utilization;
+  gc.disconnect();
   const ms = (ns: number): number => Math.max(0, ns / 1e6 - 1);
   const during = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
   const peakRss = process.resourceUsage().maxRSS * 1024;
@@ -143,6 +155,8 @@ async function main(): Promise<void> {
     startRss,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     minorFaults,
+    gcMs,
+    elu,
   });
   const stop = async (): Promise<void> => {
     await node.stop().catch(() => undefined);

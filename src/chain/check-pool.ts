@@ -15,7 +15,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { checkBlock, type Block, type BlockCheck, type CheckBlockOptions } from '../wire/block.js';
+import { checkBlock, parseBlock, type Block, type BlockCheck, type CheckBlockOptions } from '../wire/block.js';
 import type { CheckItem, CheckTask } from './check-worker.js';
 
 export const SLAB_BYTES = 256 * 1024;
@@ -61,11 +61,11 @@ export function sharedCopy(bytes: Uint8Array): { memory: SharedArrayBuffer; offs
 }
 
 interface Job {
-  readonly block: Block;
   readonly opts: Required<CheckBlockOptions>;
   readonly item: CheckItem;
   readonly buf: Buffer;
   readonly resolve: (c: Checked) => void;
+  readonly reject: (err: unknown) => void;
 }
 
 class Checker {
@@ -84,10 +84,10 @@ class Checker {
     });
   }
 
-  check(block: Block, bytes: Buffer, opts: Required<CheckBlockOptions>): Promise<Checked> {
+  check(bytes: Buffer, opts: Required<CheckBlockOptions>): Promise<Checked> {
     const copy = sharedCopy(bytes);
-    return new Promise<Checked>((resolve) => {
-      this.queue.push({ block, opts, buf: copy.buf, resolve, item: { memory: copy.memory, offset: copy.offset, length: bytes.length, powLimit: opts.powLimit, segwit: opts.segwit } });
+    return new Promise<Checked>((resolve, reject) => {
+      this.queue.push({ opts, buf: copy.buf, resolve, reject, item: { memory: copy.memory, offset: copy.offset, length: bytes.length, powLimit: opts.powLimit, segwit: opts.segwit } });
       this.pump();
     });
   }
@@ -117,9 +117,13 @@ class Checker {
     this.out--;
     for (let i = 0; i < batch.length; i++) {
       const j = batch[i];
-      // No verdict from the worker (it failed, which it never should): check it here.
-      const result = results[i] ?? checkBlock(j.block, j.opts);
-      j.resolve({ result, raw: result.ok ? j.buf : Buffer.alloc(0) });
+      try {
+        // No verdict from the worker (it failed, which it never should): check it here.
+        const result = results[i] ?? checkBytes(j.buf, j.opts);
+        j.resolve({ result, raw: result.ok ? j.buf : Buffer.alloc(0) });
+      } catch (err) {
+        j.reject(err);
+      }
     }
     this.pump();
   }
@@ -135,7 +139,14 @@ export function checkInPool(block: Block, opts: Required<CheckBlockOptions>, thr
   const bytes = block.raw;
   if (threads <= 0 || bytes === undefined) return Promise.resolve(checkHere(block, opts));
   checker ??= new Checker(threads);
-  return checker.check(block, bytes, opts);
+  return checker.check(bytes, opts);
+}
+
+/** Parses and checks a block's bytes here (they were decoded once already, so they parse). */
+function checkBytes(bytes: Buffer, opts: Required<CheckBlockOptions>): BlockCheck {
+  const parsed = parseBlock(bytes);
+  if (!parsed.ok) throw new Error(`a block that decoded does not parse: ${parsed.error.message}`);
+  return checkBlock(parsed.value, opts);
 }
 
 /** The same check on this thread. */

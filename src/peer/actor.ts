@@ -384,8 +384,8 @@ function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
       }
       count(sh.recvPerMsg, f.command, f.payload.length + 24);
       const now = sh.now();
-      // Blocks: their transactions' hashes are computed by the block check (in a worker thread), not here.
-      const r = decodeMessage(f.command, f.payload, { allowTrailing: true, deferTxHashes: true });
+      // Blocks: their transactions are checked here but decoded and hashed by the block check (in a worker thread).
+      const r = decodeMessage(f.command, f.payload, { allowTrailing: true, lazyBlockTxs: true });
       if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
       else step(sh, ctx, { type: 'message', msg: r.value, now });
     }

@@ -191,6 +191,79 @@ class DeferredTx implements Tx {
   }
 }
 
+/** What {@link scanTx} found: one shared object, overwritten by every call. */
+export interface TxShape {
+  size: number;
+  strippedSize: number;
+  hasWitness: boolean;
+}
+
+const shape: TxShape = { size: 0, strippedSize: 0, hasWitness: false };
+
+/**
+ * Checks one transaction's serialisation exactly as {@link decodeTx} reads it — the same reads
+ * in the same order, so the same bytes are accepted and the same errors thrown at the same
+ * offsets — without building it: no objects, no hashing. Returns its sizes in a shared object
+ * that the next call overwrites. (A property test holds the two to agreement.)
+ */
+export function scanTx(r: Reader): TxShape {
+  const start = r.pos;
+  r.i32le('tx version');
+  let flags = 0;
+  let flagAt = -1;
+  let bodyStart = r.pos;
+  let nIn = readCount(r, 'input count', MIN_TXIN_SIZE);
+  if (nIn === 0) {
+    flagAt = r.offset;
+    flags = r.u8('segwit flag');
+    if (flags !== 0) {
+      bodyStart = r.pos;
+      nIn = readCount(r, 'input count', MIN_TXIN_SIZE);
+      skipInputs(r, nIn);
+      skipOutputs(r);
+      if ((flags & 1) === 0) r.fail('bad-value', `unknown transaction optional data (flag ${flags})`, flagAt);
+    }
+  } else {
+    skipInputs(r, nIn);
+    skipOutputs(r);
+  }
+  const bodyEnd = r.pos;
+  let hasWitness = false;
+  if ((flags & 1) !== 0) {
+    if ((flags & ~1) !== 0) r.fail('bad-value', `unknown transaction optional data (flag ${flags})`, flagAt);
+    for (let i = 0; i < nIn; i++) {
+      const n = readCount(r, 'witness item count', 1);
+      if (n === 0) continue;
+      for (let j = 0; j < n; j++) r.skip(r.compactSize('witness item'), 'witness item');
+      hasWitness = true;
+    }
+    if (!hasWitness) r.fail('bad-value', 'superfluous witness record', flagAt);
+  }
+  r.u32le('locktime');
+  shape.size = r.pos - start;
+  shape.strippedSize = hasWitness ? 8 + (bodyEnd - bodyStart) : shape.size;
+  shape.hasWitness = hasWitness;
+  return shape;
+}
+
+function skipInputs(r: Reader, n: number): void {
+  for (let i = 0; i < n; i++) {
+    r.skip(32, 'prevout hash');
+    r.u32le('prevout index');
+    r.skip(r.compactSize('scriptSig'), 'scriptSig');
+    r.u32le('sequence');
+  }
+}
+
+function skipOutputs(r: Reader): void {
+  const n = readCount(r, 'output count', MIN_TXOUT_SIZE);
+  for (let i = 0; i < n; i++) {
+    r.need(8, 'output value');
+    r.pos += 8;
+    r.skip(r.compactSize('scriptPubKey'), 'scriptPubKey');
+  }
+}
+
 /** A CompactSize count that cannot exceed what the remaining bytes could hold at `minEach` bytes per element. */
 function readCount(r: Reader, what: string, minEach: number): number {
   const at = r.offset;
