@@ -26,6 +26,8 @@ export interface SyncNodeOptions {
   /** Give up after this long, ms. */
   readonly timeoutMs: number;
   readonly pollMs?: number;
+  /** Worker threads for block checks (the node's default when absent). */
+  readonly checkThreads?: number;
 }
 
 export interface SyncNodeResult {
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
     connect: [...opts.connect],
     logger,
     tickMs: 100,
-    ...(process.env.DEV_CHAIN ? { chain: JSON.parse(process.env.DEV_CHAIN) as object } : {}),
+    ...(opts.checkThreads === undefined ? {} : { chain: { checkThreads: opts.checkThreads } }),
   });
   const tStart = performance.now();
   const startRss = process.memoryUsage.rss();

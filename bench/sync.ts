@@ -30,8 +30,9 @@
  *   after it ends (loop delay).
  *
  * Options (environment): PEERD_BENCH_SYNC_BLOCKS (default 20000), PEERD_BENCH_SYNC_TXS (21),
- * PEERD_BENCH_SYNC_PEERS ("1,4"), PEERD_BENCH_CPUPROF=<dir> (the node runs with --cpu-prof into
- * that directory).
+ * PEERD_BENCH_SYNC_PEERS ("1,4"), PEERD_BENCH_SYNC_THREADS (the node's block-check worker threads;
+ * its default, cores − 1, when unset), PEERD_BENCH_CPUPROF=<dir> (the node runs with --cpu-prof
+ * into that directory: one profile for the main thread, one per worker).
  */
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -211,7 +212,14 @@ interface Run {
 export async function syncOnce(servers: readonly ChainServer[], target: number, cpuprof: string | undefined): Promise<Run> {
   const datadir = mkdtempSync(join(tmpdir(), 'peerd-bench-sync-'));
   const script = fileURLToPath(new URL('./sync-node.js', import.meta.url));
-  const opts: SyncNodeOptions = { datadir, connect: servers.map((s) => `127.0.0.1:${s.port}`), target, timeoutMs: 150_000 };
+  const threads = process.env.PEERD_BENCH_SYNC_THREADS;
+  const opts: SyncNodeOptions = {
+    datadir,
+    connect: servers.map((s) => `127.0.0.1:${s.port}`),
+    target,
+    timeoutMs: 150_000,
+    ...(threads === undefined || threads === '' ? {} : { checkThreads: Number(threads) }),
+  };
   const execArgv = cpuprof ? ['--cpu-prof', `--cpu-prof-dir=${cpuprof}`] : [];
   const started = performance.now();
   const child = fork(script, [JSON.stringify(opts)], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

@@ -18,7 +18,7 @@ import type { Message } from '../wire/messages.js';
 import { storeDb, type StoreMsg } from '../store/actor.js';
 import type { PeerMsg, ToChain } from '../peer/actor.js';
 import type { Json } from '../control/protocol.js';
-import { BlockStore } from './blockstore.js';
+import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';
 import {
@@ -225,11 +225,15 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
       })
       .with({ kind: 'store-block' }, ({ entry, raw }) => storeBlock(sh, ctx, entry, raw))
       .with({ kind: 'store-headers' }, ({ entries }) => {
-        // Not awaited: the next getheaders (a later effect) leaves now. A header not yet written
-        // when we stop is simply fetched again after the restart; a failed write crashes us.
+        // Written in the background, after this turn: the next getheaders (a later effect) leaves
+        // first. A header not yet written when we stop is simply fetched again after the restart;
+        // a failed write crashes us.
         const self = ctx.self;
-        sh.store.putHeaders(entries.map((en) => ({ hash: en.hash, raw: headerBytes(en), height: en.height }))).catch((err: unknown) => {
-          tell(self, { type: 'store-failed', error: `headers: ${err instanceof Error ? err.message : String(err)}` });
+        setImmediate(() => {
+          sh.store.putHeaders(entries.map((en) => ({ hash: en.hash, raw: headerBytes(en), height: en.height }))).catch((err: unknown) => {
+            if (err instanceof BlockStoreError && sh.store.isClosed()) return; // we stopped meanwhile
+            tell(self, { type: 'store-failed', error: `headers: ${err instanceof Error ? err.message : String(err)}` });
+          });
         });
       })
       .with({ kind: 'invalid' }, async ({ entry, reason }) => {

@@ -603,6 +603,11 @@ export class BlockStore {
     return this.serial(() => this.doPrune(keepFrom));
   }
 
+  /** Whether the store is closed or closing (no more writes). */
+  isClosed(): boolean {
+    return this.closed || this.closing !== null;
+  }
+
   /** Core's pruneheight: every block stored at this height or above is still stored (0 if never pruned). */
   pruneHeight(): number {
     return this.prunedHeight;

@@ -9,7 +9,9 @@
  *   buffer, which must not be kept).
  * - Batches: at most one task per thread is out at a time; blocks arriving meanwhile queue and
  *   go together in the next task (up to {@link MAX_BATCH_BLOCKS} / {@link MAX_BATCH_BYTES}), so
- *   the cost of a round trip to a worker is paid once per batch, not once per block.
+ *   the cost of a round trip to a worker (a thread wake-up each way) is paid once per batch,
+ *   not once per block. An idle thread gets small blocks after at most {@link GATHER_MS}, or as
+ *   soon as {@link GATHER_BYTES} wait, so that blocks trickling in one by one still travel together.
  * - One pool per process, started on first use with the thread count first asked for; its
  *   threads are unreferenced while idle, so they never keep a process alive.
  */
@@ -21,6 +23,8 @@ import type { CheckItem, CheckTask } from './check-worker.js';
 export const SLAB_BYTES = 256 * 1024;
 export const MAX_BATCH_BLOCKS = 256;
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+export const GATHER_MS = 2;
+export const GATHER_BYTES = 256 * 1024;
 
 const DEFAULT_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 
@@ -73,6 +77,9 @@ class Checker {
   private readonly queue: Job[] = [];
   private head = 0;
   private out = 0;
+  /** Bytes of the jobs queued and not yet sent. */
+  private queued = 0;
+  private gather: NodeJS.Timeout | null = null;
 
   constructor(readonly threads: number) {
     this.pool = new Piscina<CheckTask, (BlockCheck | null)[]>({
@@ -88,11 +95,22 @@ class Checker {
     const copy = sharedCopy(bytes);
     return new Promise<Checked>((resolve, reject) => {
       this.queue.push({ opts, buf: copy.buf, resolve, reject, item: { memory: copy.memory, offset: copy.offset, length: bytes.length, powLimit: opts.powLimit, segwit: opts.segwit } });
-      this.pump();
+      this.queued += bytes.length;
+      if (this.queued >= GATHER_BYTES) this.pump();
+      else if (this.gather === null && this.out < this.threads) {
+        this.gather = setTimeout(() => {
+          this.gather = null;
+          this.pump();
+        }, GATHER_MS);
+      }
     });
   }
 
   private pump(): void {
+    if (this.gather !== null) {
+      clearTimeout(this.gather);
+      this.gather = null;
+    }
     while (this.out < this.threads && this.head < this.queue.length) {
       const batch: Job[] = [];
       let bytes = 0;
@@ -100,6 +118,7 @@ class Checker {
         const j = this.queue[this.head++];
         batch.push(j);
         bytes += j.item.length;
+        this.queued -= j.item.length;
       }
       if (this.head === this.queue.length) {
         this.queue.length = 0;
