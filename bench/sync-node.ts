@@ -8,11 +8,12 @@
  *   tip does (polled through the block actor every `pollMs`, 5 ms by default);
  * - this process's event-loop delay over the sync (perf_hooks.monitorEventLoopDelay at 1 ms
  *   resolution; the 1 ms interval itself is subtracted, as in bench/peers.ts);
- * - its peak RSS (getrusage's maxrss) and CPU time (user + system, all threads).
+ * - its peak RSS (VmHWM) and CPU time (user + system, all threads).
  *
  * It sends one `{ type: 'result', … }` message, then stops the node and exits when the parent
  * says `stop` (or disconnects).
  */
+import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay, PerformanceObserver, performance as perf } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startNode } from '../src/node.js';
@@ -64,6 +65,20 @@ export interface SyncNodeResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Peak RSS of this process, bytes: VmHWM from /proc (getrusage's maxrss is not usable here: on
+ * Linux it survives execve, so a child starts with its parent's peak), else maxrss.
+ */
+function peakRss(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
 
 function send(m: SyncNodeResult): Promise<void> {
   return new Promise((resolve) => {
@@ -132,7 +147,7 @@ async function main(): Promise<void> {
   gc.disconnect();
   const ms = (ns: number): number => Math.max(0, ns / 1e6 - 1);
   const during = { p50: ms(loop.percentile(50)), p99: ms(loop.percentile(99)), max: ms(loop.max) };
-  const peakRss = process.resourceUsage().maxRSS * 1024;
+  const peakRssBytes = peakRss();
   // The baseline: the same process with nothing to sync, for one second.
   const idle = monitorEventLoopDelay({ resolution: 1 });
   idle.enable();
@@ -153,7 +168,7 @@ async function main(): Promise<void> {
     loopMax: during.max,
     idleLoopP99: ms(idle.percentile(99)),
     idleLoopMax: ms(idle.max),
-    peakRss,
+    peakRss: peakRssBytes,
     startRss,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     minorFaults,

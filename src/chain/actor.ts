@@ -350,6 +350,13 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
         if (!sh.peers.has(m.peer)) return;
         await feed(sh, ctx, { type: 'message', peer: m.peer, msg: m.msg, now });
       })
+      .with({ type: 'from-peer-batch' }, async (m) => {
+        // As many from-peer messages, in order (stopping if the peer is dropped on the way).
+        for (const msg of m.msgs) {
+          if (!sh.peers.has(m.peer)) return;
+          await feed(sh, ctx, { type: 'message', peer: m.peer, msg, now });
+        }
+      })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
       .with({ type: 'stored' }, async ({ entries }) => {
         sh.stored.close(entries);

@@ -52,8 +52,16 @@ export type ChainPeerEvent =
     }
   | { readonly type: 'peer-down'; readonly peer: number };
 
+/** Wire messages for the block actor that came in together (one receive chunk), in order: one mailbox turn for all. */
+export interface FromPeerBatch {
+  readonly type: 'from-peer-batch';
+  readonly peer: number;
+  readonly self: Ref<PeerMsg>;
+  readonly msgs: readonly Message[];
+}
+
 /** Everything a peer sends the block actor. */
-export type ToChain = FromPeer | ChainPeerEvent;
+export type ToChain = FromPeer | FromPeerBatch | ChainPeerEvent;
 
 export interface PeerArgs {
   readonly id: number;
@@ -154,6 +162,8 @@ interface Shell {
   readonly maxSend: number;
   /** Bytes received by the socket and not yet handled (sitting in the mailbox). */
   inMailbox: number;
+  /** While frames are processed: the messages for the block actor, told together at the end. */
+  toChain: Message[] | null;
   recvPaused: boolean;
   sendPaused: boolean;
   bytesSent: number;
@@ -199,6 +209,7 @@ function close(sh: Shell, ctx: ActorContext<PeerMsg>, reason: string, misbehavin
   sh.closing = true;
   tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
+  flushToChain(sh, ctx);
   if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-down', peer: sh.args.id });
   sh.socket.destroy();
   ctx.stop(Exit.shutdownWith(reason));
@@ -221,6 +232,7 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
         close(sh, ctx, e.reason, e.misbehaving);
         break;
       case 'ready':
+        flushToChain(sh, ctx);
         sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
         tell(sh.args.reportTo, { type: 'peer-ready', id: sh.args.id, services: e.remote.services, relayTxs: e.remote.relay, now: Date.now() });
         chainHello(sh, ctx);
@@ -233,10 +245,20 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
           tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
-        if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        if (sh.toChain !== null) sh.toChain.push(e.msg);
+        else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
         break;
     }
   }
+}
+
+/** Tells the block actor the messages gathered for it (one message, or a batch). */
+function flushToChain(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  const msgs = sh.toChain;
+  if (msgs === null || msgs.length === 0 || !sh.args.chain) return;
+  sh.toChain = [];
+  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: msgs[0] });
+  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: ctx.self, msgs });
 }
 
 /** Tells the block actor this peer is ready (after the handshake, and again when the block actor restarts). */
@@ -374,8 +396,11 @@ function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
     updatePause(sh);
     return;
   }
-  // Replies to the messages of one chunk (pongs to a burst of pings) leave in one write, not one syscall each.
+  // Replies to the messages of one chunk (pongs to a burst of pings) leave in one write, not one syscall each;
+  // the messages for the block actor go in one mailbox turn.
   sh.socket.cork();
+  const outer = sh.toChain === null;
+  if (outer) sh.toChain = [];
   try {
     for (let f = d.next(); f !== null && !sh.closing; f = sh.sendPaused ? null : d.next()) {
       if (f.kind === 'error') {
@@ -390,6 +415,10 @@ function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
       else step(sh, ctx, { type: 'message', msg: r.value, now });
     }
   } finally {
+    if (outer) {
+      flushToChain(sh, ctx);
+      sh.toChain = null;
+    }
     if (!sh.socket.destroyed) sh.socket.uncork();
   }
   if (!sh.closing) updatePause(sh);
@@ -457,6 +486,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       maxRecv: args.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER,
       maxSend: args.maxSendBuffer ?? DEFAULT_MAX_SEND_BUFFER,
       inMailbox: 0,
+      toChain: null,
       recvPaused: false,
       sendPaused: false,
       bytesSent: 0,
