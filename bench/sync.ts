@@ -37,7 +37,7 @@
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hash as oneShot } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import os, { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateChainFile } from '../src/chain/generate.js';
@@ -282,6 +282,7 @@ export async function run(): Promise<SuiteResult> {
   const txs = envInt('PEERD_BENCH_SYNC_TXS', 21);
   const peerCounts = (process.env.PEERD_BENCH_SYNC_PEERS ?? '1,4').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
   const cpuprof = process.env.PEERD_BENCH_CPUPROF;
+  const load0 = loadavg()[0];
 
   const chain = await chainFile(blocks, txs, 0);
   note(
@@ -314,7 +315,9 @@ export async function run(): Promise<SuiteResult> {
       }
       const line =
         `${n} peer(s): headers in ${fmt(r.headersMs / 1000, 2)} s, tip in ${fmt(r.tipMs / 1000, 2)} s; node start ${fmt(r.startMs)} ms (headers at start ${r.headersAtStart}); ` +
-        `loop p50 ${fmt(r.loopP50, 2)} / p99 ${fmt(r.loopP99)} / max ${fmt(r.loopMax)} ms; peak RSS ${fmt(r.peakRss / 2 ** 20)} MiB; node CPU ${fmt(r.cpuSeconds)} s (${fmt((r.cpuSeconds / (r.tipMs / 1000)) * 100)} % of a core); blocks served per peer ${served.join('/')}`;
+        `loop p50 ${fmt(r.loopP50, 2)} / p99 ${fmt(r.loopP99)} / max ${fmt(r.loopMax)} ms; peak RSS ${fmt(r.peakRss / 2 ** 20)} MiB; ` +
+        `node CPU ${fmt(r.cpuSeconds)} s (${fmt((r.cpuSeconds / (r.tipMs / 1000)) * 100)} % of a core; main thread busy ${fmt(r.elu * 100)} %, GC ${fmt(r.gcMs / 1000, 2)} s); ` +
+        `${r.minorFaults} page faults; blocks served per peer ${served.join('/')}`;
       note(line);
       process.stdout.write(`  ${line}\n`);
       for (const w of run.warnings.slice(0, 3)) note(`${n} peer(s): node said: ${w}`);
@@ -324,6 +327,7 @@ export async function run(): Promise<SuiteResult> {
     for (const s of servers) await s.close();
   }
   note(`baselines: bulk sha256d of whole blocks ${fmt(base.bulkMBs)} MB/s on one core (for scale: no per-transaction calls)`);
+  note(`machine load average (1 min) ${fmt(load0, 2)} at the start, ${fmt(loadavg()[0], 2)} at the end, on ${os.cpus().length} cores: the node, its check thread and the stub peers share them with whatever else runs`);
   if (cpuprof) note(`node CPU profiles written to ${cpuprof}`);
   return { suite: 'sync', figures, notes };
 }

@@ -12,7 +12,7 @@
 import { match } from 'ts-pattern';
 import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
 import { Reader, Writer } from '../wire/buffer.js';
-import { decodeHeader, encodeBlock, encodeHeader, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
+import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { storeDb, type StoreMsg } from '../store/actor.js';
@@ -98,6 +98,8 @@ export interface ChainShell {
   readonly st: ChainState;
   readonly store: BlockStore;
   readonly peers: Map<number, Ref<PeerMsg>>;
+  /** Messages for peers queued in this turn (see sendTo). */
+  readonly outbox: Map<number, Message[]>;
   /** Block writes under way. */
   writing: number;
   readonly checked: Gather<CheckedBlock>;
@@ -143,12 +145,30 @@ function peerRef(sh: ChainShell, id: number): Ref<PeerMsg> | undefined {
   return sh.peers.get(id);
 }
 
+/**
+ * Queues a message for a peer: what one turn of this actor sends a peer goes in one mailbox
+ * message (and one socket write), told by {@link flushSends} at the end of the turn, or before
+ * anything else is told to a peer, so that the order a peer sees never changes.
+ */
 function sendTo(sh: ChainShell, id: number, msg: Message): void {
-  const ref = peerRef(sh, id);
-  if (ref) tell(ref, { type: 'send', msg });
+  let q = sh.outbox.get(id);
+  if (!q) sh.outbox.set(id, (q = []));
+  q.push(msg);
+}
+
+function flushSends(sh: ChainShell): void {
+  if (sh.outbox.size === 0) return;
+  for (const [id, msgs] of sh.outbox) {
+    const ref = peerRef(sh, id);
+    if (!ref) continue;
+    if (msgs.length === 1) tell(ref, { type: 'send', msg: msgs[0] });
+    else tell(ref, { type: 'send-many', msgs });
+  }
+  sh.outbox.clear();
 }
 
 async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<ChainMsg>): Promise<void> {
+  flushSends(sh);
   const ref = peerRef(sh, id);
   if (!ref) return;
   const raw = await sh.store.get(entry.hash);
@@ -204,6 +224,7 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
       .with({ kind: 'send' }, ({ peer, msg }) => sendTo(sh, peer, msg))
       .with({ kind: 'send-block' }, ({ peer, entry, witness }) => sendBlock(sh, peer, entry, witness, ctx))
       .with({ kind: 'disconnect' }, ({ peer, reason, discourage }) => {
+        flushSends(sh);
         const ref = peerRef(sh, peer);
         if (ref) tell(ref, { type: 'disconnect', reason, misbehaving: discourage });
         sh.peers.delete(peer);
@@ -225,16 +246,22 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
       })
       .with({ kind: 'store-block' }, ({ entry, raw }) => storeBlock(sh, ctx, entry, raw))
       .with({ kind: 'store-headers' }, ({ entries }) => {
-        // Written in the background, after this turn: the next getheaders (a later effect) leaves
-        // first. A header not yet written when we stop is simply fetched again after the restart;
-        // a failed write crashes us.
+        // Written in the background, two loop turns later: the next getheaders (a later effect,
+        // written by the peer actor in the next turn) leaves first. A header not yet written when
+        // we stop is simply fetched again after the restart; a failed write crashes us.
         const self = ctx.self;
-        setImmediate(() => {
-          sh.store.putHeaders(entries.map((en) => ({ hash: en.hash, raw: headerBytes(en), height: en.height }))).catch((err: unknown) => {
+        const write = (): void => {
+          const all = Buffer.allocUnsafe(entries.length * HEADER_SIZE);
+          const headers = entries.map((en, i) => {
+            en.writeHeader(all, i * HEADER_SIZE);
+            return { hash: en.hash, raw: all.subarray(i * HEADER_SIZE, (i + 1) * HEADER_SIZE), height: en.height };
+          });
+          sh.store.putHeaders(headers).catch((err: unknown) => {
             if (err instanceof BlockStoreError && sh.store.isClosed()) return; // we stopped meanwhile
             tell(self, { type: 'store-failed', error: `headers: ${err instanceof Error ? err.message : String(err)}` });
           });
-        });
+        };
+        setImmediate(() => setImmediate(write));
       })
       .with({ kind: 'invalid' }, async ({ entry, reason }) => {
         const prev = (await sh.store.getMeta(INVALID_KEY)) ?? Buffer.alloc(0);
@@ -269,12 +296,6 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
       .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
       .exhaustive();
   }
-}
-
-function headerBytes(e: HeaderEntry): Buffer {
-  const w = new Writer(HEADER_SIZE);
-  encodeHeader(w, e.header);
-  return w.result();
 }
 
 function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Promise<void> {
@@ -315,7 +336,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
     const st = initChain(args.params, config, tree);
     const tip = activateBestChain(st);
     args.onTip?.(tip.height);
-    const sh: ChainShell = { args, st, store, peers: new Map(), writing: 0, checked: new Gather(), stored: new Gather(), barShown: false, loaded: report };
+    const sh: ChainShell = { args, st, store, peers: new Map(), outbox: new Map(), writing: 0, checked: new Gather(), stored: new Gather(), barShown: false, loaded: report };
     ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, ms: Date.now() - t0 }, 'chain loaded');
     ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
     // Peers that are already connected (we restarted): ask them to say hello again.
@@ -351,10 +372,12 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
         await feed(sh, ctx, { type: 'message', peer: m.peer, msg: m.msg, now });
       })
       .with({ type: 'from-peer-batch' }, async (m) => {
-        // As many from-peer messages, in order (stopping if the peer is dropped on the way).
+        // As many from-peer messages, in order (stopping if the peer is dropped on the way). What
+        // answers anything but a block (the next getheaders) leaves at once; block requests go together.
         for (const msg of m.msgs) {
           if (!sh.peers.has(m.peer)) return;
           await feed(sh, ctx, { type: 'message', peer: m.peer, msg, now });
+          if (msg.command !== 'block') flushSends(sh);
         }
       })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
@@ -383,6 +406,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
         if (d.path === (sh.args.storePath ?? '/root/store')) throw new Error('the store stopped');
       })
       .exhaustive();
+    flushSends(sh);
     return sh;
   },
   summarize: (sh) => ({ ...chainSummary(sh.st), blockFiles: sh.store.stats(), writing: sh.writing, loaded: sh.loaded }),

@@ -143,6 +143,8 @@ export type PeerMsg =
   | { readonly type: 'disconnect'; readonly reason: string; readonly misbehaving?: boolean }
   | { readonly type: 'ping' }
   | { readonly type: 'send'; readonly msg: Message }
+  /** Several messages, in order, in one write. */
+  | { readonly type: 'send-many'; readonly msgs: readonly Message[] }
   /** A payload already serialised (a block read from disk): framed and sent as is. */
   | { readonly type: 'send-raw'; readonly command: string; readonly payload: Buffer }
   /** The block actor (re)started: say again that we are here. */
@@ -555,6 +557,14 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       .with({ type: 'disconnect' }, ({ reason, misbehaving }) => close(sh, ctx, reason, misbehaving ?? false))
       .with({ type: 'ping' }, () => step(sh, ctx, { type: 'queue-ping' }))
       .with({ type: 'send' }, ({ msg: m }) => perform(sh, ctx, [{ kind: 'send', msg: m }]))
+      .with({ type: 'send-many' }, ({ msgs }) => {
+        sh.socket.cork();
+        try {
+          perform(sh, ctx, msgs.map((m) => ({ kind: 'send', msg: m })));
+        } finally {
+          if (!sh.socket.destroyed) sh.socket.uncork();
+        }
+      })
       .with({ type: 'send-raw' }, ({ command, payload }) => {
         sh.proto.lastSend = sh.now();
         sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
