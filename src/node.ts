@@ -59,7 +59,7 @@ export type NodeOptions = Partial<Settings> & {
   /** Prune target in bytes, overriding --prune and its 550 MiB floor (tests). */
   readonly pruneTargetBytes?: number;
   /** Block actor tuning (tests: short stall timeouts, a low minimum chain work). */
-  readonly chain?: Pick<ChainArgs, 'config' | 'minimumChainWork' | 'sync' | 'tickMs' | 'progressBar'>;
+  readonly chain?: Pick<ChainArgs, 'config' | 'minimumChainWork' | 'sync' | 'tickMs' | 'progressBar' | 'checkThreads'>;
   /** Per-peer receive buffer before its socket is paused, bytes (default Core's 5 MB). */
   readonly maxReceiveBuffer?: number;
   /** Per-peer send queue before we stop reading from it, bytes (default Core's 1 MB). */

@@ -12,13 +12,14 @@
 import { match } from 'ts-pattern';
 import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
 import { Reader, Writer } from '../wire/buffer.js';
-import { checkBlock, decodeHeader, encodeBlock, encodeHeader, parseBlock, HEADER_SIZE } from '../wire/block.js';
+import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { storeDb, type StoreMsg } from '../store/actor.js';
 import type { PeerMsg, ToChain } from '../peer/actor.js';
 import type { Json } from '../control/protocol.js';
-import { BlockStore } from './blockstore.js';
+import { BlockStore, BlockStoreError } from './blockstore.js';
+import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';
 import {
   activateBestChain,
@@ -41,6 +42,8 @@ export type ChainMsg =
   | { readonly type: 'tick' }
   | { readonly type: 'stored'; readonly entries: readonly { readonly entry: HeaderEntry; readonly bytes: number }[] }
   | { readonly type: 'store-failed'; readonly error: string }
+  /** Block checks done off the main thread (the `check-block` effects' answers), as many as finished together. */
+  | { readonly type: 'checked'; readonly blocks: readonly CheckedBlock[] }
   | { readonly type: 'rpc'; readonly method: ChainRpcMethod; readonly args: readonly (Json | undefined)[]; readonly replyTo: Ref<ChainRpcReply> }
   | Down;
 
@@ -65,6 +68,31 @@ export interface ChainArgs {
   readonly progressBar?: NodeJS.WriteStream;
   readonly storePath?: string;
   readonly peersPath?: string;
+  /** Worker threads checking blocks (default: cores − 1, 1..4); 0 checks them on the main thread. */
+  readonly checkThreads?: number;
+}
+
+export interface CheckedBlock {
+  readonly peer: number;
+  readonly entry: HeaderEntry;
+  readonly result: BlockCheck;
+  readonly raw: Buffer;
+}
+
+/**
+ * Results that arrive together travel to the actor in one message: the first one sends it, the
+ * next ones join it until it is handled (one mailbox turn for a whole batch of checks or writes).
+ */
+export class Gather<T> {
+  private open: T[] | null = null;
+  add(item: T, send: (items: T[]) => void): void {
+    if (this.open !== null) this.open.push(item);
+    else send((this.open = [item]));
+  }
+  /** The message carrying `items` is being handled: later items start a new one. */
+  close(items: readonly T[]): void {
+    if (this.open === items) this.open = null;
+  }
 }
 
 export interface ChainShell {
@@ -72,8 +100,12 @@ export interface ChainShell {
   readonly st: ChainState;
   readonly store: BlockStore;
   readonly peers: Map<number, Ref<PeerMsg>>;
+  /** Messages for peers queued in this turn (see sendTo). */
+  readonly outbox: Map<number, Message[]>;
   /** Block writes under way. */
   writing: number;
+  readonly checked: Gather<CheckedBlock>;
+  readonly stored: Gather<{ readonly entry: HeaderEntry; readonly bytes: number }>;
   barShown: boolean;
   readonly loaded: Record<string, unknown>;
 }
@@ -115,12 +147,30 @@ function peerRef(sh: ChainShell, id: number): Ref<PeerMsg> | undefined {
   return sh.peers.get(id);
 }
 
+/**
+ * Queues a message for a peer: what one turn of this actor sends a peer goes in one mailbox
+ * message (and one socket write), told by {@link flushSends} at the end of the turn, or before
+ * anything else is told to a peer, so that the order a peer sees never changes.
+ */
 function sendTo(sh: ChainShell, id: number, msg: Message): void {
-  const ref = peerRef(sh, id);
-  if (ref) tell(ref, { type: 'send', msg });
+  let q = sh.outbox.get(id);
+  if (!q) sh.outbox.set(id, (q = []));
+  q.push(msg);
+}
+
+function flushSends(sh: ChainShell): void {
+  if (sh.outbox.size === 0) return;
+  for (const [id, msgs] of sh.outbox) {
+    const ref = peerRef(sh, id);
+    if (!ref) continue;
+    if (msgs.length === 1) tell(ref, { type: 'send', msg: msgs[0] });
+    else tell(ref, { type: 'send-many', msgs });
+  }
+  sh.outbox.clear();
 }
 
 async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<ChainMsg>): Promise<void> {
+  flushSends(sh);
   const ref = peerRef(sh, id);
   if (!ref) return;
   const raw = await sh.store.get(entry.hash);
@@ -161,8 +211,9 @@ function drawBar(sh: ChainShell, p: Progress): void {
 function storeBlock(sh: ChainShell, ctx: ActorContext<ChainMsg>, entry: HeaderEntry, raw: Buffer): void {
   const self = ctx.self;
   sh.writing++;
+  const bytes = raw.length;
   sh.store.put(entry.hash, entry.height, raw).then(
-    () => tell(self, { type: 'stored', entries: [{ entry, bytes: raw.length }] }),
+    () => sh.stored.add({ entry, bytes }, (entries) => tell(self, { type: 'stored', entries })),
     (err: unknown) => tell(self, { type: 'store-failed', error: err instanceof Error ? err.message : String(err) }),
   );
 }
@@ -175,19 +226,44 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
       .with({ kind: 'send' }, ({ peer, msg }) => sendTo(sh, peer, msg))
       .with({ kind: 'send-block' }, ({ peer, entry, witness }) => sendBlock(sh, peer, entry, witness, ctx))
       .with({ kind: 'disconnect' }, ({ peer, reason, discourage }) => {
+        flushSends(sh);
         const ref = peerRef(sh, peer);
         if (ref) tell(ref, { type: 'disconnect', reason, misbehaving: discourage });
         sh.peers.delete(peer);
       })
       .with({ kind: 'check-block' }, ({ peer, entry, block }) => {
-        const result = checkBlock(block, { powLimit: sh.args.params.powLimit, segwit: entry.height >= sh.args.params.segwitHeight });
-        // A copy: the parsed block is a view into the peer's receive chunk.
-        const raw = result.ok && block.raw ? Buffer.from(block.raw) : Buffer.alloc(0);
-        fx.push(...stepChain(sh.st, { type: 'block-checked', peer, entry, result, raw, now: Date.now() }));
+        const opts = { powLimit: sh.args.params.powLimit, segwit: entry.height >= sh.args.params.segwitHeight };
+        const threads = sh.args.checkThreads ?? defaultCheckThreads();
+        if (threads <= 0) {
+          const { result, raw } = checkHere(block, opts);
+          fx.push(...stepChain(sh.st, { type: 'block-checked', peer, entry, result, raw, now: Date.now() }));
+          return;
+        }
+        // In a worker thread; the verdict comes back as a message.
+        const self = ctx.self;
+        void checkInPool(block, opts, threads).then(
+          ({ result, raw }) => sh.checked.add({ peer, entry, result, raw }, (blocks) => tell(self, { type: 'checked', blocks })),
+          (err: unknown) => tell(self, { type: 'store-failed', error: `block check failed: ${err instanceof Error ? err.message : String(err)}` }),
+        );
       })
       .with({ kind: 'store-block' }, ({ entry, raw }) => storeBlock(sh, ctx, entry, raw))
-      .with({ kind: 'store-headers' }, async ({ entries }) => {
-        await sh.store.putHeaders(entries.map((en) => ({ hash: en.hash, raw: headerBytes(en), height: en.height })));
+      .with({ kind: 'store-headers' }, ({ entries }) => {
+        // Written in the background, two loop turns later: the next getheaders (a later effect,
+        // written by the peer actor in the next turn) leaves first. A header not yet written when
+        // we stop is simply fetched again after the restart; a failed write crashes us.
+        const self = ctx.self;
+        const write = (): void => {
+          const all = Buffer.allocUnsafe(entries.length * HEADER_SIZE);
+          const headers = entries.map((en, i) => {
+            en.writeHeader(all, i * HEADER_SIZE);
+            return { hash: en.hash, raw: all.subarray(i * HEADER_SIZE, (i + 1) * HEADER_SIZE), height: en.height };
+          });
+          sh.store.putHeaders(headers).catch((err: unknown) => {
+            if (err instanceof BlockStoreError && sh.store.isClosed()) return; // we stopped meanwhile
+            tell(self, { type: 'store-failed', error: `headers: ${err instanceof Error ? err.message : String(err)}` });
+          });
+        };
+        setImmediate(() => setImmediate(write));
       })
       .with({ kind: 'invalid' }, async ({ entry, reason }) => {
         const prev = (await sh.store.getMeta(INVALID_KEY)) ?? Buffer.alloc(0);
@@ -222,12 +298,6 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
       .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
       .exhaustive();
   }
-}
-
-function headerBytes(e: HeaderEntry): Buffer {
-  const w = new Writer(HEADER_SIZE);
-  encodeHeader(w, e.header);
-  return w.result();
 }
 
 function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Promise<void> {
@@ -268,7 +338,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
     const st = initChain(args.params, config, tree);
     const tip = activateBestChain(st);
     args.onTip?.(tip.height);
-    const sh: ChainShell = { args, st, store, peers: new Map(), writing: 0, barShown: false, loaded: report };
+    const sh: ChainShell = { args, st, store, peers: new Map(), outbox: new Map(), writing: 0, checked: new Gather(), stored: new Gather(), barShown: false, loaded: report };
     ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, ms: Date.now() - t0 }, 'chain loaded');
     ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
     // Peers that are already connected (we restarted): ask them to say hello again.
@@ -305,11 +375,30 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
         if (m.msg.command === 'getdata' && sh.args.serveHistorical) sh.st.serveHistorical = sh.args.serveHistorical();
         await feed(sh, ctx, { type: 'message', peer: m.peer, msg: m.msg, now });
       })
+      .with({ type: 'from-peer-batch' }, async (m) => {
+        // As many from-peer messages, in order (stopping if the peer is dropped on the way). What
+        // answers anything but a block (the next getheaders) leaves at once; block requests go together.
+        for (const msg of m.msgs) {
+          if (!sh.peers.has(m.peer)) return;
+          await feed(sh, ctx, { type: 'message', peer: m.peer, msg, now });
+          if (msg.command !== 'block') flushSends(sh);
+        }
+      })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
       .with({ type: 'stored' }, async ({ entries }) => {
+        sh.stored.close(entries);
         for (const { entry, bytes } of entries) {
+          if (sh.st.tree.get(entry.hash) !== entry) continue; // our predecessor's write
           sh.writing--;
           await feed(sh, ctx, { type: 'block-stored', entry, bytes, now });
+        }
+      })
+      .with({ type: 'checked' }, async ({ blocks }) => {
+        sh.checked.close(blocks);
+        for (const { peer, entry, result, raw } of blocks) {
+          // A verdict asked for by our predecessor (we restarted meanwhile) is about another tree: the block is fetched again.
+          if (sh.st.tree.get(entry.hash) !== entry) continue;
+          await feed(sh, ctx, { type: 'block-checked', peer, entry, result, raw, now });
         }
       })
       .with({ type: 'store-failed' }, ({ error }) => {
@@ -321,6 +410,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
         if (d.path === (sh.args.storePath ?? '/root/store')) throw new Error('the store stopped');
       })
       .exhaustive();
+    flushSends(sh);
     return sh;
   },
   summarize: (sh) => ({ ...chainSummary(sh.st), blockFiles: sh.store.stats(), writing: sh.writing, loaded: sh.loaded }),

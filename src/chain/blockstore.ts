@@ -13,7 +13,9 @@
  * - `chain!b!<hash hex>`  → file u32 | offset u32 (of the block bytes) | length u32 | height u32
  * - `chain!f!<nnnnn>`     → flags u8 (1 = pruned) | size u48 | blocks u32 | minHeight u32 | maxHeight u32;
  *                           `size` is the end of the file's last indexed record
- * - `chain!h!<height, 10 digits>!<hash hex>` → a raw 80-byte header
+ * - `chain!h!<height, 10 digits>!<hash hex>` → raw 80-byte headers: the one with this height and
+ *                           hash, followed by its descendants at the next heights (a run of a
+ *                           headers message is one entry; a single header is one entry too)
  * - `chain!m!<name>`      → a small named value
  * - `chain!pruneheight`   → u32 LE, Core's pruneheight (absent: never pruned)
  * Hash hex is the internal byte order (not Core's reversed display).
@@ -540,22 +542,42 @@ export class BlockStore {
     return rec.subarray(RECORD_HEADER_SIZE);
   }
 
-  /** Persists headers of the header tree (raw 80 bytes each), so a restart can rebuild it. */
+  /**
+   * Persists headers of the header tree (raw 80 bytes each), so a restart can rebuild it. Each
+   * run of headers that extend one another at consecutive heights (a headers message) is one
+   * index entry, keyed by its first header.
+   */
   async putHeaders(headers: readonly { readonly hash: Uint8Array; readonly raw: Buffer; readonly height: number }[]): Promise<void> {
     if (headers.length === 0) return;
-    const ops = headers.map((h) => {
+    const ops: { type: 'put'; key: string; value: Buffer }[] = [];
+    let first = 0;
+    const flush = (end: number): void => {
+      const run = headers.slice(first, end);
+      ops.push({ type: 'put', key: headerKey(headers[first].height, hexOf(headers[first].hash)), value: Buffer.concat(run.map((h) => h.raw), run.length * 80) });
+      first = end;
+    };
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i];
       if (h.raw.length !== 80) throw new RangeError(`a header is 80 bytes, got ${h.raw.length}`);
       checkU32('height', h.height);
-      return { type: 'put' as const, key: headerKey(h.height, hexOf(h.hash)), value: Buffer.from(h.raw) };
-    });
+      if (i > first) {
+        const prev = headers[i - 1];
+        const linked = h.height === prev.height + 1 && h.raw.compare(prev.hash, 0, 32, 4, 36) === 0;
+        if (!linked) flush(i);
+      }
+    }
+    flush(headers.length);
     this.usable();
     await this.db.batch(ops, { sync: this.sync });
   }
 
-  /** Every stored header, by height ascending (parents before children); same height in hash order. */
+  /** Every stored header: parents before children (entries by height ascending, each a run up from there). */
   async loadHeaders(): Promise<Buffer[]> {
     const out: Buffer[] = [];
-    for await (const v of this.db.values(range(HEADER_PREFIX))) out.push(v);
+    for await (const [k, v] of this.db.iterator(range(HEADER_PREFIX))) {
+      if (v.length === 0 || v.length % 80 !== 0) throw new BlockStoreError(`unreadable headers entry ${k}: ${v.length} bytes`);
+      for (let p = 0; p < v.length; p += 80) out.push(v.subarray(p, p + 80));
+    }
     return out;
   }
 
@@ -590,6 +612,11 @@ export class BlockStore {
     }
     if (this.pruneTarget === 0) return Promise.resolve({ files: [], blocks: 0, bytes: 0 });
     return this.serial(() => this.doPrune(keepFrom));
+  }
+
+  /** Whether the store is closed or closing (no more writes). */
+  isClosed(): boolean {
+    return this.closed || this.closing !== null;
   }
 
   /** Core's pruneheight: every block stored at this height or above is still stored (0 if never pruned). */

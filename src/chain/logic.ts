@@ -42,6 +42,8 @@ export const LIMITED_MIN_BLOCKS = 288;
 export const MAX_GETBLOCKS = 500;
 /** Blocks an unrequested block may be ahead of the tip and still be processed (Core's MIN_BLOCKS_TO_KEEP). */
 export const UNREQUESTED_AHEAD = 288;
+/** Received blocks not yet stored (being checked or written) above which a block's arrival asks for no more. */
+export const MAX_UNSTORED_BLOCKS = 64;
 
 export interface ChainConfig {
   /** Blocks past a peer's last common block that may be requested (Core's BLOCK_DOWNLOAD_WINDOW). */
@@ -540,6 +542,10 @@ function onBlock(s: ChainState, p: PeerSync, block: Block, now: number, out: Out
   if (entry.invalid) return out.disconnect(s, p.id, `block ${hex(hash)} is invalid`, true);
   s.storing.add(entry); // reserved while checked, so that no one fetches it again meanwhile
   out.push({ kind: 'check-block', peer: p.id, entry, block });
+  // Its slot is free: ask this peer for the next block now, as Core does, rather than once this
+  // one is written. While too many received blocks wait to be checked and written (the disk is
+  // slower than the network), more are asked for only as they get stored.
+  if (s.storing.size < MAX_UNSTORED_BLOCKS) fetchBlocks(s, now, out, p);
 }
 
 /** Rules whose failure says the data is corrupt, not that the header is bad (Core's BLOCK_MUTATED). */

@@ -54,8 +54,16 @@ export type ChainPeerEvent =
     }
   | { readonly type: 'peer-down'; readonly peer: number };
 
+/** Wire messages for the block actor that came in together (one receive chunk), in order: one mailbox turn for all. */
+export interface FromPeerBatch {
+  readonly type: 'from-peer-batch';
+  readonly peer: number;
+  readonly self: Ref<PeerMsg>;
+  readonly msgs: readonly Message[];
+}
+
 /** Everything a peer sends the block actor. */
-export type ToChain = FromPeer | ChainPeerEvent;
+export type ToChain = FromPeer | FromPeerBatch | ChainPeerEvent;
 
 export interface PeerArgs {
   readonly id: number;
@@ -139,6 +147,8 @@ export type PeerMsg =
   | { readonly type: 'disconnect'; readonly reason: string; readonly misbehaving?: boolean }
   | { readonly type: 'ping' }
   | { readonly type: 'send'; readonly msg: Message }
+  /** Several messages, in order, in one write. */
+  | { readonly type: 'send-many'; readonly msgs: readonly Message[] }
   /** A payload already serialised (a block read from disk): framed and sent as is. */
   | { readonly type: 'send-raw'; readonly command: string; readonly payload: Buffer }
   /** The block actor (re)started: say again that we are here. */
@@ -158,6 +168,8 @@ interface Shell {
   readonly maxSend: number;
   /** Bytes received by the socket and not yet handled (sitting in the mailbox). */
   inMailbox: number;
+  /** While frames are processed: the messages for the block actor, told together at the end. */
+  toChain: Message[] | null;
   recvPaused: boolean;
   sendPaused: boolean;
   bytesSent: number;
@@ -203,6 +215,7 @@ function close(sh: Shell, ctx: ActorContext<PeerMsg>, reason: string, misbehavin
   sh.closing = true;
   tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
+  flushToChain(sh, ctx);
   if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-down', peer: sh.args.id });
   sh.socket.destroy();
   ctx.stop(Exit.shutdownWith(reason));
@@ -225,6 +238,7 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
         close(sh, ctx, e.reason, e.misbehaving);
         break;
       case 'ready':
+        flushToChain(sh, ctx);
         sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
         tell(sh.args.reportTo, { type: 'peer-ready', id: sh.args.id, services: e.remote.services, relayTxs: e.remote.relay, now: Date.now() });
         chainHello(sh, ctx);
@@ -237,10 +251,20 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
           tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
-        if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        if (sh.toChain !== null) sh.toChain.push(e.msg);
+        else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
         break;
     }
   }
+}
+
+/** Tells the block actor the messages gathered for it (one message, or a batch). */
+function flushToChain(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+  const msgs = sh.toChain;
+  if (msgs === null || msgs.length === 0 || !sh.args.chain) return;
+  sh.toChain = [];
+  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: msgs[0] });
+  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: ctx.self, msgs });
 }
 
 /** Tells the block actor this peer is ready (after the handshake, and again when the block actor restarts). */
@@ -379,8 +403,11 @@ function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
     updatePause(sh);
     return;
   }
-  // Replies to the messages of one chunk (pongs to a burst of pings) leave in one write, not one syscall each.
+  // Replies to the messages of one chunk (pongs to a burst of pings) leave in one write, not one syscall each;
+  // the messages for the block actor go in one mailbox turn.
   sh.socket.cork();
+  const outer = sh.toChain === null;
+  if (outer) sh.toChain = [];
   try {
     for (let f = d.next(); f !== null && !sh.closing; f = sh.sendPaused ? null : d.next()) {
       if (f.kind === 'error') {
@@ -389,11 +416,16 @@ function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
       }
       count(sh.recvPerMsg, f.command, f.payload.length + 24);
       const now = sh.now();
-      const r = decodeMessage(f.command, f.payload, { allowTrailing: true });
+      // Blocks: their transactions are checked here but decoded and hashed by the block check (in a worker thread).
+      const r = decodeMessage(f.command, f.payload, { allowTrailing: true, lazyBlockTxs: true });
       if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
       else step(sh, ctx, { type: 'message', msg: r.value, now });
     }
   } finally {
+    if (outer) {
+      flushToChain(sh, ctx);
+      sh.toChain = null;
+    }
     if (!sh.socket.destroyed) sh.socket.uncork();
   }
   if (!sh.closing) updatePause(sh);
@@ -461,6 +493,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       maxRecv: args.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER,
       maxSend: args.maxSendBuffer ?? DEFAULT_MAX_SEND_BUFFER,
       inMailbox: 0,
+      toChain: null,
       recvPaused: false,
       sendPaused: false,
       bytesSent: 0,
@@ -529,6 +562,14 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       .with({ type: 'disconnect' }, ({ reason, misbehaving }) => close(sh, ctx, reason, misbehaving ?? false))
       .with({ type: 'ping' }, () => step(sh, ctx, { type: 'queue-ping' }))
       .with({ type: 'send' }, ({ msg: m }) => perform(sh, ctx, [{ kind: 'send', msg: m }]))
+      .with({ type: 'send-many' }, ({ msgs }) => {
+        sh.socket.cork();
+        try {
+          perform(sh, ctx, msgs.map((m) => ({ kind: 'send', msg: m })));
+        } finally {
+          if (!sh.socket.destroyed) sh.socket.uncork();
+        }
+      })
       .with({ type: 'send-raw' }, ({ command, payload }) => {
         sh.proto.lastSend = sh.now();
         sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));

@@ -8,7 +8,7 @@ import { Reader, Writer, compactSizeLength } from './buffer.js';
 import { attempt, type Decoded } from './errors.js';
 import { computeMerkleRootPacked, type MerkleResult } from './merkle.js';
 import { checkProofOfWork } from './pow.js';
-import { MIN_TX_SIZE, WITNESS_SCALE_FACTOR, decodeTx, encodeTx, isCoinbase, isNullOutpoint, type Tx } from './tx.js';
+import { MIN_TX_SIZE, WITNESS_SCALE_FACTOR, decodeTx, encodeTx, isCoinbase, isNullOutpoint, scanTx, type Tx } from './tx.js';
 
 export const HEADER_SIZE = 80;
 export const MAX_BLOCK_WEIGHT = 4_000_000;
@@ -74,18 +74,82 @@ export function makeHeader(fields: HeaderFields): BlockHeader {
   return { ...fields, prevBlock: Buffer.from(fields.prevBlock), merkleRoot: Buffer.from(fields.merkleRoot), hash: sha256d(w.result()) };
 }
 
-/** Reads a block: header, CompactSize count (bounded by the bytes left), transactions with witness. */
-export function decodeBlock(r: Reader): Block {
+export interface DecodeBlockOptions {
+  /** Transaction ids are computed on first use (see decodeTx). */
+  readonly deferTxHashes?: boolean;
+  /**
+   * The transactions are checked as they would be decoded (same bytes accepted, same errors)
+   * but decoded only when `txs` is first read, with deferred hashes: a block on its way to a
+   * check in another thread costs this thread a scan and no objects.
+   */
+  readonly lazyTxs?: boolean;
+}
+
+/**
+ * A block whose transactions were scanned, not decoded: `txs` decodes them from `raw` on first
+ * use (hashes deferred) and keeps them.
+ */
+class LazyBlock implements Block {
+  #txs: Tx[] | null = null;
+  readonly #count: number;
+  readonly #txsAt: number;
+
+  constructor(
+    readonly header: BlockHeader,
+    readonly size: number,
+    readonly strippedSize: number,
+    readonly weight: number,
+    readonly hasWitness: boolean,
+    readonly raw: Buffer,
+    count: number,
+    txsAt: number,
+  ) {
+    this.#count = count;
+    this.#txsAt = txsAt;
+  }
+
+  get txs(): readonly Tx[] {
+    if (this.#txs === null) {
+      const r = new Reader(this.raw, this.#txsAt, this.raw.length, 0);
+      const txs = new Array<Tx>(this.#count);
+      for (let i = 0; i < txs.length; i++) txs[i] = decodeTx(r, true);
+      this.#txs = txs;
+    }
+    return this.#txs;
+  }
+}
+
+/**
+ * Reads a block: header, CompactSize count (bounded by the bytes left), transactions with
+ * witness. See {@link DecodeBlockOptions} for deferred hashes and lazy transactions.
+ */
+export function decodeBlock(r: Reader, opts: DecodeBlockOptions = {}): Block {
+  const defer = opts.deferTxHashes === true;
   const start = r.pos;
   const header = decodeHeader(r);
   const at = r.offset;
   const n = r.compactSize('transaction count');
   if (n * MIN_TX_SIZE > r.remaining) r.fail('truncated', `transaction count ${n} needs at least ${n * MIN_TX_SIZE} bytes, ${r.remaining} left`, at);
+  if (opts.lazyTxs === true) {
+    const txsAt = r.pos - start;
+    let witnessBytes = 0;
+    let hasWitness = false;
+    for (let i = 0; i < n; i++) {
+      const t = scanTx(r);
+      if (t.hasWitness) {
+        hasWitness = true;
+        witnessBytes += t.size - t.strippedSize;
+      }
+    }
+    const size = r.pos - start;
+    const strippedSize = size - witnessBytes;
+    return new LazyBlock(header, size, strippedSize, strippedSize * (WITNESS_SCALE_FACTOR - 1) + size, hasWitness, r.buf.subarray(start, r.pos), n, txsAt);
+  }
   const txs: Tx[] = new Array<Tx>(n);
   let witnessBytes = 0;
   let hasWitness = false;
   for (let i = 0; i < n; i++) {
-    const tx = decodeTx(r);
+    const tx = decodeTx(r, defer);
     txs[i] = tx;
     if (tx.hasWitness) {
       hasWitness = true;
@@ -130,10 +194,22 @@ function sha256d(b: Uint8Array): Buffer {
   return oneShot('sha256', oneShot('sha256', b, 'buffer'), 'buffer');
 }
 
+/**
+ * Scratch space for the merkle leaves (the root is copied out, so it can be reused): a block
+ * check allocates no fresh memory for them.
+ */
+let leaves = Buffer.allocUnsafeSlow(64 * 1024);
+
+function leafSpace(n: number): Buffer {
+  const need = (n + 1) * 32;
+  if (leaves.length < need) leaves = Buffer.allocUnsafeSlow(Math.max(need, leaves.length * 2));
+  return leaves;
+}
+
 /** Core's BlockMerkleRoot: the merkle root of the txids, with the mutation flag. */
 export function blockMerkleRoot(block: Pick<Block, 'txs'>): MerkleResult {
   const n = block.txs.length;
-  const packed = Buffer.allocUnsafe((n + 1) * 32);
+  const packed = leafSpace(n);
   for (let i = 0; i < n; i++) block.txs[i].txid.copy(packed, i * 32);
   return computeMerkleRootPacked(packed, n);
 }
@@ -141,7 +217,7 @@ export function blockMerkleRoot(block: Pick<Block, 'txs'>): MerkleResult {
 /** Core's BlockWitnessMerkleRoot: the merkle root of the wtxids with the coinbase's taken as zero. */
 export function witnessMerkleRoot(block: Pick<Block, 'txs'>): MerkleResult {
   const n = block.txs.length;
-  const packed = Buffer.allocUnsafe((n + 1) * 32);
+  const packed = leafSpace(n);
   if (n > 0) packed.fill(0, 0, 32);
   for (let i = 1; i < n; i++) block.txs[i].wtxid.copy(packed, i * 32);
   return computeMerkleRootPacked(packed, n);
@@ -263,7 +339,10 @@ export function checkBlock(block: Block, opts: CheckBlockOptions = {}): BlockChe
     const wit = txs[0].inputs[0].witness;
     if (wit.length !== 1 || wit[0].length !== 32) return fail('bad-witness-nonce-size', 'invalid witness reserved value size', 0);
     const root = witnessMerkleRoot(block).root;
-    const commitment = sha256d(Buffer.concat([root, wit[0]]));
+    const preimage = leafSpace(1);
+    root.copy(preimage, 0);
+    wit[0].copy(preimage, 32);
+    const commitment = sha256d(preimage.subarray(0, 64));
     if (!commitment.equals(txs[0].outputs[commitPos].script.subarray(6, 38))) return fail('bad-witness-commitment', 'witness merkle commitment mismatch', 0);
   } else {
     for (let i = 0; i < txs.length; i++) {

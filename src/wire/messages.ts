@@ -142,6 +142,11 @@ export type DecodedMessage = { readonly ok: true; readonly value: Message } | { 
 export interface DecodeOptions {
   /** Ignore bytes left after a message, as Core does (default false: 'trailing-bytes'). `version` always ignores them. */
   readonly allowTrailing?: boolean;
+  /**
+   * A block's transactions are checked but decoded (and hashed) only on first use: the block
+   * check does that, maybe in another thread (see DecodeBlockOptions.lazyTxs).
+   */
+  readonly lazyBlockTxs?: boolean;
 }
 
 const INV_ITEM_SIZE = 36;
@@ -235,7 +240,7 @@ function decodeReject(r: Reader, allowTrailing: boolean): RejectMessage {
   return { command: 'reject', message, code, reason };
 }
 
-function decodeBody(command: string, r: Reader, allowTrailing: boolean): Message {
+function decodeBody(command: string, r: Reader, allowTrailing: boolean, lazyTxs = false): Message {
   switch (command) {
     case 'version':
       return decodeVersion(r);
@@ -267,7 +272,7 @@ function decodeBody(command: string, r: Reader, allowTrailing: boolean): Message
     case 'headers':
       return { command: 'headers', headers: decodeHeaders(r) };
     case 'block':
-      return { command: 'block', block: decodeBlock(r) };
+      return { command: 'block', block: decodeBlock(r, { lazyTxs }) };
     case 'tx':
       return { command: 'tx', tx: decodeTx(r) };
     case 'sendcmpct':
@@ -289,7 +294,7 @@ export function decodeMessage(command: string, payload: Buffer, opts?: DecodeOpt
   const r = new Reader(payload);
   const allowTrailing = opts?.allowTrailing === true;
   try {
-    const value = decodeBody(command, r, allowTrailing);
+    const value = decodeBody(command, r, allowTrailing, opts?.lazyBlockTxs === true);
     if (!allowTrailing && command !== 'version') r.expectEnd(command);
     return { ok: true, value };
   } catch (err) {

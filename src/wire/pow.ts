@@ -56,21 +56,74 @@ function byteLength(v: bigint): number {
 
 /** A 32-byte hash in internal byte order (as on the wire) as the number Core compares with targets. */
 export function hashToBigInt(hash: Uint8Array): bigint {
-  return BigInt('0x' + Buffer.from(hash).reverse().toString('hex'));
+  if (hash.length !== 32) return hash.length === 0 ? 0n : BigInt('0x' + Buffer.from(hash).reverse().toString('hex'));
+  const v = new DataView(hash.buffer, hash.byteOffset, 32);
+  return (v.getBigUint64(24, true) << 192n) | (v.getBigUint64(16, true) << 128n) | (v.getBigUint64(8, true) << 64n) | v.getBigUint64(0, true);
 }
+
+/** A 256-bit value as 32 bytes in internal (little-endian) byte order, like a hash. */
+function targetBytes(target: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let t = target;
+  for (let i = 0; i < 32 && t > 0n; i++) {
+    out[i] = Number(t & 0xffn);
+    t >>= 8n;
+  }
+  return out;
+}
+
+/**
+ * The last bits/limit pair checked and its target as bytes (null: bits out of range). Headers
+ * nearly always share their bits with the one before, so the check is a byte comparison.
+ */
+let powBits = -1;
+let powLimitSeen = -1n;
+let powTarget: Uint8Array | null = null;
 
 /** Core's CheckProofOfWork: bits in range (not negative, zero, overflowing or above the limit) and hash ≤ target. */
 export function checkProofOfWork(hash: Uint8Array, bits: number, powLimit: bigint): boolean {
-  const { target, negative, overflow } = compactToTarget(bits);
-  if (negative || overflow || target === 0n || target > powLimit) return false;
-  return hashToBigInt(hash) <= target;
+  if (bits !== powBits || powLimit !== powLimitSeen) {
+    const { target, negative, overflow } = compactToTarget(bits);
+    powTarget = negative || overflow || target === 0n || target > powLimit ? null : targetBytes(target);
+    powBits = bits;
+    powLimitSeen = powLimit;
+  }
+  const t = powTarget;
+  if (t === null) return false;
+  if (hash.length !== 32) return hashToBigInt(hash) <= hashToBigInt(t);
+  // Most significant byte last (internal order): the first difference from the top decides.
+  for (let i = 31; i >= 0; i--) {
+    const a = hash[i];
+    const b = t[i];
+    if (a !== b) return a < b;
+  }
+  return true;
 }
+
+/** The last bits given to blockProof and its result (consecutive headers nearly always share bits). */
+let proofBits = -1;
+let proofValue = 0n;
 
 /** Core's GetBlockProof: the expected number of hashes for a block at these bits, 2^256 / (target + 1); 0 for invalid bits. */
 export function blockProof(bits: number): bigint {
+  if (bits === proofBits) return proofValue;
   const { target, negative, overflow } = compactToTarget(bits);
-  if (negative || overflow || target === 0n) return 0n;
-  return (U256 ^ target) / (target + 1n) + 1n;
+  const proof = negative || overflow || target === 0n ? 0n : (U256 ^ target) / (target + 1n) + 1n;
+  proofBits = bits;
+  proofValue = proof;
+  return proof;
+}
+
+/** targetToCompact(powLimit) of the last limit asked for. */
+let limitSeen = -1n;
+let limitCompact = 0;
+
+function limitBitsOf(powLimit: bigint): number {
+  if (powLimit !== limitSeen) {
+    limitCompact = targetToCompact(powLimit);
+    limitSeen = powLimit;
+  }
+  return limitCompact;
 }
 
 /** The consensus parameters the retarget rules read (a subset of NetworkParams). */
@@ -138,7 +191,7 @@ export function calculateNextWorkRequired(last: PowHeader, firstBlockTime: numbe
  * returns the last bits that were not a min-difficulty exception.
  */
 export function getNextWorkRequired(last: PowHeader, newBlockTime: number, params: PowParams, ancestor: AncestorLookup): number {
-  const limitBits = targetToCompact(params.powLimit);
+  const limitBits = limitBitsOf(params.powLimit);
   const interval = difficultyAdjustmentInterval(params);
   if ((last.height + 1) % interval !== 0) {
     if (params.allowMinDifficultyBlocks) {

@@ -72,7 +72,7 @@ function sha256dRange(buf: Buffer, start: number, end: number): Buffer {
  * a witness flag with every witness empty is "superfluous". Counts are checked against
  * the bytes that remain before any array is allocated.
  */
-export function decodeTx(r: Reader): Tx {
+export function decodeTx(r: Reader, deferHashes = false): Tx {
   const buf = r.buf;
   const start = r.pos;
   const version = r.i32le('tx version');
@@ -116,23 +116,12 @@ export function decodeTx(r: Reader): Tx {
   const locktime = r.u32le('locktime');
   const end = r.pos;
   const size = end - start;
-  let txid: Buffer;
-  let wtxid: Buffer;
-  let strippedSize: number;
-  if (hasWitness) {
-    const bodyLen = bodyEnd - bodyStart;
-    strippedSize = 8 + bodyLen;
-    if (scratch.length < strippedSize) scratch = Buffer.allocUnsafe(Math.max(strippedSize, scratch.length * 2));
-    buf.copy(scratch, 0, start, start + 4);
-    buf.copy(scratch, 4, bodyStart, bodyEnd);
-    buf.copy(scratch, 4 + bodyLen, end - 4, end);
-    txid = sha256dRange(scratch, 0, strippedSize);
-    wtxid = sha256dRange(buf, start, end);
-  } else {
-    strippedSize = size;
-    txid = sha256dRange(buf, start, end);
-    wtxid = txid;
-  }
+  const strippedSize = hasWitness ? 8 + (bodyEnd - bodyStart) : size;
+  const weight = strippedSize * (WITNESS_SCALE_FACTOR - 1) + size;
+  const raw = buf.subarray(start, end);
+  if (deferHashes) return new DeferredTx(version, inputs, outputs, locktime, hasWitness, size, strippedSize, weight, raw, bodyStart - start, bodyEnd - start);
+  const txid = hasWitness ? strippedTxid(buf, start, bodyStart, bodyEnd, end) : sha256dRange(buf, start, end);
+  const wtxid = hasWitness ? sha256dRange(buf, start, end) : txid;
   return {
     version,
     inputs,
@@ -143,9 +132,136 @@ export function decodeTx(r: Reader): Tx {
     hasWitness,
     size,
     strippedSize,
-    weight: strippedSize * (WITNESS_SCALE_FACTOR - 1) + size,
-    raw: buf.subarray(start, end),
+    weight,
+    raw,
   };
+}
+
+/** sha256d of a witness transaction's stripped serialisation: version | inputs and outputs | locktime. */
+function strippedTxid(buf: Buffer, start: number, bodyStart: number, bodyEnd: number, end: number): Buffer {
+  const bodyLen = bodyEnd - bodyStart;
+  const strippedSize = 8 + bodyLen;
+  if (scratch.length < strippedSize) scratch = Buffer.allocUnsafe(Math.max(strippedSize, scratch.length * 2));
+  buf.copy(scratch, 0, start, start + 4);
+  buf.copy(scratch, 4, bodyStart, bodyEnd);
+  buf.copy(scratch, 4 + bodyLen, end - 4, end);
+  return sha256dRange(scratch, 0, strippedSize);
+}
+
+/**
+ * A decoded transaction whose txid and wtxid are computed on first use (decodeTx with
+ * `deferHashes`): the peer receive path decodes a block's structure and leaves the hashing to
+ * the block check, which may run in another thread on the block's bytes. Same fields as the
+ * eager {@link Tx} (the hashes are getters, cached).
+ */
+class DeferredTx implements Tx {
+  #txid: Buffer | null = null;
+  #wtxid: Buffer | null = null;
+  readonly #bodyStart: number;
+  readonly #bodyEnd: number;
+
+  constructor(
+    readonly version: number,
+    readonly inputs: readonly TxIn[],
+    readonly outputs: readonly TxOut[],
+    readonly locktime: number,
+    readonly hasWitness: boolean,
+    readonly size: number,
+    readonly strippedSize: number,
+    readonly weight: number,
+    readonly raw: Buffer,
+    /** Where the input vector starts and the outputs end, relative to `raw`. */
+    bodyStart: number,
+    bodyEnd: number,
+  ) {
+    this.#bodyStart = bodyStart;
+    this.#bodyEnd = bodyEnd;
+  }
+
+  get txid(): Buffer {
+    const raw = this.raw;
+    this.#txid ??= this.hasWitness ? strippedTxid(raw, 0, this.#bodyStart, this.#bodyEnd, raw.length) : sha256dRange(raw, 0, raw.length);
+    return this.#txid;
+  }
+
+  get wtxid(): Buffer {
+    if (!this.hasWitness) return this.txid;
+    this.#wtxid ??= sha256dRange(this.raw, 0, this.raw.length);
+    return this.#wtxid;
+  }
+}
+
+/** What {@link scanTx} found: one shared object, overwritten by every call. */
+export interface TxShape {
+  size: number;
+  strippedSize: number;
+  hasWitness: boolean;
+}
+
+const shape: TxShape = { size: 0, strippedSize: 0, hasWitness: false };
+
+/**
+ * Checks one transaction's serialisation exactly as {@link decodeTx} reads it — the same reads
+ * in the same order, so the same bytes are accepted and the same errors thrown at the same
+ * offsets — without building it: no objects, no hashing. Returns its sizes in a shared object
+ * that the next call overwrites. (A property test holds the two to agreement.)
+ */
+export function scanTx(r: Reader): TxShape {
+  const start = r.pos;
+  r.i32le('tx version');
+  let flags = 0;
+  let flagAt = -1;
+  let bodyStart = r.pos;
+  let nIn = readCount(r, 'input count', MIN_TXIN_SIZE);
+  if (nIn === 0) {
+    flagAt = r.offset;
+    flags = r.u8('segwit flag');
+    if (flags !== 0) {
+      bodyStart = r.pos;
+      nIn = readCount(r, 'input count', MIN_TXIN_SIZE);
+      skipInputs(r, nIn);
+      skipOutputs(r);
+      if ((flags & 1) === 0) r.fail('bad-value', `unknown transaction optional data (flag ${flags})`, flagAt);
+    }
+  } else {
+    skipInputs(r, nIn);
+    skipOutputs(r);
+  }
+  const bodyEnd = r.pos;
+  let hasWitness = false;
+  if ((flags & 1) !== 0) {
+    if ((flags & ~1) !== 0) r.fail('bad-value', `unknown transaction optional data (flag ${flags})`, flagAt);
+    for (let i = 0; i < nIn; i++) {
+      const n = readCount(r, 'witness item count', 1);
+      if (n === 0) continue;
+      for (let j = 0; j < n; j++) r.skip(r.compactSize('witness item'), 'witness item');
+      hasWitness = true;
+    }
+    if (!hasWitness) r.fail('bad-value', 'superfluous witness record', flagAt);
+  }
+  r.u32le('locktime');
+  shape.size = r.pos - start;
+  shape.strippedSize = hasWitness ? 8 + (bodyEnd - bodyStart) : shape.size;
+  shape.hasWitness = hasWitness;
+  return shape;
+}
+
+function skipInputs(r: Reader, n: number): void {
+  for (let i = 0; i < n; i++) {
+    r.skip(32, 'prevout hash');
+    r.u32le('prevout index');
+    r.skip(r.compactSize('scriptSig'), 'scriptSig');
+    r.u32le('sequence');
+  }
+}
+
+function skipOutputs(r: Reader): void {
+  const n = readCount(r, 'output count', MIN_TXOUT_SIZE);
+  for (let i = 0; i < n; i++) {
+    r.need(8, 'output value');
+    r.pos += 8;
+    r.skip(r.compactSize('scriptPubKey'), 'scriptPubKey');
+  }
 }
 
 /** A CompactSize count that cannot exceed what the remaining bytes could hold at `minEach` bytes per element. */

@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { openStore, type Db } from '../../src/store/db.js';
 import { BLOCKS_SUBDIR, BlockStore, blockFileName, verifyStore, type BlockLocation, type BlockStoreOptions } from '../../src/chain/blockstore.js';
 import { readBlockFile } from '../../src/chain/blockfile.js';
+import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
 import { networkParams } from '../../src/wire/network.js';
 import { sha256, sha256d } from '../../src/wire/hash.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
@@ -567,4 +568,27 @@ test('put throughput, sync off and on (reported, not asserted)', async (t) => {
   await measure(false, 1);
   await measure(false, 16);
   await measure(true, 16);
+});
+
+test('headers: a run of a headers message is one index entry; runs, forks and single headers all load back parents first', async (t) => {
+  const main = [...generateChain({ blocks: 300, seed: 1 })];
+  const fork = [...generateChain({ blocks: 20, seed: 2, parent: { header: main[149].block.header, height: 150 } })];
+  const h = (g: GeneratedBlock) => ({ hash: g.block.header.hash, raw: g.raw.subarray(0, 80), height: g.height });
+  const dir = tmp(t);
+  const a = await openAll(dir, { sync: false });
+  await a.store.putHeaders(main.slice(0, 100).map(h)); // one run
+  await a.store.putHeaders([...main.slice(100, 250), ...fork].map(h)); // two runs: the main chain, then the fork
+  await a.store.putHeaders([main[260], main[250], ...main.slice(251, 260), ...main.slice(261)].map(h)); // out of order: 260, then 250..259, then 261..299
+  const entries: string[] = [];
+  for await (const k of a.db.keys({ gte: 'chain!h!', lt: 'chain!h"' })) entries.push(k);
+  assert.equal(entries.length, 6, `entries: ${entries.join(', ')}`);
+  const loaded = await a.store.loadHeaders();
+  assert.equal(loaded.length, 320);
+  const seen = new Set<string>([networkParams('regtest').genesis.header.hash.toString('hex')]);
+  for (const raw of loaded) {
+    assert.ok(seen.has(raw.subarray(4, 36).toString('hex')), 'each header comes after its parent');
+    seen.add(sha256d(raw).toString('hex'));
+  }
+  for (const g of [...main, ...fork]) assert.ok(seen.has(g.block.header.hash.toString('hex')));
+  await a.close();
 });

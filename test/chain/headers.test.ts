@@ -8,8 +8,8 @@ import { ActiveChain, HeaderTree, MAX_FUTURE_BLOCK_TIME, skipHeight, type Header
 import { generateChain } from '../../src/chain/generate.js';
 import { type BlockHeader } from '../../src/wire/block.js';
 import { networkParams } from '../../src/wire/network.js';
-import { blockProof, difficultyAdjustmentInterval, targetToCompact } from '../../src/wire/pow.js';
-import { toDisplayHex } from '../../src/wire/hash.js';
+import { blockProof, difficultyAdjustmentInterval, getNextWorkRequired, targetToCompact } from '../../src/wire/pow.js';
+import { sha256d, toDisplayHex } from '../../src/wire/hash.js';
 import { missingFixture } from '../helpers/fixtures.js';
 import { EASY_BITS, EASY_LIMIT, FIXTURE, VERSION, baseOfEntry, shortPeriod, fixtureHeaders, headerFromRaw, mineChain, mineHeader, rawHeader, unmineHeader } from './mine-headers.js';
 
@@ -608,4 +608,52 @@ test('fuzz: random, shuffled and garbled batches never throw and keep the tree c
     }),
     { numRuns: 60 },
   );
+});
+
+test('difficulty: the tree remembers the min-difficulty walk-back, and answers as Core’s GetNextWorkRequired walking every step (property)', () => {
+  // testnet3's and regtest's rules with a 10-block period: blocks at the limit (min-difficulty)
+  // mixed with "real" bits, so the walk stops at varying depths; queries in any order, with times
+  // inside and past the 2 × spacing rule.
+  for (const net of [shortPeriod(networkParams('testnet3')), shortPeriod(networkParams('regtest'))]) {
+    const limit = targetToCompact(net.powLimit);
+    fc.assert(
+      fc.property(
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: -60, max: 300 })), { minLength: 1, maxLength: 40 }),
+        (atLimit, queries) => {
+          const tree = new HeaderTree(net);
+          const entries: HeaderEntry[] = [tree.genesis];
+          let e = tree.genesis;
+          atLimit.forEach((min, i) => {
+            e = tree.addTrusted(unminedHeader(e.hash, net.genesis.header.time + 60 * (i + 1), min ? limit : 0x1f00ffff));
+            entries.push(e);
+          });
+          for (const [pick, dt] of queries) {
+            const parent = entries[pick % entries.length];
+            const time = parent.time + dt;
+            const lookup = (h: number): HeaderEntry | undefined => (h >= 0 && h <= parent.height ? tree.ancestor(parent, h) : undefined);
+            assert.equal(tree.nextWorkRequired(parent, time), getNextWorkRequired(parent, time, net, lookup), `parent ${parent.height}, +${dt} s`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  }
+});
+
+test('writeHeader: the 80 bytes the header hashes to, straight from the tree (genesis included)', () => {
+  const tree = new HeaderTree(networkParams('regtest'));
+  let e = tree.genesis;
+  const entries = [e];
+  for (const g of generateChain({ blocks: 30, txsPerBlock: 1, seed: 4 })) {
+    e = tree.addTrusted(g.block.header);
+    entries.push(e);
+  }
+  const out = Buffer.alloc(90, 0xaa);
+  for (const x of entries) {
+    x.writeHeader(out, 5);
+    assert.ok(sha256d(out.subarray(5, 85)).equals(x.hash), `height ${x.height}`);
+    assert.equal(out[4], 0xaa);
+    assert.equal(out[85], 0xaa);
+  }
 });

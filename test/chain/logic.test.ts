@@ -6,7 +6,7 @@ import { checkBlock } from '../../src/wire/block.js';
 import { networkParams } from '../../src/wire/network.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS, MSG_BLOCK, MSG_WITNESS_BLOCK } from '../../src/wire/constants.js';
 import type { Message } from '../../src/wire/messages.js';
-import { DEFAULT_CHAIN_CONFIG, initChain, stepChain, type ChainConfig, type ChainEffect, type ChainState } from '../../src/chain/logic.js';
+import { DEFAULT_CHAIN_CONFIG, MAX_UNSTORED_BLOCKS, initChain, stepChain, type ChainConfig, type ChainEffect, type ChainState } from '../../src/chain/logic.js';
 
 const regtest = networkParams('regtest');
 const CONFIG: ChainConfig = { ...DEFAULT_CHAIN_CONFIG, minimumChainWork: 0n, pruned: false };
@@ -244,4 +244,32 @@ test('an inbound peer with the chain is used when the outbound peers have nothin
   assert.equal(getdataHashes(fx, 2).length, 16, 'blocks requested from the inbound peer');
   // Once blocks are in flight, the inbound peer is not given more than its own slots; the outbound still gets none (it has none).
   assert.equal(getdataHashes(fx, 1).length, 0);
+});
+
+test('download: a block that arrives frees its slot at once (the next is asked for before it is checked or stored), until 64 wait to be stored', () => {
+  const c = chain(300);
+  const s = initChain(regtest, CONFIG);
+  up(s, 1);
+  msg(s, 1, headersOf(c, 0, 300));
+  assert.equal(s.peers.get(1)!.inFlight.size, 16);
+  // Blocks arrive; their checks and writes are still under way (no block-checked, no block-stored yet).
+  let asked = 16;
+  for (let i = 0; i < MAX_UNSTORED_BLOCKS; i++) {
+    const fx = msg(s, 1, { command: 'block', block: c[i].block });
+    assert.ok(fx.some((e) => e.kind === 'check-block'), `block ${i + 1} goes to the check`);
+    const more = getdataHashes(fx, 1);
+    if (i < MAX_UNSTORED_BLOCKS - 1) {
+      assert.deepEqual(more, [c[asked].block.header.hash.toString('hex')], `block ${i + 1}'s arrival asks for block ${asked + 1}`);
+      asked++;
+    } else assert.deepEqual(more, [], `with ${MAX_UNSTORED_BLOCKS} blocks unstored, an arrival asks for nothing more`);
+  }
+  assert.equal(s.storing.size, MAX_UNSTORED_BLOCKS);
+  assert.equal(s.peers.get(1)!.inFlight.size, 15, 'a slot stays free while the writes lag');
+  // One of them is checked and stored: the free slot is filled again.
+  const first = s.tree.get(c[0].block.header.hash)!;
+  const checked = stepChain(s, { type: 'block-checked', peer: 1, entry: first, result: checkBlock(c[0].block), raw: c[0].raw, now: T0 });
+  assert.ok(checked.some((e) => e.kind === 'store-block'));
+  const stored = stepChain(s, { type: 'block-stored', entry: first, bytes: c[0].raw.length, now: T0 });
+  assert.deepEqual(getdataHashes(stored, 1), [c[asked].block.header.hash.toString('hex')]);
+  assert.equal(s.chain.height(), 1);
 });

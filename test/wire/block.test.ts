@@ -241,3 +241,40 @@ test('random and mutated bytes: decodeBlock throws nothing but WireError (proper
     { numRuns: 1500 },
   );
 });
+
+/** The outcome of decoding `bytes` as a block: the error's code and offset, or the block's sizes and tx ids. */
+function outcome(bytes: Buffer, lazyTxs: boolean): unknown {
+  try {
+    const b = decodeBlock(new Reader(bytes), { lazyTxs });
+    return { size: b.size, strippedSize: b.strippedSize, weight: b.weight, hasWitness: b.hasWitness, raw: b.raw, header: b.header.hash, txids: b.txs.map((t) => [t.txid, t.wtxid, t.size, t.strippedSize, t.hasWitness, t.inputs.length, t.outputs.length]), check: checkBlock(b) };
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    return { code: err.code, offset: err.offset, message: err.message };
+  }
+}
+
+test('lazy transactions (the receive path): accepted, rejected and sized exactly as a full decode (property)', () => {
+  const w = new Writer();
+  encodeBlock(w, block([spend(1), spend(2, false), spend(3)], { commit: true }));
+  const seed = Buffer.from(w.result());
+  const arb = fc.oneof(
+    fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)),
+    fc.constant(seed),
+    fc.integer({ min: 0, max: seed.length }).map((n) => seed.subarray(0, n)),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) => {
+      const b = Buffer.from(seed);
+      for (const [at, v] of edits) b[at % b.length] = v;
+      return b;
+    }),
+  );
+  let decoded = 0;
+  fc.assert(
+    fc.property(arb, (bytes) => {
+      const full = outcome(bytes, false);
+      if (typeof full === 'object' && full !== null && 'size' in full) decoded++;
+      assert.deepEqual(outcome(bytes, true), full);
+    }),
+    { numRuns: 3000 },
+  );
+  assert.ok(decoded > 0, 'some inputs decode');
+});

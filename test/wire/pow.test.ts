@@ -7,6 +7,7 @@ import {
   checkProofOfWork,
   compactToTarget,
   getNextWorkRequired,
+  hashToBigInt,
   permittedDifficultyTransition,
   targetToCompact,
   type PowHeader,
@@ -174,4 +175,28 @@ test('PermittedDifficultyTransition', () => {
   assert.equal(permittedDifficultyTransition(main, 68544, 0x1c05a3f4, 0x1c0168fd), true);
   assert.equal(permittedDifficultyTransition(main, 68544, 0x1c05a3f4, 0x1c0168fc), false);
   assert.equal(permittedDifficultyTransition(networkParams('testnet3'), 5, 0x1d00ffff, 0x1c00ffff), true);
+});
+
+test('checkProofOfWork (a byte comparison against a cached target) agrees with the 256-bit comparison (property)', () => {
+  const reference = (hash: Uint8Array, bits: number, powLimit: bigint): boolean => {
+    const { target, negative, overflow } = compactToTarget(bits);
+    if (negative || overflow || target === 0n || target > powLimit) return false;
+    return BigInt('0x' + Buffer.from(hash).reverse().toString('hex')) <= target;
+  };
+  // A hash at, just under and just over a target, and random ones.
+  const near = (bits: number, delta: bigint): Buffer => {
+    const t = compactToTarget(bits).target + delta;
+    const hex = (t < 0n ? 0n : t & ((1n << 256n) - 1n)).toString(16).padStart(64, '0');
+    return Buffer.from(hex, 'hex').reverse();
+  };
+  const limits = [networkParams('main').powLimit, networkParams('regtest').powLimit, networkParams('testnet4').powLimit];
+  const bitsArb = fc.oneof(fc.constantFrom(0x1d00ffff, 0x207fffff, 0x1b0404cb, 0x1a05db8b, 0x17034219, 0x1d80ffff, 0x1e00ffff, 0x04123456, 0x22000001), fc.integer({ min: 0, max: 0xffffffff }));
+  fc.assert(
+    fc.property(bitsArb, fc.constantFrom(...limits), fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.constantFrom(-1n, 0n, 1n)), (bits, limit, h) => {
+      const hash = typeof h === 'bigint' ? near(bits, h) : h;
+      assert.equal(checkProofOfWork(hash, bits, limit), reference(hash, bits, limit));
+      assert.equal(hashToBigInt(hash), BigInt('0x' + Buffer.from(hash).reverse().toString('hex')));
+    }),
+    { numRuns: 3000 },
+  );
 });
