@@ -77,6 +77,11 @@ export interface TableCounts {
 /** Core's getaddrmaninfo: per network and `all_networks`. */
 export type AddrmanInfo = Readonly<Record<string, TableCounts>>;
 
+/** Told (once) to whoever asked `select` with `notify`, at the next change of the book: new addresses, a tried promotion, an unban. */
+export interface BookChanged {
+  readonly type: 'book-changed';
+}
+
 /** The ban list as the connection manager receives it (a copy: nothing is shared). */
 export interface BanListUpdate {
   readonly type: 'ban-list';
@@ -92,6 +97,8 @@ export type AddressBookMsg =
       readonly count: number;
       readonly excludeGroups: readonly string[];
       readonly excludeEndpoints?: readonly string[];
+      /** Told `book-changed` once at the next change after this request (the latest asker only). */
+      readonly notify?: Ref<BookChanged>;
       /** Anchors come first, marked `anchor: true`. */
       readonly replyTo: Ref<readonly Candidate[]>;
     }
@@ -136,6 +143,10 @@ export interface AddressBookArgs {
   readonly connmanPath?: string;
   readonly peersPath?: string;
   readonly random?: () => number;
+  /** Journal learned addresses between snapshots (default true; false only to measure what it costs). */
+  readonly journalAddresses?: boolean;
+  /** Write a snapshot early once the journal holds this many learned addresses (default {@link JOURNAL_COMPACT_ADDRS}). */
+  readonly journalCompactAddrs?: number;
 }
 
 export const DEFAULT_FLUSH_MS = 15 * 60 * 1000;
@@ -143,6 +154,8 @@ export const DNS_SEED_DELAY_MS = 11_000;
 /** Core queries DNS seeds only while the book has fewer addresses than this. */
 export const DNS_SEED_THRESHOLD = 1000;
 const SWEEP_MS = 60_000;
+/** A snapshot is written early once the journal holds this many learned addresses (bounds the replay at load). */
+export const JOURNAL_COMPACT_ADDRS = 50_000;
 
 interface Shell {
   readonly args: AddressBookArgs;
@@ -154,6 +167,10 @@ interface Shell {
   lastFlushAt: number;
   /** Something changed since the last snapshot. */
   dirty: boolean;
+  /** Learned addresses in the journal since the last snapshot. */
+  journaled: number;
+  /** Who asked to hear of the next change (the connection manager, backing off). */
+  notify: Ref<BookChanged> | null;
   readonly loadReport: Readonly<Record<string, unknown>>;
 }
 
@@ -194,15 +211,43 @@ function pushBans(sh: Shell, ctx: ActorContext<AddressBookMsg>): void {
   if (ref) tell(ref, { type: 'ban-list', bans: copyBans(sh.book.bans) });
 }
 
+/** The book changed in a way that may give the manager something to dial: tell the last asker, once. */
+function changed(sh: Shell): void {
+  const n = sh.notify;
+  if (n === null) return;
+  sh.notify = null;
+  tell<BookChanged>(n, { type: 'book-changed' });
+}
+
+/**
+ * Journals a batch of learned addresses. The put is issued synchronously, before the first
+ * await, so the caller must call this before anything that could let the actor die in between.
+ */
+async function journalAddrs(sh: Shell, ctx: ActorContext<AddressBookMsg>, r: Omit<persist.AddrsRecord, 'kind'>): Promise<void> {
+  if (sh.args.journalAddresses === false || r.addrs.length === 0) return;
+  sh.journaled += r.addrs.length;
+  await persist.appendAddrs(sh.db, sh.nextSeq++, r);
+  sh.dirty = true;
+  if (sh.journaled >= (sh.args.journalCompactAddrs ?? JOURNAL_COMPACT_ADDRS)) await flush(sh, ctx);
+}
+
 async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonly BookEffect[]): Promise<void> {
   for (const e of fx) {
     await match(e)
+      .with({ kind: 'learned' }, async ({ addrs, source, penalty, atSec, added }) => {
+        if (added > 0) {
+          sh.dirty = true;
+          changed(sh);
+        }
+        await journalAddrs(sh, ctx, { addrs, source, penalty, atSec });
+      })
       .with({ kind: 'send' }, ({ to, msg }) => tell(to, { type: 'send', msg }))
       .with({ kind: 'disconnect' }, ({ to, reason, misbehaving }) => tell(to, { type: 'disconnect', reason, misbehaving }))
       .with({ kind: 'tried' }, async (r) => {
         // Written (synced) before anything else happens: a tried promotion survives any crash.
         await persist.appendTried(sh.db, sh.nextSeq++, { kind: 'tried', addr: r.addr, source: r.source, atSec: r.atSec });
         sh.dirty = true;
+        changed(sh);
       })
       .with({ kind: 'discouraged' }, async ({ ip, until }) => {
         await persist.putDiscouraged(sh.db, ip, until);
@@ -220,6 +265,7 @@ async function flush(sh: Shell, ctx: ActorContext<AddressBookMsg>): Promise<void
   const snap = sh.book.man.serialize();
   await persist.writeSnapshot(sh.db, snap, upTo);
   sh.dirty = false;
+  sh.journaled = 0;
   sh.lastFlushAt = Date.now();
   ctx.log.debug({ addresses: sh.book.man.size, bytes: snap.length, ms: Date.now() - t0 }, 'address book written');
 }
@@ -251,12 +297,25 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
   }
   man ??= new AddrMan(opts);
   const journal = await persist.loadJournal(db);
+  let journaled = 0;
+  const t0 = Date.now();
   for (const r of journal.records) {
-    man.add([r.addr], r.source, 0, r.atSec);
-    man.good(r.addr, r.atSec);
+    if (r.kind === 'addrs') {
+      man.add(r.addrs, r.source, r.penalty, r.atSec);
+      journaled += r.addrs.length;
+    } else {
+      man.add([r.addr], r.source, 0, r.atSec);
+      man.good(r.addr, r.atSec);
+    }
   }
   report.journal = journal.records.length;
-  if (journal.bad > 0) report.badJournal = journal.bad;
+  if (journaled > 0) report.journalAddresses = journaled;
+  if (journal.records.length > 0) report.journalMs = Date.now() - t0;
+  if (journal.bad > 0) {
+    // Skipped, never fatal: the next snapshot's batch deletes them with the rest of the journal.
+    report.badJournal = journal.bad;
+    ctx.log.warn({ bad: journal.bad }, 'address book journal: records that do not decode were skipped');
+  }
   const bans = emptyBans();
   const b = await persist.loadBans(db, bans, nowMs);
   report.bans = b.loaded;
@@ -274,7 +333,19 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     // Derived from the book's secret: relay targets stay the same across restarts, unknown to others.
     relayKey: createHash('sha256').update('peerd relay').update(key).digest(),
   };
-  return { args, db, book, key, allowLocal: args.allowLocal, nextSeq: journal.nextSeq, lastFlushAt: nowMs, dirty: journal.records.length > 0, loadReport: report };
+  return {
+    args,
+    db,
+    book,
+    key,
+    allowLocal: args.allowLocal,
+    nextSeq: journal.nextSeq,
+    lastFlushAt: nowMs,
+    dirty: journal.records.length + journal.bad > 0,
+    journaled,
+    notify: null,
+    loadReport: report,
+  };
 }
 
 function summary(sh: Shell): Record<string, unknown> {
@@ -290,6 +361,8 @@ function summary(sh: Shell): Record<string, unknown> {
     cacheAgeS: sh.book.cache === null ? null : Math.floor((nowMs - sh.book.cache.builtAt) / 1000),
     lastFlushAgoS: Math.floor((nowMs - sh.lastFlushAt) / 1000),
     dirty: sh.dirty,
+    journaled: sh.journaled,
+    journalSkipped: typeof sh.loadReport.badJournal === 'number' ? sh.loadReport.badJournal : 0,
     ...sh.book.counters,
   };
 }
@@ -363,6 +436,9 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
     if ((args.fixedSeeds?.length ?? 0) > 0) ctx.timers.after('fixed-seeds', args.dnsseed ? 60_000 : 0, { type: 'fixed-seeds' });
     ctx.log.info({ addresses: sh.book.man.size, ...sh.loadReport }, 'address book loaded');
     pushBans(sh, ctx);
+    // After a restart: a manager backing off on the old incarnation's empty answers asks again.
+    const connman = ctx.runtime.refOf<BookChanged>(args.connmanPath ?? '/root/connman');
+    if (connman) tell<BookChanged>(connman, { type: 'book-changed' });
     askKnownPeers(sh, ctx);
     return sh;
   },
@@ -373,13 +449,11 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
       .with({ type: 'from-peer' }, async (m) => {
         const p = notePeer(book, m.peer, m.self, m.connType, m.sendAddrV2, nowMs);
         const w = m.msg;
-        if (w.command === 'addr' || w.command === 'addrv2') {
-          const before = book.man.size;
-          await perform(sh, ctx, onAddr(book, p, w.addresses, nowMs, sh.allowLocal));
-          if (book.man.size !== before) sh.dirty = true;
-        } else if (w.command === 'getaddr') await perform(sh, ctx, onGetaddr(book, p, nowMs));
+        if (w.command === 'addr' || w.command === 'addrv2') await perform(sh, ctx, onAddr(book, p, w.addresses, nowMs, sh.allowLocal));
+        else if (w.command === 'getaddr') await perform(sh, ctx, onGetaddr(book, p, nowMs));
       })
-      .with({ type: 'select' }, ({ purpose, count, excludeGroups, excludeEndpoints, replyTo }) => {
+      .with({ type: 'select' }, ({ purpose, count, excludeGroups, excludeEndpoints, notify, replyTo }) => {
+        if (notify) sh.notify = notify;
         tell(replyTo, selectCandidates(book, { purpose, count, excludeGroups, ...(excludeEndpoints ? { excludeEndpoints } : {}) }, nowMs));
       })
       .with({ type: 'attempt' }, async ({ endpoint, ok, connType }) => {
@@ -400,6 +474,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         await persist.delBans(sh.db, [s.text]);
         book.bans.bans.delete(s.text);
         pushBans(sh, ctx);
+        changed(sh);
         tell(replyTo, { ok: true });
       })
       .with({ type: 'list-bans' }, ({ replyTo }) => {
@@ -414,6 +489,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         book.bans.bans.clear();
         book.bans.discouraged.clear();
         pushBans(sh, ctx);
+        changed(sh);
         tell(replyTo, { ok: true });
       })
       .with({ type: 'is-banned' }, ({ ip, replyTo }) => tell(replyTo, { banned: isBanned(book.bans, ip, nowMs), discouraged: isDiscouraged(book.bans, ip, nowMs) }))
@@ -431,6 +507,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         sweep(book.bans, nowMs);
         await persist.delBans(sh.db, expiredBans, expiredIps);
         pushBans(sh, ctx);
+        changed(sh);
         ctx.log.info({ bans: expiredBans, discouraged: expiredIps.length }, 'bans expired');
       })
       .with({ type: 'dns-seed' }, () => {
@@ -445,7 +522,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
           );
         }
       })
-      .with({ type: 'dns-result' }, ({ seed, hosts, error }) => {
+      .with({ type: 'dns-result' }, async ({ seed, hosts, error }) => {
         if (error !== undefined) return ctx.log.info({ seed, error }, 'DNS seed failed');
         const nowSec = Math.floor(nowMs / 1000);
         const addrs: TimedNetAddress[] = [];
@@ -454,11 +531,13 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
           // Core: seeded addresses get a time 3 to 7 days ago, so they rank below gossiped ones.
           if (a) addrs.push({ ...a, time: nowSec - 3 * 86400 - Math.floor(book.random() * 4 * 86400) });
         }
-        const added = book.man.add(addrs, internalSource(seed), 0, nowSec);
-        if (added > 0) sh.dirty = true;
+        const source = internalSource(seed);
+        const added = book.man.add(addrs, source, 0, nowSec);
+        if (added > 0) changed(sh);
         ctx.log.info({ seed, found: hosts.length, added }, 'DNS seed answered');
+        await journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
       })
-      .with({ type: 'fixed-seeds' }, () => {
+      .with({ type: 'fixed-seeds' }, async () => {
         if (book.man.size > 0) return;
         const nowSec = Math.floor(nowMs / 1000);
         const addrs: TimedNetAddress[] = [];
@@ -466,9 +545,11 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
           const a = parseAddress(text, sh.args.defaultPort, NODE_NETWORK | NODE_WITNESS);
           if (a) addrs.push({ ...a, time: nowSec - 7 * 86400 - Math.floor(book.random() * 7 * 86400) });
         }
-        const added = book.man.add(addrs, internalSource('fixedseeds'), 0, nowSec);
-        if (added > 0) sh.dirty = true;
+        const source = internalSource('fixedseeds');
+        const added = book.man.add(addrs, source, 0, nowSec);
+        if (added > 0) changed(sh);
         ctx.log.info({ added }, 'added the fixed seeds');
+        await journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
       })
       .with({ type: 'known-peers' }, async ({ infos }) => {
         const peersPath = sh.args.peersPath ?? '/root/peers';

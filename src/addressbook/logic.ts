@@ -65,6 +65,10 @@ export interface BookCounters {
   addrDropped: number;
   relayed: number;
   getaddrAnswered: number;
+  /** Candidate requests answered, addrman draws they made, and those that found nothing to offer. */
+  selectRounds: number;
+  selectDraws: number;
+  selectEmpty: number;
 }
 
 export interface BookState {
@@ -86,6 +90,12 @@ export interface BookState {
 export type BookEffect =
   | { readonly kind: 'send'; readonly to: Ref<PeerMsg>; readonly msg: Message }
   | { readonly kind: 'disconnect'; readonly to: Ref<PeerMsg>; readonly reason: string; readonly misbehaving: boolean }
+  /**
+   * Addresses of one `addr`/`addrv2` (after the rate limit and filters) were given to addrman:
+   * journal them now (not synced), so that a crash of the actor or the process loses none;
+   * `added` is how many found a place (new entries or references).
+   */
+  | { readonly kind: 'learned'; readonly addrs: readonly TimedNetAddress[]; readonly source: NetAddress; readonly penalty: number; readonly atSec: number; readonly added: number }
   /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
@@ -93,7 +103,7 @@ export type BookEffect =
   | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };
 
 export function emptyCounters(): BookCounters {
-  return { addrReceived: 0, addrAccepted: 0, addrRateLimited: 0, addrDropped: 0, relayed: 0, getaddrAnswered: 0 };
+  return { addrReceived: 0, addrAccepted: 0, addrRateLimited: 0, addrDropped: 0, relayed: 0, getaddrAnswered: 0, selectRounds: 0, selectDraws: 0, selectEmpty: 0 };
 }
 
 /** Connection types to which we send getaddr (the peer protocol does; the first answer is solicited). */
@@ -194,7 +204,10 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
   if (addresses.length < MAX_ADDR_TO_SEND) p.getaddrPending = false;
   if (store.length > 0) {
     const source: NetAddress = p.endpoint ? (addressOf(p.endpoint) ?? placeholderSource(p.id)) : placeholderSource(p.id);
-    s.counters.addrAccepted += s.man.add(store, source, ADDR_PENALTY_SEC, nowSec);
+    const added = s.man.add(store, source, ADDR_PENALTY_SEC, nowSec);
+    s.counters.addrAccepted += added;
+    // First, so that the actor issues the journal write before anything else can interrupt it.
+    fx.push({ kind: 'learned', addrs: store, source, penalty: ADDR_PENALTY_SEC, atSec: nowSec, added });
   }
   for (const a of addresses) remember(p, addrKey(a));
   if (fresh.length > 0) fx.push(...relay(s, p.id, fresh, nowMs));
@@ -312,13 +325,19 @@ export interface SelectRequest {
   readonly excludeEndpoints?: readonly string[];
 }
 
+/** Draws per request: Core's 100 per connection, plus 4 per candidate asked for. */
+export const SELECT_BASE_DRAWS = 100;
+/** A request stops after this many draws in a row that offered nothing new (Core gives up on a connection after 100). */
+export const SELECT_MAX_MISSES = 100;
+
 /**
  * Candidates for the manager's empty slots: anchors first (outbound; marked `anchor`, so that
  * the manager dials them as block-relay-only, as Core does), then addrman's weighted
  * selection (feelers: a tried collision to test, else new entries only), never a connected or
  * excluded endpoint, never two in one network group or an excluded group, never banned or
  * discouraged, only networks we can dial; like Core, recently tried ones are skipped for the
- * first 30 draws and the search stops after 100.
+ * first 30 draws. At most 100 + 4 × count draws, and the search stops after 100 draws in a
+ * row that gave nothing usable (a table whose entries are all in groups in use, say).
  */
 export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number): Candidate[] {
   const nowSec = Math.floor(nowMs / 1000);
@@ -346,14 +365,23 @@ export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number
       if (usable(e)) out.push(e);
     }
   }
-  for (let tries = 0; out.length < req.count && tries < 100 + req.count * 4; tries++) {
+  s.counters.selectRounds++;
+  const maxDraws = SELECT_BASE_DRAWS + req.count * 4;
+  let lastHit = 0;
+  let tries = 0;
+  for (; out.length < req.count && tries < maxDraws && tries - lastHit < SELECT_MAX_MISSES; tries++) {
     const entry = s.man.select({ newOnly: req.purpose === 'feeler', nowSec, networks: REACHABLE_NETWORKS });
     if (entry === null) break;
     // Core: only consider recently tried addresses after 30 failed draws.
     if (nowSec - entry.lastTry < 600 && tries < 30) continue;
     const e = endpointOf(entry.addr);
-    if (usable(e)) out.push(e);
+    if (usable(e)) {
+      out.push(e);
+      lastHit = tries + 1;
+    }
   }
+  s.counters.selectDraws += tries;
+  if (out.length === 0) s.counters.selectEmpty++;
   return out;
 }
 

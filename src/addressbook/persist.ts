@@ -2,21 +2,32 @@
  * How the address book lives in the store (one LevelDB, keys under `ab!`, `ban!`, `discourage!`):
  *
  * - `ab!key`            the 32-byte bucket key, created once (sync) and never changed;
- * - `ab!snapshot`       AddrMan.serialize(), rewritten every flush interval and on stop;
- * - `ab!journal!<seq>`  tried promotions since that snapshot, each written with sync before the
- *                        actor goes on; replayed on load; deleted in the same atomic batch that
- *                        writes the next snapshot (so a snapshot and the journal never overlap);
+ * - `ab!snapshot`       AddrMan.serialize(), rewritten every flush interval, on stop, and when the
+ *                        journal holds 50,000 addresses;
+ * - `ab!journal!<seq>`  what changed since that snapshot, in order: tried promotions (JSON, each
+ *                        written with sync before the actor goes on) and batches of learned
+ *                        addresses (binary, one per accepted `addr`/`addrv2` or seed answer,
+ *                        written without sync, issued before the actor does anything else);
+ *                        replayed on load after the snapshot (a record that does not decode is
+ *                        skipped and counted); deleted in the same atomic batch that writes the
+ *                        next snapshot (so a snapshot and the journal never overlap);
  * - `ab!anchors`        the block-relay-only peers in use (JSON), on change and on stop;
  * - `ab!corrupt!<time>` a snapshot that failed to load, moved aside (never overwritten);
  * - `ban!<subnet>`      one operator ban (JSON), written (sync) before the ban is acknowledged;
  * - `discourage!<ip>`   one discouraged address until a time (sync).
  *
- * A `kill -9` can therefore lose only new-table addresses learned since the last snapshot.
+ * A crash of the actor loses nothing (every write was issued before it went on). A `kill -9` of
+ * the process loses nothing either once LevelDB has handed a write to the OS (its log is written
+ * with write(2) before the put completes): at most a batch whose put was still queued. Only a
+ * power loss or OS crash can drop unsynced log records — learned addresses since the last synced
+ * write — never a ban or a tried promotion (synced).
  */
 import type { Db } from '../store/db.js';
 import type { Endpoint } from '../connman/logic.js';
 import { parseSubnet, type BanList } from '../connman/bans.js';
-import type { AddressNetwork, NetAddress, TimedNetAddress } from '../wire/address.js';
+import { createHash } from 'node:crypto';
+import { networkFromId, networkId, type AddressNetwork, type NetAddress, type TimedNetAddress } from '../wire/address.js';
+import { storedLength } from './netgroup.js';
 
 export const KEY_KEY = 'ab!key';
 export const SNAPSHOT_KEY = 'ab!snapshot';
@@ -49,6 +60,109 @@ export interface TriedRecord {
   readonly addr: TimedNetAddress;
   readonly source: NetAddress;
   readonly atSec: number;
+}
+
+/** A batch of learned addresses, as given to AddrMan.add (source, time penalty, time). */
+export interface AddrsRecord {
+  readonly kind: 'addrs';
+  readonly addrs: readonly TimedNetAddress[];
+  readonly source: NetAddress;
+  readonly penalty: number;
+  readonly atSec: number;
+}
+
+export type JournalRecord = TriedRecord | AddrsRecord;
+
+/** First byte of a binary batch record (JSON records start with `{`). */
+const ADDRS_TAG = 0x41; // 'A'
+const ADDRS_VERSION = 1;
+const ADDRS_CHECK = 4;
+/** Most entries in one record (an `addr` carries ≤ 1000). */
+export const MAX_RECORD_ADDRS = 0xffff;
+
+/**
+ * A batch record: tag 'A', version, atSec u32, penalty u32, source (BIP155 id, length, bytes),
+ * count u16, then per entry BIP155 id, length, bytes, port u16 BE, services u64, time u32, and
+ * the first 4 bytes of SHA-256 over all of it. Entries of networks the address manager does not
+ * store are left out (it would refuse them anyway).
+ */
+export function encodeAddrsRecord(r: Omit<AddrsRecord, 'kind'>): Buffer {
+  const src = r.source.addr.length <= 32 ? r.source : { ...r.source, addr: r.source.addr.subarray(0, 32) };
+  const list: TimedNetAddress[] = [];
+  for (const a of r.addrs) if (storedLength(networkId(a.network)) === a.addr.length && list.length < MAX_RECORD_ADDRS) list.push(a);
+  let size = 1 + 1 + 4 + 4 + 2 + src.addr.length + 2 + ADDRS_CHECK;
+  for (const a of list) size += 2 + a.addr.length + 2 + 8 + 4;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  out[o++] = ADDRS_TAG;
+  out[o++] = ADDRS_VERSION;
+  o = out.writeUInt32LE(r.atSec >>> 0, o);
+  o = out.writeUInt32LE(r.penalty >>> 0, o);
+  out[o++] = networkId(src.network) & 0xff;
+  out[o++] = src.addr.length;
+  o += src.addr.copy(out, o);
+  o = out.writeUInt16LE(list.length, o);
+  for (const a of list) {
+    out[o++] = networkId(a.network);
+    out[o++] = a.addr.length;
+    o += a.addr.copy(out, o);
+    o = out.writeUInt16BE(a.port & 0xffff, o);
+    o = out.writeBigUInt64LE(BigInt.asUintN(64, a.services), o);
+    o = out.writeUInt32LE(a.time >>> 0, o);
+  }
+  createHash('sha256').update(out.subarray(0, o)).digest().copy(out, o, 0, ADDRS_CHECK);
+  return out;
+}
+
+/** Decodes a batch record; null for anything that is not exactly one well-formed, intact record. */
+export function decodeAddrsRecord(buf: Uint8Array): AddrsRecord | null {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 1 + 1 + 4 + 4 + 2 + 2 + ADDRS_CHECK || b[0] !== ADDRS_TAG || b[1] !== ADDRS_VERSION) return null;
+  const end = b.length - ADDRS_CHECK;
+  if (!createHash('sha256').update(b.subarray(0, end)).digest().subarray(0, ADDRS_CHECK).equals(b.subarray(end))) return null;
+  let o = 2;
+  const atSec = b.readUInt32LE(o);
+  const penalty = b.readUInt32LE(o + 4);
+  o += 8;
+  const srcNet = b[o];
+  const srcLen = b[o + 1];
+  o += 2;
+  if (srcLen > 32 || o + srcLen + 2 > end) return null;
+  const source: NetAddress = { network: networkFromId(srcNet), addr: Buffer.from(b.subarray(o, o + srcLen)), port: 0, services: 0n };
+  o += srcLen;
+  const n = b.readUInt16LE(o);
+  o += 2;
+  const addrs: TimedNetAddress[] = [];
+  for (let i = 0; i < n; i++) {
+    if (o + 2 > end) return null;
+    const net = b[o];
+    const len = b[o + 1];
+    o += 2;
+    if (len === 0 || storedLength(net) !== len || o + len + 14 > end) return null;
+    const addr = Buffer.from(b.subarray(o, o + len));
+    o += len;
+    addrs.push({ network: networkFromId(net), addr, port: b.readUInt16BE(o), services: b.readBigUInt64LE(o + 2), time: b.readUInt32LE(o + 10) });
+    o += 14;
+  }
+  if (o !== end) return null;
+  return { kind: 'addrs', addrs, source, penalty, atSec };
+}
+
+function decodeTried(v: Buffer): TriedRecord | null {
+  try {
+    const j = JSON.parse(v.toString()) as { kind?: unknown; addr?: AddrJson; source?: AddrJson; atSec?: unknown };
+    if (j === null || typeof j !== 'object' || j.kind !== 'tried' || typeof j.atSec !== 'number' || typeof j.addr !== 'object' || typeof j.source !== 'object') return null;
+    return { kind: 'tried', addr: addrFromJson(j.addr) as TimedNetAddress, source: addrFromJson(j.source), atSec: j.atSec };
+  } catch {
+    return null;
+  }
+}
+
+/** One journal value: a tried promotion (JSON) or a batch of learned addresses (binary); null when it does not decode. */
+export function decodeJournalRecord(v: Buffer): JournalRecord | null {
+  if (v.length > 0 && v[0] === ADDRS_TAG) return decodeAddrsRecord(v);
+  if (v.length > 0 && v[0] === 0x7b) return decodeTried(v);
+  return null;
 }
 
 export function journalKey(seq: number): string {
@@ -93,21 +207,33 @@ export async function moveSnapshotAside(db: Db, buf: Buffer, now: Date): Promise
   return key;
 }
 
-export async function loadJournal(db: Db): Promise<{ records: TriedRecord[]; nextSeq: number; bad: number }> {
-  const records: TriedRecord[] = [];
+/** The journal in order (keys sort by sequence); records that do not decode are counted in `bad`, never fatal. */
+export async function loadJournal(db: Db): Promise<{ records: JournalRecord[]; nextSeq: number; bad: number }> {
+  const records: JournalRecord[] = [];
   let nextSeq = 0;
   let bad = 0;
   for (const [k, v] of await entriesWithPrefix(db, JOURNAL_PREFIX)) {
-    nextSeq = Math.max(nextSeq, Number(k.slice(JOURNAL_PREFIX.length)) + 1);
+    const seq = Number(k.slice(JOURNAL_PREFIX.length));
+    if (Number.isSafeInteger(seq)) nextSeq = Math.max(nextSeq, seq + 1);
+    let r: JournalRecord | null = null;
     try {
-      const j = JSON.parse(v.toString()) as { kind: string; addr: AddrJson; source: AddrJson; atSec: number };
-      if (j.kind !== 'tried') throw new Error(`unknown journal record ${j.kind}`);
-      records.push({ kind: 'tried', addr: addrFromJson(j.addr) as TimedNetAddress, source: addrFromJson(j.source), atSec: j.atSec });
+      r = decodeJournalRecord(v);
     } catch {
-      bad++;
+      r = null;
     }
+    if (r === null) bad++;
+    else records.push(r);
   }
   return { records, nextSeq, bad };
+}
+
+/**
+ * Appends a batch of learned addresses, not synced: the put is handed to LevelDB before this
+ * returns its promise (so a crash of the caller right after cannot lose it) and lands in
+ * LevelDB's log, which survives a process crash; only a power loss can drop it.
+ */
+export async function appendAddrs(db: Db, seq: number, r: Omit<AddrsRecord, 'kind'>): Promise<void> {
+  await db.put(journalKey(seq), encodeAddrsRecord(r));
 }
 
 export async function appendTried(db: Db, seq: number, r: TriedRecord): Promise<void> {

@@ -15,7 +15,7 @@ import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from 
 import type { PeerSettings } from '../peer/protocol.js';
 import { isLocalIp, normalizeIp } from './netgroup.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
-import type { AddressBookMsg, BanListUpdate } from '../addressbook/actor.js';
+import type { AddressBookMsg, BanListUpdate, BookChanged } from '../addressbook/actor.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
   addnodeRefusal,
@@ -70,6 +70,8 @@ export type ConnmanActorMsg =
   | { readonly type: 'adopted'; readonly infos: readonly PeerInfo[] }
   /** The address book's ban list (a copy), on our start and on every change. */
   | BanListUpdate
+  /** The address book changed since our last `select` (it tells once per request). */
+  | BookChanged
   | PeerReport
   | Down;
 
@@ -224,7 +226,8 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
       if (!book) return;
       const excludeEndpoints = [...[...sh.logic.peers.values()].map((p) => endpointKey(p.endpoint)), ...[...sh.logic.dials.values()].map((d) => endpointKey(d.endpoint))];
       const self = ctx.self;
-      ask<AddressBookMsg, readonly Candidate[]>(book, (replyTo) => ({ type: 'select', purpose, count, excludeGroups, excludeEndpoints, replyTo }), sh.args.selectTimeoutMs ?? 2000).then(
+      const notify = self as unknown as Ref<BookChanged>;
+      ask<AddressBookMsg, readonly Candidate[]>(book, (replyTo) => ({ type: 'select', purpose, count, excludeGroups, excludeEndpoints, notify, replyTo }), sh.args.selectTimeoutMs ?? 2000).then(
         (list) => tell(self, { type: 'addresses', purpose, list }),
         // Down, restarting or slow: no candidates this time (the request is not left pending).
         () => tell(self, { type: 'addresses', purpose, list: [] }),
@@ -410,7 +413,8 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
       })
       .with({ type: 'peer-stats' }, (m) => feed(sh, ctx, m))
       .with({ type: 'peer-closing' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
-      .with({ type: 'addresses' }, (m) => feed(sh, ctx, m))
+      .with({ type: 'addresses' }, (m) => feed(sh, ctx, { ...m, now: Date.now() }))
+      .with({ type: 'book-changed' }, () => feed(sh, ctx, { type: 'book-changed', now: Date.now() }))
       .with({ type: 'command' }, ({ cmd, replyTo }) => command(sh, ctx, cmd, replyTo, now))
       .exhaustive();
     return sh;

@@ -130,6 +130,10 @@ export interface ConnmanState {
   feelerCandidates: Endpoint[];
   /** An address request is outstanding. */
   wantingAddresses: boolean;
+  /** Outbound address rounds in a row that offered nothing dialable … */
+  addrEmptyRounds: number;
+  /** … and when the next may be asked (capped exponential backoff; reset when the book changes or an outbound peer leaves). */
+  addrRetryAt: number;
   nextId: number;
   networkActive: boolean;
   lastFeelerAt: number;
@@ -155,7 +159,9 @@ export type ConnmanMsg =
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
   | { readonly type: 'peer-down'; readonly id: number; readonly reason: string; readonly misbehaving: boolean; readonly now: number }
-  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[] }
+  | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[]; readonly now: number }
+  /** The address book learned something (new addresses, a tried promotion, an unban) since our last request: ask again now. */
+  | { readonly type: 'book-changed'; readonly now: number }
   | { readonly type: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly now: number }
   | { readonly type: 'disconnect'; readonly id: number; readonly reason: string }
   | { readonly type: 'set-network-active'; readonly active: boolean; readonly now: number }
@@ -218,6 +224,8 @@ export function initConnman(init: ConnmanInit): ConnmanState {
     anchors: [],
     feelerCandidates: [],
     wantingAddresses: false,
+    addrEmptyRounds: 0,
+    addrRetryAt: 0,
     nextId: 1,
     networkActive: true,
     lastFeelerAt: init.now,
@@ -230,6 +238,23 @@ export function initConnman(init: ConnmanInit): ConnmanState {
 }
 
 const AUTOMATIC: ReadonlySet<ConnType> = new Set(['outbound-full-relay', 'block-relay-only']);
+
+/**
+ * After an outbound address round that offered nothing dialable, the next is asked only after
+ * 1 s, then 2, 4, … up to 30 s (the slots are still checked every tick); the wait ends at once
+ * when the address book reports a change or an automatic outbound peer leaves.
+ */
+export const ADDR_ROUND_BACKOFF = { minMs: 1000, maxMs: 30_000 } as const;
+
+export function addrRoundDelay(emptyRounds: number): number {
+  if (emptyRounds <= 0) return 0;
+  return Math.min(ADDR_ROUND_BACKOFF.maxMs, ADDR_ROUND_BACKOFF.minMs * 2 ** Math.min(emptyRounds - 1, 30));
+}
+
+function resetAddrBackoff(s: ConnmanState): void {
+  s.addrEmptyRounds = 0;
+  s.addrRetryAt = 0;
+}
 
 function countType(s: ConnmanState, t: ConnType): number {
   let n = 0;
@@ -317,7 +342,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
     }
     need += missing;
   }
-  if (need > 0 && !s.wantingAddresses) {
+  if (need > 0 && !s.wantingAddresses && now >= s.addrRetryAt) {
     s.wantingAddresses = true;
     fx.push({ kind: 'want-addresses', purpose: 'outbound', count: need * 4, excludeGroups: [...groups] });
   }
@@ -500,6 +525,8 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
       }
       s.peers.delete(id);
       record(s, p, reason, misbehaving, now);
+      // Its network group is free again: worth asking the address book at once.
+      if (AUTOMATIC.has(p.connType)) resetAddrBackoff(s);
       if (p.connType !== 'inbound' && !p.ready) fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: false, connType: p.connType });
       if (p.manualKey !== null) {
         const m = s.manual.get(p.manualKey);
@@ -511,9 +538,17 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
       }
       fill(s, now, fx);
     })
-    .with({ type: 'addresses' }, ({ purpose, list }) => {
+    .with({ type: 'addresses' }, ({ purpose, list, now }) => {
       if (purpose === 'outbound') {
         s.wantingAddresses = false;
+        const groups = usedGroups(s);
+        const busy = busyEndpoints(s);
+        const dialable = list.some((c) => !groups.has(netGroup(c.host)) && !busy.has(endpointKey(c)) && !s.banned(c.host) && !s.discouraged(c.host));
+        if (dialable) resetAddrBackoff(s);
+        else {
+          s.addrEmptyRounds++;
+          s.addrRetryAt = now + addrRoundDelay(s.addrEmptyRounds);
+        }
         const known = new Set([...s.candidates, ...s.anchors].map(endpointKey));
         const fresh: Endpoint[] = [];
         for (const c of list) {
@@ -529,6 +564,11 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
         s.feelerCandidates = [...list];
         s.lastFeelerAt = -Infinity;
       }
+    })
+    .with({ type: 'book-changed' }, ({ now }) => {
+      const waiting = s.addrRetryAt > now;
+      resetAddrBackoff(s);
+      if (waiting) fill(s, now, fx);
     })
     .with({ type: 'addnode' }, ({ endpoint, command, now }) => {
       const key = endpointKey(endpoint);
@@ -564,7 +604,10 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
     .with({ type: 'set-network-active' }, ({ active, now }) => {
       s.networkActive = active;
       if (!active) for (const id of s.peers.keys()) fx.push({ kind: 'disconnect', id, reason: 'network disabled by operator' });
-      else fill(s, now, fx);
+      else {
+        resetAddrBackoff(s);
+        fill(s, now, fx);
+      }
     })
     .exhaustive();
   return { state: s, effects: fx };
@@ -584,6 +627,7 @@ export function connmanSummary(s: ConnmanState): Record<string, number | boolean
     feeler: by['feeler'] ?? 0,
     candidates: s.candidates.length,
     anchors: s.anchors.length,
+    addrEmptyRounds: s.addrEmptyRounds,
     networkActive: s.networkActive,
   };
 }

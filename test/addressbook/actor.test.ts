@@ -10,9 +10,12 @@ import { worker } from '../../supervisors/supervisor.js';
 import { startTree, type TreeHandle } from '../../supervisors/tree.js';
 import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
-import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply } from '../../src/addressbook/actor.js';
-import { SNAPSHOT_KEY, CORRUPT_PREFIX } from '../../src/addressbook/persist.js';
+import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply, type BookChanged, type NodeAddressJson } from '../../src/addressbook/actor.js';
+import { SNAPSHOT_KEY, CORRUPT_PREFIX, JOURNAL_PREFIX, journalKey } from '../../src/addressbook/persist.js';
 import type { Candidate, Endpoint } from '../../src/connman/logic.js';
+import { storeDb } from '../../src/store/actor.js';
+import type { PeerMsg } from '../../src/peer/actor.js';
+import type { TimedNetAddress } from '../../src/wire/address.js';
 import { until } from '../helpers/node.js';
 
 const BASE: AddressBookArgs = { defaultPort: 18444, dnsSeeds: [], dnsseed: false, allowLocal: false, flushMs: 60_000 };
@@ -225,3 +228,131 @@ test('anchors: the block-relay-only peers in use at stop are offered first at th
 function tell(t: TreeHandle, msg: AddressBookMsg): void {
   send(book(t), msg);
 }
+
+const FIRST = [5, 23, 31, 37, 45, 51, 62, 77, 88, 91, 104, 130, 141, 152, 163, 176, 185, 193, 203, 212];
+function ip4(i: number): TimedNetAddress {
+  return { network: 'ipv4', addr: Buffer.from([FIRST[i % FIRST.length] as number, (i >> 5) & 0xff, (i >> 13) & 0xff, (i & 0x1f) + 1]), port: 8333, services: 0x409n, time: Math.floor(Date.now() / 1000) - 600 };
+}
+/** A stand-in peer ref: the batches below are solicited (no relay), so nothing is sent to it. */
+const nowhere = { path: '/test/nowhere', name: 'nowhere' } as unknown as Ref<PeerMsg>;
+
+/** Gossip as the answer to our getaddr from an outbound peer (1000 tokens): `batches` messages of `size` addresses from peer ids from `peer0`. */
+function gossip(t: TreeHandle, from: number, batches: number, size: number, peer0 = 1): void {
+  for (let b = 0; b < batches; b++) {
+    const addresses = Array.from({ length: size }, (_, i) => ip4(from + b * size + i));
+    tell(t, { type: 'from-peer', peer: peer0 + b, self: nowhere, msg: { command: 'addr', addresses }, connType: 'outbound-full-relay' });
+  }
+}
+
+const addressList = async (t: TreeHandle) =>
+  (await ask<AddressBookMsg, NodeAddressJson[]>(book(t), (replyTo) => ({ type: 'node-addresses', count: 0, replyTo }), 5000)).map((a) => `${a.address}:${a.port}`).sort();
+
+async function journalKeys(t: TreeHandle): Promise<string[]> {
+  const db = await storeDb(t.runtime);
+  const out: string[] = [];
+  for await (const k of db.keys({ gte: JOURNAL_PREFIX, lt: `${JOURNAL_PREFIX}\xff` })) out.push(k);
+  return out;
+}
+
+test('crash of the actor right after gossip (no snapshot since): the restarted book has every address it had accepted', async () => {
+  const dir = tmp();
+  const t = await tree(dir, { flushMs: 3_600_000 });
+  try {
+    assert.deepEqual(await flush(t), { ok: true }, 'an (empty) snapshot first: what follows is only in the journal');
+    gossip(t, 0, 6, 150);
+    tell(t, { type: 'attempt', endpoint: { host: '23.0.0.2', port: 8333 }, ok: true, connType: 'outbound-full-relay' });
+    gossip(t, 900, 2, 100, 100);
+    // Asked after the gossip, answered before the crash (one mailbox, in order).
+    const before = addressList(t);
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/addressbook', 'crash'));
+    const had = await before;
+    assert.ok(had.length > 900, `${had.length} accepted`);
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    assert.deepEqual(await addressList(t), had, 'the same addresses, none lost');
+    assert.equal((await info(t)).ipv4?.tried, 1, 'and the tried promotion between the batches');
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('journal compaction: a snapshot removes the journal it contains; the journal alone brings the addresses back; a large journal is compacted early', async () => {
+  const dir = tmp();
+  const t = await tree(dir, { flushMs: 3_600_000, journalCompactAddrs: 400 });
+  try {
+    gossip(t, 0, 3, 100);
+    const had = await addressList(t);
+    assert.equal((await journalKeys(t)).length, 3, 'one record per batch');
+    assert.deepEqual(await flush(t), { ok: true });
+    assert.deepEqual(await journalKeys(t), [], 'the snapshot took them in');
+    gossip(t, 1000, 2, 100, 10);
+    const more = await addressList(t);
+    assert.ok(more.length > had.length);
+    assert.equal((await journalKeys(t)).length, 2);
+    gossip(t, 2000, 3, 100, 20);
+    await info(t);
+    // The second of these made 400 journaled: a snapshot was written early; the third is the journal now.
+    assert.equal((await journalKeys(t)).length, 1);
+    assert.equal((t.runtime.info('/root/addressbook')?.summary as { journaled?: number } | undefined)?.journaled, 100);
+    const all = await addressList(t);
+    // Crashed (no terminate): the early snapshot plus the journal after it.
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/addressbook', 'crash'));
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    assert.deepEqual(await addressList(t), all);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a corrupt journal record is skipped and counted at load, never fatal; the records around it are replayed', async () => {
+  const dir = tmp();
+  const t = await tree(dir, { flushMs: 3_600_000 });
+  try {
+    gossip(t, 0, 1, 50);
+    gossip(t, 500, 1, 50, 2);
+    const had = await addressList(t);
+    const keys = await journalKeys(t);
+    assert.equal(keys.length, 2);
+    // Damage the first record, add garbage after the second, then crash the actor (no snapshot).
+    const db = await storeDb(t.runtime);
+    const first = await db.get(keys[0] as string);
+    assert.ok(first);
+    first[first.length - 1] ^= 0x5a;
+    await db.put(keys[0] as string, first);
+    await db.put(journalKey(7), Buffer.from([0x41, 1, 2, 3]));
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/addressbook', 'crash'));
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    const now = await addressList(t);
+    assert.ok(now.length > 0 && now.length < had.length, `${now.length} of ${had.length}: the second batch only`);
+    assert.ok(now.every((a) => had.includes(a)));
+    const summary = t.runtime.info('/root/addressbook')?.summary as { journalSkipped?: number } | undefined;
+    assert.equal(summary?.journalSkipped, 2);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('select with notify: the asker is told once at the next change of the book', async () => {
+  const dir = tmp();
+  const t = await tree(dir);
+  try {
+    const heard: string[] = [];
+    const notify = { path: '/test/notify', name: 'notify', deliver: (m: { type: string }) => heard.push(m.type) } as unknown as Ref<BookChanged>;
+    const empty = await ask<AddressBookMsg, readonly Candidate[]>(book(t), (replyTo) => ({ type: 'select', purpose: 'outbound', count: 4, excludeGroups: [], notify, replyTo }), 2000);
+    assert.deepEqual(empty, []);
+    await info(t);
+    assert.deepEqual(heard, [], 'nothing changed yet');
+    gossip(t, 0, 1, 20);
+    gossip(t, 100, 1, 20, 2);
+    await info(t);
+    assert.deepEqual(heard, ['book-changed'], 'told once');
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,6 +10,7 @@ import {
   BUCKET_SIZE,
   NEW_BUCKETS_PER_SOURCE_GROUP,
   TRIED_BUCKETS_PER_GROUP,
+  type AddrEntry,
   type AddrManOptions,
 } from '../../src/addressbook/addrman.js';
 import { SipHasher } from '../../src/addressbook/addrman-hash.js';
@@ -334,6 +335,84 @@ test('select: exclude and networks filters; gives up (null) when everything is e
   for (let i = 0; i < 200; i++) assert.equal(am.select({ nowSec: NOW, networks: ['ipv6'] })!.network, 'ipv6');
   for (let i = 0; i < 200; i++) assert.equal(am.select({ nowSec: NOW, exclude: (e) => e.network === 'ipv4' })!.network, 'ipv6');
   assert.equal(am.select({ nowSec: NOW, exclude: () => true }), null);
+});
+
+/**
+ * Core's Select, written out over the table as `placement` reports it: a random bucket of the
+ * chosen table (again while it holds no wanted entry), the first wanted entry from a random
+ * position, kept with chance × factor, the factor raised 1.2× per refusal.
+ */
+function coreSelect(am: AddrMan, nowSec: number, rnd: () => number, networks?: readonly string[]): string {
+  const entries = [...am.entries()].filter((e) => networks === undefined || networks.includes(e.network));
+  const newTable = new Map<number, AddrEntry>();
+  const triedTable = new Map<number, AddrEntry>();
+  for (const e of entries) {
+    const p = am.placement(e.addr)!;
+    if (p.tried !== null) triedTable.set(p.tried, e);
+    for (const s of p.newSlots) newTable.set(s, e);
+  }
+  const useTried = newTable.size === 0 ? true : triedTable.size === 0 ? false : rnd() < 0.5;
+  const table = useTried ? triedTable : newTable;
+  const buckets = useTried ? 256 : 1024;
+  let factor = 1;
+  for (;;) {
+    const b = Math.floor(rnd() * buckets);
+    const start = Math.floor(rnd() * BUCKET_SIZE);
+    let found: AddrEntry | undefined;
+    for (let i = 0; i < BUCKET_SIZE && found === undefined; i++) found = table.get(b * BUCKET_SIZE + ((start + i) % BUCKET_SIZE));
+    if (found === undefined) continue;
+    if (rnd() < factor * am.chance(found.addr, nowSec)) return addrKey(found.addr);
+    factor *= 1.2;
+  }
+}
+
+test('select draws from the occupied buckets only, with the distribution of Core’s probing of every bucket (sparse table, chances, tried, network filter)', () => {
+  const am = new AddrMan(opts(23));
+  // A sparse table as gossip from one source group leaves it: 40 IPv4 and 8 IPv6 addresses.
+  for (let i = 0; i < 40; i++) am.add([v4(11 + (i % 5), 20 + i, 1, 1)], SRC_A, 0, NOW);
+  for (let i = 0; i < 8; i++) am.add([host(`2001:4860:${i + 1}::1`)], SRC_A, 0, NOW);
+  // Different chances: some recently tried, some failing, a few in tried.
+  const all = [...am.entries()];
+  for (let i = 0; i < all.length; i += 4) am.attempt(all[i].addr, false, NOW - 30);
+  am.good(v4(99, 1, 1, 1), NOW - 50_000);
+  for (let i = 1; i < all.length; i += 5) am.attempt(all[i].addr, true, NOW - 40_000);
+  for (let i = 2; i < all.length; i += 9) am.good(all[i].addr, NOW - 100_000, false);
+  assert.ok(am.triedCount > 0 && am.newCount > 0);
+  assert.equal(am.check(), null);
+  const N = 20_000;
+  for (const networks of [undefined, ['ipv6']] as const) {
+    const ours = new Map<string, number>();
+    const core = new Map<string, number>();
+    const rnd = seededRandom(77);
+    for (let i = 0; i < N; i++) {
+      const e = am.select({ nowSec: NOW, ...(networks ? { networks } : {}) })!;
+      ours.set(addrKey(e.addr), (ours.get(addrKey(e.addr)) ?? 0) + 1);
+      const k = coreSelect(am, NOW, rnd, networks);
+      core.set(k, (core.get(k) ?? 0) + 1);
+    }
+    for (const k of new Set([...ours.keys(), ...core.keys()])) {
+      const p = (core.get(k) ?? 0) / N;
+      const q = (ours.get(k) ?? 0) / N;
+      // Two samples of N: 5 standard deviations of their difference.
+      const sd = Math.sqrt((2 * Math.max(p, 1 / N) * (1 - p)) / N);
+      assert.ok(Math.abs(p - q) < 5 * sd + 1e-3, `${k}: Core's algorithm ${p.toFixed(4)}, ours ${q.toFixed(4)} (networks ${networks ?? 'all'})`);
+    }
+  }
+});
+
+test('select on a sparse table of hopeless entries stays cheap: no probing of empty buckets', () => {
+  let draws = 0;
+  const am = new AddrMan({ key: KEY, random: () => (draws++, Math.random()) });
+  // 80 entries from one source group (≤ 64 of the 1024 new buckets), all recently tried and failed.
+  for (let i = 0; i < 80; i++) am.add([v4(11 + (i % 40), 30 + i, 1, 1)], SRC_A, 0, NOW);
+  am.good(v4(99, 1, 1, 1), NOW - 1000);
+  for (const e of [...am.entries()]) am.attempt(e.addr, true, NOW - 10);
+  assert.equal(am.triedCount, 0);
+  assert.ok(am.usedNewBuckets() <= 64);
+  draws = 0;
+  for (let i = 0; i < 1000; i++) assert.ok(am.select({ nowSec: NOW }) !== null);
+  // chance 0.01 × 0.66: the factor needs ~29 refusals; Core's probing would use ~16 empty buckets for each.
+  assert.ok(draws / 1000 < 150, `${(draws / 1000).toFixed(1)} random numbers per select`);
 });
 
 // --- good and collisions -----------------------------------------------------------------------

@@ -180,6 +180,42 @@ test('select: never a connected endpoint or an excluded/used group; anchors firs
   assert.equal(f.length, 1);
 });
 
+test('addr: what passed the rate limit and filters is journaled (the first effect, with source, penalty, time and how many found a place)', () => {
+  const s = state();
+  const nowSec = Math.floor(T0 / 1000);
+  const p = notePeer(s, 1, fakeRef('out'), 'outbound-full-relay', false, T0);
+  onPeerConnected(s, { id: 1, endpoint: { host: '45.6.7.8', port: 8333 }, connType: 'outbound-full-relay', services: 1n, ref: fakeRef('out') }, T0);
+  const bad: TimedNetAddress = { network: 'ipv4', addr: Buffer.from([5, 6, 7, 8]), port: 0, services: 1n, time: nowSec };
+  const fx = onAddr(s, p, [ip4(1, nowSec - 60), bad, ip4(2, nowSec - 60), ip4(1, nowSec - 60)], T0, false);
+  const first = fx[0];
+  assert.equal(first?.kind, 'learned');
+  if (first?.kind !== 'learned') return;
+  assert.equal(first.addrs.length, 3, 'port 0 filtered out; the duplicate kept (addrman merges it)');
+  assert.equal(first.added, 2);
+  assert.equal(first.penalty, 2 * 3600);
+  assert.equal(first.atSec, nowSec);
+  assert.deepEqual([...first.source.addr], [45, 6, 7, 8]);
+  // Nothing that passes: no journal record.
+  assert.ok(!onAddr(s, p, [bad], T0, false).some((e) => e.kind === 'learned'));
+});
+
+test('select: a table whose every entry is unusable gives up after 100 draws in a row without a candidate (was 100 + 4 × count)', () => {
+  const s = state(3);
+  const nowSec = Math.floor(T0 / 1000);
+  // 60 addresses of one /16, so one network group: once that group is in use nothing is usable.
+  const addrs: TimedNetAddress[] = Array.from({ length: 60 }, (_, i) => ({ network: 'ipv4', addr: Buffer.from([23, 9, i, 1]), port: 8333, services: 0x409n, time: nowSec - 60 }));
+  s.man.add(addrs, ip4(99_999, 0), 0, nowSec);
+  assert.ok(s.man.size > 20, `${s.man.size} stored (one group from one source: one bucket)`);
+  assert.deepEqual(selectCandidates(s, { purpose: 'outbound', count: 40, excludeGroups: [netGroup('23.9.0.1')] }, T0), []);
+  assert.equal(s.counters.selectDraws, 100);
+  assert.equal(s.counters.selectEmpty, 1);
+  // The group free: its first draw is taken, then 100 misses.
+  const one = selectCandidates(s, { purpose: 'outbound', count: 40, excludeGroups: [] }, T0);
+  assert.equal(one.length, 1);
+  assert.equal(s.counters.selectDraws, 100 + 101);
+  assert.equal(s.counters.selectRounds, 2);
+});
+
 test('attempts: success moves to tried (journal effect once); failure counts; misbehaving local peers are never discouraged', () => {
   const s = state();
   const nowSec = Math.floor(T0 / 1000);

@@ -29,7 +29,7 @@ test('fills 8 full-relay and 2 block-relay-only slots, one per network group', (
   assert.ok(first.some((e) => e.kind === 'want-addresses'), 'asks the address book when it has no candidates');
   // 12 groups, with duplicates inside groups.
   const list = Array.from({ length: 30 }, (_, i) => ep(`10.${i % 12}.0.${i}`));
-  run(s, { type: 'addresses', purpose: 'outbound', list });
+  run(s, { type: 'addresses', purpose: 'outbound', list, now: 0 });
   const fx = run(s, { type: 'tick', now: 1 });
   const d = dials(fx);
   assert.equal(d.filter((x) => x.connType === 'outbound-full-relay').length, 8);
@@ -42,7 +42,7 @@ test('fills 8 full-relay and 2 block-relay-only slots, one per network group', (
 
 test('a dead outbound peer is replaced in the same step', () => {
   const s = initConnman({ config: { ...config, blockRelayTarget: 0, fullRelayTarget: 1 }, connect: [], addnode: [], now: 0 });
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1')] });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1')], now: 0 });
   const [d] = dials(run(s, { type: 'tick', now: 0 }));
   run(s, { type: 'dial-ok', id: d.id, now: 1 });
   run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: false, now: 1 });
@@ -144,7 +144,7 @@ test('property: slots never exceed their targets, whatever order events arrive i
           op === 0
             ? { type: 'tick', now }
             : op === 1
-              ? { type: 'addresses', purpose: 'outbound', list: Array.from({ length: 5 }, (_, i) => ep(`10.${(x + i) % 30}.1.${i}`)) }
+              ? { type: 'addresses', purpose: 'outbound', list: Array.from({ length: 5 }, (_, i) => ep(`10.${(x + i) % 30}.1.${i}`)), now }
               : op === 2
                 ? { type: 'dial-ok', id, now }
                 : op === 3
@@ -173,13 +173,13 @@ test('seed nodes are dialled once as addr-fetch and never retried; offered addre
   assert.equal(d.connType, 'addr-fetch');
   run(s, { type: 'dial-failed', id: d.id, error: 'refused', now: 1 });
   assert.equal(dials(run(s, { type: 'tick', now: 1_000_000 })).filter((x) => x.connType === 'addr-fetch').length, 0);
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.1.0.1'), ep('10.2.0.1')] });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.1.0.1'), ep('10.2.0.1')], now: 1 });
   assert.deepEqual(s.candidates.map((e) => e.host), ['10.1.0.1', '10.2.0.1']);
 });
 
 test('a feeler tests one learned address every interval, in a network group not used by outbound peers', () => {
   const s = initConnman({ config: { ...config, fullRelayTarget: 1, blockRelayTarget: 0 }, connect: [], addnode: [], now: 0 });
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1'), ep('10.2.0.2'), ep('10.3.0.1')] });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1'), ep('10.2.0.2'), ep('10.3.0.1')], now: 0 });
   const first = dials(run(s, { type: 'tick', now: 1 }));
   assert.deepEqual(first.map((d) => d.connType), ['outbound-full-relay']);
   const feel = dials(run(s, { type: 'tick', now: 120_001 }));
@@ -198,7 +198,7 @@ test('anchors from the address book are dialled first, as block-relay-only, befo
     { host: '10.51.0.1', port: 18444, anchor: true },
     ...Array.from({ length: 12 }, (_, i) => ep(`10.${i}.0.1`)),
   ];
-  run(s, { type: 'addresses', purpose: 'outbound', list });
+  run(s, { type: 'addresses', purpose: 'outbound', list, now: 0 });
   const d = dials(run(s, { type: 'tick', now: 1 }));
   assert.deepEqual(
     d.slice(0, 2).map((x) => [x.endpoint.host, x.connType]),
@@ -220,6 +220,7 @@ test('anchors beyond the free block-relay-only slots are dropped, never used for
     type: 'addresses',
     purpose: 'outbound',
     list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.51.0.1', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')],
+    now: 0,
   });
   const d = dials(run(s, { type: 'tick', now: 0 }));
   assert.deepEqual(
@@ -235,7 +236,7 @@ test('anchors beyond the free block-relay-only slots are dropped, never used for
 
 test('an anchor in a network group already in use is skipped', () => {
   const s = initConnman({ config: { ...config, blockRelayTarget: 2, fullRelayTarget: 1 }, connect: [], addnode: [], now: 0 });
-  run(s, { type: 'addresses', purpose: 'outbound', list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.50.0.2', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')] });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.50.0.2', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')], now: 0 });
   const d = dials(run(s, { type: 'tick', now: 0 }));
   assert.deepEqual(
     d.map((x) => [x.endpoint.host, x.connType]),
@@ -245,4 +246,49 @@ test('an anchor in a network group already in use is skipped', () => {
       ['10.2.0.1', 'block-relay-only'],
     ],
   );
+});
+
+test('address rounds that offer nothing dialable back off 1, 2, 4 … 30 s; a book change or a lost outbound peer ends the wait at once', () => {
+  const s = initConnman({ config: { ...config, fullRelayTarget: 2, blockRelayTarget: 0, feelerIntervalMs: 0 }, connect: [], addnode: [], now: 0 });
+  const asks = (fx: ConnmanEffect[]) => fx.filter((e) => e.kind === 'want-addresses').length;
+  let now = 0;
+  assert.equal(asks(run(s, { type: 'tick', now })), 1);
+  // Empty answers: the next ask waits 1 s, 2 s, 4 s, … and at most 30 s (ticks every 100 ms).
+  const gaps: number[] = [];
+  let asked = now;
+  run(s, { type: 'addresses', purpose: 'outbound', list: [], now });
+  while (gaps.length < 8) {
+    now += 100;
+    if (asks(run(s, { type: 'tick', now })) === 1) {
+      gaps.push(now - asked);
+      asked = now;
+      run(s, { type: 'addresses', purpose: 'outbound', list: [], now });
+    }
+  }
+  assert.deepEqual(gaps, [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+  // While waiting, the book reports a change: asked again in the same step.
+  now += 500;
+  assert.equal(asks(run(s, { type: 'tick', now })), 0);
+  assert.equal(asks(run(s, { type: 'book-changed', now })), 1);
+  assert.equal(s.addrEmptyRounds, 0);
+  // An answer whose only candidate is in a group in use counts as empty too.
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1')], now });
+  const step = run(s, { type: 'tick', now: now + 1 });
+  const [d] = dials(step);
+  assert.equal(d?.endpoint.host, '10.1.0.1');
+  assert.equal(asks(step), 1, 'one slot still empty');
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.2')], now: now + 2 });
+  assert.equal(s.addrEmptyRounds, 1, 'its group is taken by the first dial');
+  assert.equal(asks(run(s, { type: 'tick', now: now + 500 })), 0, 'waiting');
+  // The outbound peer comes up and goes: its group is free, the wait ends.
+  run(s, { type: 'dial-ok', id: d!.id, now: now + 600 });
+  run(s, { type: 'peer-ready', id: d!.id, services: 1n, relayTxs: true, now: now + 600 });
+  const fx = run(s, { type: 'peer-down', id: d!.id, reason: 'gone', misbehaving: false, now: now + 700 });
+  assert.equal(s.addrEmptyRounds, 0);
+  assert.ok(dials(fx).length + asks(fx) > 0, 'the slots are filled or asked for at once');
+  // A dialable answer resets the count as well.
+  s.addrEmptyRounds = 3;
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.9.0.1')], now: now + 800 });
+  assert.equal(s.addrEmptyRounds, 0);
+  assert.equal(s.addrRetryAt, 0);
 });

@@ -1,6 +1,7 @@
 /**
  * `kill -9` of a real node process in the middle of writes: every ban it acknowledged and every
- * tried promotion it made are there after a restart on the same datadir.
+ * tried promotion it made are there after a restart on the same datadir; so are the addresses it
+ * learned from gossip just before (journaled, not synced: a process kill does not lose them).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { RawPeer } from '../helpers/raw-peer.js';
-import type { AddrmanInfo, BanEntryJson } from '../../src/addressbook/actor.js';
+import type { AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/addressbook/actor.js';
+import type { TimedNetAddress } from '../../src/wire/address.js';
 
 const SCRIPT = fileURLToPath(new URL('../helpers/child-node.js', import.meta.url));
 
@@ -100,6 +102,44 @@ test('kill -9 of a child process mid-write: acknowledged bans and tried promotio
     }
     await seed.close();
     await target.close();
+    rmSync(datadir, { recursive: true, force: true });
+  }
+});
+
+test('kill -9 of a child process right after gossip (no snapshot since): the learned addresses are there after the restart', async () => {
+  const datadir = mkdtempSync(join(tmpdir(), 'peerd-kill-'));
+  const seed = await RawPeer.listen();
+  let child: Child | undefined;
+  try {
+    child = await startChild(datadir, [`127.0.0.1:${seed.port}`]);
+    const s = await seed.accept();
+    await s.handshake();
+    await s.waitFor('getaddr');
+    // The answer to its getaddr: 300 loopback addresses on a closed port (a dial is refused at once, nothing leaves the machine).
+    const now = Math.floor(Date.now() / 1000);
+    const addresses: TimedNetAddress[] = Array.from({ length: 300 }, (_, i) => ({ network: 'ipv4', addr: Buffer.from([127, 1 + (i >> 8), i & 0xff, 7]), port: 1, services: 0x409n, time: now - 60 }));
+    s.send({ command: 'addr', addresses });
+    const list = async (c: Child) => (await c.call<NodeAddressJson[]>('addresses')).map((a) => `${a.address}:${a.port}`).sort();
+    let had: string[] = [];
+    const deadline = Date.now() + 10_000;
+    while ((had = await list(child)).length === 0) {
+      if (Date.now() > deadline) throw new Error('no address learned');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    // Loopback addresses are one network group, from one source: one new bucket, at most 64 of them fit.
+    assert.ok(had.length >= 40, `${had.length} learned`);
+    child = await startChild(datadir);
+    const after = new Set(await list(child));
+    const lost = had.filter((a) => !after.has(a));
+    assert.deepEqual(lost, [], 'no learned address lost');
+  } finally {
+    if (child && child.proc.exitCode === null && child.proc.signalCode === null) {
+      child.proc.kill('SIGKILL');
+      await child.exited;
+    }
+    await seed.close();
     rmSync(datadir, { recursive: true, force: true });
   }
 });
