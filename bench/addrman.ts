@@ -3,7 +3,9 @@
  * 100,000 sources in many groups, 2 h penalty, as `addr` handling does), then 100,000 outbound
  * selections; snapshot size and time, restore time; RSS per stored address measured in a fresh
  * child `node --expose-gc` per store. Baseline in the same run: a naive Map<string, object>
- * store of the same addresses (no buckets, no bound) with uniform random selection.
+ * store of the same addresses (no buckets, no bound) with uniform random selection. Then select
+ * on a sparse table of hopeless entries (the soak's case), and the journal figures of
+ * bench/journal.ts (addresses/s through the actor with and without it, loading 100,000).
  * `npm run bench -- addrman`, or directly: `node dist/bench/addrman.js`.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +14,7 @@ import { resolve } from 'node:path';
 import { AddrMan, addrKey, seededRandom } from '../src/addressbook/addrman.js';
 import type { NetAddress, TimedNetAddress } from '../src/wire/address.js';
 import { figureLine, type Figure, type SuiteResult } from './report.js';
+import { journalFigures } from './journal.js';
 
 const NOW = 1_700_000_000;
 const INSERTS = 1_000_000;
@@ -186,6 +189,19 @@ export async function run(): Promise<SuiteResult> {
   figures.push({ name: 'restore (with consistency check)', value: restMs, unit: 'ms' });
   if (back.size !== am.size) notes.push(`restore kept ${back.size} of ${am.size}`);
 
+  // The soak's case: 80 loopback addresses from one source (one new bucket), all tried and failed a moment ago.
+  {
+    const sparse = new AddrMan({ key: KEY, random: seededRandom(3), allowLocal: true });
+    const src: NetAddress = { network: 'ipv4', addr: Buffer.from([127, 0, 0, 1]), port: 0, services: 0n };
+    for (let i = 0; i < 200; i++) sparse.add([{ network: 'ipv4', addr: Buffer.from([127, 1 + (i % 200), (i * 7) & 255, 1]), port: 1, services: 0x409n, time: NOW - 60 }], src, 0, NOW);
+    sparse.good({ network: 'ipv4', addr: Buffer.from([127, 0, 0, 2]), port: 1, services: 0n }, NOW - 100);
+    for (const e of [...sparse.entries()]) sparse.attempt(e.addr, true, NOW - 10);
+    const n = 20_000;
+    t0 = performance.now();
+    for (let i = 0; i < n; i++) sparse.select({ nowSec: NOW });
+    figures.push({ name: `select on a sparse table (${sparse.size} entries in ${sparse.usedNewBuckets()} bucket(s), all failed just now)`, value: ((performance.now() - t0) * 1000) / n, unit: 'µs/select' });
+  }
+
   const ours = memory('ours', 0);
   const base = ours === null ? null : memory('naive', ours.stored);
   if (ours !== null) {
@@ -200,6 +216,9 @@ export async function run(): Promise<SuiteResult> {
     figures.push({ name: 'heap+buffers per stored address', value: ours.heapPerAddr, unit: 'B', ...(base !== null ? { baseline: { name: 'naive Map', value: base.heapPerAddr }, ratio: base.heapPerAddr / ours.heapPerAddr } : {}) });
     notes.push(`memory measured in a fresh node --expose-gc child: ${ours.stored} addresses stored (includes the fixed 327 KiB bucket tables)`);
   } else notes.push('memory child failed');
+  const j = await journalFigures();
+  figures.push(...j.figures);
+  notes.push(...j.notes);
   return { suite: 'addrman', figures, notes };
 }
 

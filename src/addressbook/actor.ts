@@ -171,6 +171,8 @@ interface Shell {
   journaled: number;
   /** Who asked to hear of the next change (the connection manager, backing off). */
   notify: Ref<BookChanged> | null;
+  /** Journal writes that failed (the store closing under us, say). */
+  journalFailed: number;
   readonly loadReport: Readonly<Record<string, unknown>>;
 }
 
@@ -220,14 +222,19 @@ function changed(sh: Shell): void {
 }
 
 /**
- * Journals a batch of learned addresses. The put is issued synchronously, before the first
- * await, so the caller must call this before anything that could let the actor die in between.
+ * Journals a batch of learned addresses. The put is handed to LevelDB at once (a crash of the
+ * actor right after cannot lose it) but not awaited: the actor goes on with its mailbox. A
+ * snapshot, and the load of a restarted actor, first wait for the writes in flight
+ * (persist.journalSettled). Keys carry the order, so writes landing out of order replay in order.
  */
 async function journalAddrs(sh: Shell, ctx: ActorContext<AddressBookMsg>, r: Omit<persist.AddrsRecord, 'kind'>): Promise<void> {
   if (sh.args.journalAddresses === false || r.addrs.length === 0) return;
   sh.journaled += r.addrs.length;
-  await persist.appendAddrs(sh.db, sh.nextSeq++, r);
   sh.dirty = true;
+  persist.appendAddrs(sh.db, sh.nextSeq++, r).catch((err: unknown) => {
+    sh.journalFailed++;
+    ctx.log.error({ error: err instanceof Error ? err.message : String(err) }, 'address book journal write failed (the next snapshot covers it)');
+  });
   if (sh.journaled >= (sh.args.journalCompactAddrs ?? JOURNAL_COMPACT_ADDRS)) await flush(sh, ctx);
 }
 
@@ -260,6 +267,7 @@ async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonl
 }
 
 async function flush(sh: Shell, ctx: ActorContext<AddressBookMsg>): Promise<void> {
+  // writeSnapshot waits for journal writes still in flight before the batch that deletes them.
   const upTo = sh.nextSeq;
   const t0 = Date.now();
   const snap = sh.book.man.serialize();
@@ -344,6 +352,7 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     dirty: journal.records.length + journal.bad > 0,
     journaled,
     notify: null,
+    journalFailed: 0,
     loadReport: report,
   };
 }
@@ -363,6 +372,7 @@ function summary(sh: Shell): Record<string, unknown> {
     dirty: sh.dirty,
     journaled: sh.journaled,
     journalSkipped: typeof sh.loadReport.badJournal === 'number' ? sh.loadReport.badJournal : 0,
+    journalFailed: sh.journalFailed,
     ...sh.book.counters,
   };
 }

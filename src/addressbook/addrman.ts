@@ -833,9 +833,10 @@ export class AddrMan {
    * An address to dial (Core's Select): tried or new with even odds when both have entries,
    * then random buckets until an entry passes its chance (recent tries and failures lower it;
    * each miss raises the bar by 1.2×). Null when nothing fits. Like Core, a draw is a random
-   * bucket holding a wanted entry and, in it, the first wanted entry from a random position;
-   * unlike Core, empty buckets are never drawn (the occupancy index): the same distribution,
-   * without thousands of empty probes when the table is sparse.
+   * bucket holding a wanted entry and, in it, the first wanted entry from a random position.
+   * When fewer than half the buckets hold one, the bucket is drawn from the occupancy index
+   * instead of probing (Core's way, kept for dense tables): the same distribution, without
+   * thousands of empty probes on a sparse table.
    */
   select(opts: SelectOptions): AddrEntry | null {
     if (this.nRandom === 0) return null;
@@ -862,11 +863,18 @@ export class AddrMan {
     else if (newCount === 0) useTried = true;
     else useTried = this.random() < 0.5;
     const table = useTried ? this.vTried : this.vNew;
+    const buckets = useTried ? TRIED_BUCKET_COUNT : NEW_BUCKET_COUNT;
     const mask = netMask === 0 ? ALL_CLASSES : netMask;
+    // At least half the buckets hold a wanted entry: Core's probing finds one in ≤ 2 tries on
+    // average and is cheaper than the index; below that, the index (same distribution).
+    const nonEmpty = useTried ? this.triedNonEmpty : this.newNonEmpty;
+    let most = 0;
+    for (let c = 0; c < NC; c++) if ((mask & (1 << c)) !== 0 && nonEmpty[c] > most) most = nonEmpty[c];
+    const dense = most * 2 >= buckets;
     const exclude = opts.exclude;
     let factor = 1;
     for (let probe = 0; probe < MAX_SELECT_PROBES; probe++) {
-      const bucket = this.randomBucket(useTried, mask);
+      const bucket = dense ? Math.floor(this.random() * buckets) : this.randomBucket(useTried, mask);
       if (bucket < 0) return null;
       const start = Math.floor(this.random() * BUCKET_SIZE);
       let found = -1;

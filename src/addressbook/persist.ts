@@ -207,8 +207,34 @@ export async function moveSnapshotAside(db: Db, buf: Buffer, now: Date): Promise
   return key;
 }
 
+/**
+ * Journal writes issued and not yet done, per database handle. The store's handle outlives an
+ * incarnation of the address book, so a restarted actor waits here for the writes its crashed
+ * predecessor issued before it reads the journal (and a snapshot waits before it deletes it).
+ */
+const inFlight = new WeakMap<Db, Set<Promise<unknown>>>();
+
+function track<T>(db: Db, p: Promise<T>): Promise<T> {
+  let set = inFlight.get(db);
+  if (set === undefined) inFlight.set(db, (set = new Set()));
+  const s = set;
+  const done = p.then(
+    () => void s.delete(done),
+    () => void s.delete(done),
+  );
+  s.add(done);
+  return p;
+}
+
+/** Resolves once every journal write issued so far on `db` has landed (or failed). */
+export async function journalSettled(db: Db): Promise<void> {
+  const set = inFlight.get(db);
+  if (set !== undefined && set.size > 0) await Promise.all([...set]);
+}
+
 /** The journal in order (keys sort by sequence); records that do not decode are counted in `bad`, never fatal. */
 export async function loadJournal(db: Db): Promise<{ records: JournalRecord[]; nextSeq: number; bad: number }> {
+  await journalSettled(db);
   const records: JournalRecord[] = [];
   let nextSeq = 0;
   let bad = 0;
@@ -233,16 +259,17 @@ export async function loadJournal(db: Db): Promise<{ records: JournalRecord[]; n
  * LevelDB's log, which survives a process crash; only a power loss can drop it.
  */
 export async function appendAddrs(db: Db, seq: number, r: Omit<AddrsRecord, 'kind'>): Promise<void> {
-  await db.put(journalKey(seq), encodeAddrsRecord(r));
+  await track(db, db.put(journalKey(seq), encodeAddrsRecord(r)));
 }
 
 export async function appendTried(db: Db, seq: number, r: TriedRecord): Promise<void> {
   const value = JSON.stringify({ kind: 'tried', addr: addrToJson(r.addr), source: addrToJson(r.source), atSec: r.atSec });
-  await db.put(journalKey(seq), Buffer.from(value), SYNC);
+  await track(db, db.put(journalKey(seq), Buffer.from(value), SYNC));
 }
 
 /** Writes the snapshot and drops the journal records it contains (seq < upTo), in one atomic batch. */
 export async function writeSnapshot(db: Db, snapshot: Buffer, upTo: number): Promise<void> {
+  await journalSettled(db);
   const stale = (await keysWithPrefix(db, JOURNAL_PREFIX)).filter((k) => Number(k.slice(JOURNAL_PREFIX.length)) < upTo);
   await db.batch([{ type: 'put', key: SNAPSHOT_KEY, value: snapshot }, ...stale.map((key) => ({ type: 'del' as const, key }))], SYNC);
 }

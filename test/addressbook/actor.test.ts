@@ -11,7 +11,7 @@ import { startTree, type TreeHandle } from '../../supervisors/tree.js';
 import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
 import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply, type BookChanged, type NodeAddressJson } from '../../src/addressbook/actor.js';
-import { SNAPSHOT_KEY, CORRUPT_PREFIX, JOURNAL_PREFIX, journalKey } from '../../src/addressbook/persist.js';
+import { SNAPSHOT_KEY, CORRUPT_PREFIX, JOURNAL_PREFIX, journalKey, journalSettled } from '../../src/addressbook/persist.js';
 import type { Candidate, Endpoint } from '../../src/connman/logic.js';
 import { storeDb } from '../../src/store/actor.js';
 import type { PeerMsg } from '../../src/peer/actor.js';
@@ -249,6 +249,8 @@ const addressList = async (t: TreeHandle) =>
 
 async function journalKeys(t: TreeHandle): Promise<string[]> {
   const db = await storeDb(t.runtime);
+  // Journal writes are not awaited by the actor: wait for those in flight, as its own load does.
+  await journalSettled(db);
   const out: string[] = [];
   for await (const k of db.keys({ gte: JOURNAL_PREFIX, lt: `${JOURNAL_PREFIX}\xff` })) out.push(k);
   return out;
@@ -260,7 +262,9 @@ test('crash of the actor right after gossip (no snapshot since): the restarted b
   try {
     assert.deepEqual(await flush(t), { ok: true }, 'an (empty) snapshot first: what follows is only in the journal');
     gossip(t, 0, 6, 150);
-    tell(t, { type: 'attempt', endpoint: { host: '23.0.0.2', port: 8333 }, ok: true, connType: 'outbound-full-relay' });
+    // One of them (a placement may have refused some) moves to tried, between the batches.
+    const [host, port] = ((await addressList(t))[0] ?? '').split(':');
+    tell(t, { type: 'attempt', endpoint: { host: host ?? '', port: Number(port) }, ok: true, connType: 'outbound-full-relay' });
     gossip(t, 900, 2, 100, 100);
     // Asked after the gossip, answered before the crash (one mailbox, in order).
     const before = addressList(t);
@@ -327,8 +331,10 @@ test('a corrupt journal record is skipped and counted at load, never fatal; the 
     assert.ok(t.kill('/root/addressbook', 'crash'));
     await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
     const now = await addressList(t);
-    assert.ok(now.length > 0 && now.length < had.length, `${now.length} of ${had.length}: the second batch only`);
-    assert.ok(now.every((a) => had.includes(a)));
+    const second = new Set(Array.from({ length: 50 }, (_, i) => `${[...ip4(500 + i).addr].join('.')}:8333`));
+    assert.ok(now.length > 0 && now.every((a) => second.has(a)), 'the second batch only (the damaged first record is skipped)');
+    // Every address of the second batch it had is back (alone, it may even place one the first batch had crowded out).
+    for (const a of had) if (second.has(a)) assert.ok(now.includes(a), a);
     const summary = t.runtime.info('/root/addressbook')?.summary as { journalSkipped?: number } | undefined;
     assert.equal(summary?.journalSkipped, 2);
   } finally {
