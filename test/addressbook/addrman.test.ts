@@ -379,7 +379,9 @@ test('select draws from the occupied buckets only, with the distribution of Core
   for (let i = 2; i < all.length; i += 9) am.good(all[i].addr, NOW - 100_000, false);
   assert.ok(am.triedCount > 0 && am.newCount > 0);
   assert.equal(am.check(), null);
-  const N = 20_000;
+  // Core's reference probes ~1,400 empty positions per draw on this table: 500 draws keep `npm test` quick (a coarse check);
+  // PEERD_FAULTS=1 (npm run test:faults sets it) takes 20,000 for a sharper comparison.
+  const N = process.env.PEERD_FAULTS === '1' ? 20_000 : 500;
   for (const networks of [undefined, ['ipv6']] as const) {
     const ours = new Map<string, number>();
     const core = new Map<string, number>();
