@@ -29,6 +29,9 @@ export function installTop(program: Command, setExit: (code: number) => void): v
       // Loaded here, so that the other commands do not pay for React, Ink and its layout engine;
       // React's production build unless asked otherwise (this process is only `peerd top`).
       process.env.NODE_ENV ??= 'production';
+      // Ink draws only the final frame when CI is set (it reads the variable when it loads); `top`
+      // runs on a terminal (it refuses anything else), so that setting can only be inherited by mistake.
+      delete process.env.CI;
       const { runTop } = await import('../top/app.js');
       await runTop({ call: (method, params) => rpcCall(conn, method, [...params]), network, intervalMs });
     } catch (err) {

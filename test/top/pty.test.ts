@@ -31,7 +31,10 @@ test('peerd top in a pseudo-terminal: draws the peer, K kicks it, q quits and re
     const cmd = [process.execPath, peerdBin, 'top', '--network', 'regtest', '--datadir', datadir, '--rpcport', String(rpc.port), '--rpccookiefile', join(datadir, 'regtest', '.cookie'), '--interval', '200']
       .map(sh)
       .join(' ');
-    child = spawn('script', ['-qfec', `stty cols 120 rows 30; exec ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Ink draws only the last frame when it believes it runs in CI (CI=true): a terminal user never has that set.
+    const env = { ...process.env };
+    delete env.CI;
+    child = spawn('script', ['-qfec', `stty cols 120 rows 30; exec ${cmd}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
