@@ -17,8 +17,8 @@
  *   tip = 20,000 (headers phase included). Event-loop delay: perf_hooks.monitorEventLoopDelay
  *   in the node's process over the same span. Peak RSS: the node process's maxrss.
  *
- * Baselines, measured in the same run on the same bytes, in this process on one core before
- * the syncs:
+ * Baselines, measured on the same bytes (every 4th block) in this process on one core, just
+ * before and just after each sync (their mean: the machine's load drifts):
  * - "hashing floor": the hashing a block check cannot avoid, with the primitive it uses
  *   (node:crypto's one-shot sha256, twice): every transaction's txid (its stripped bytes,
  *   copied out beforehand) and wtxid (its full bytes), both merkle trees over them, the header.
@@ -133,14 +133,19 @@ async function prepare(path: string): Promise<HashWork> {
   return { headers, blocks, stripped, full, bytes };
 }
 
-/** One pass of the hashing floor over every block; returns seconds. */
-function hashingFloorPass(w: HashWork): number {
+/** Every `step`-th block is hashed by a pass (the chain's blocks are alike: a sample keeps a pass short). */
+const SAMPLE_STEP = 4;
+
+/** One pass of the hashing floor over every `step`-th block; returns MB/s. */
+function hashingFloorPass(w: HashWork, step = SAMPLE_STEP): number {
   const most = w.stripped.reduce((m, s) => Math.max(m, s.length), 0);
   const ids = Buffer.allocUnsafe((most + 1) * 32);
   const wids = Buffer.allocUnsafe((most + 1) * 32);
+  let bytes = 0;
+  for (let i = 0; i < w.blocks.length; i += step) bytes += w.blocks[i].length;
   const t0 = performance.now();
   let sink = 0;
-  for (let i = 0; i < w.blocks.length; i++) {
+  for (let i = 0; i < w.blocks.length; i += step) {
     sink ^= sha256d(w.headers[i])[0];
     const s = w.stripped[i];
     const f = w.full[i];
@@ -154,28 +159,29 @@ function hashingFloorPass(w: HashWork): number {
     sink ^= computeMerkleRootPacked(wids, n).root[0];
   }
   if (sink === 0.5) process.stdout.write('');
-  return (performance.now() - t0) / 1000;
+  return bytes / 1e6 / ((performance.now() - t0) / 1000);
 }
 
+/** sha256d over each whole block; MB/s. */
 function bulkPass(w: HashWork): number {
+  let bytes = 0;
   const t0 = performance.now();
   let sink = 0;
-  for (const b of w.blocks) sink ^= sha256d(b)[0];
+  for (const b of w.blocks) {
+    sink ^= sha256d(b)[0];
+    bytes += b.length;
+  }
   if (sink === 0.5) process.stdout.write('');
-  return (performance.now() - t0) / 1000;
+  return bytes / 1e6 / ((performance.now() - t0) / 1000);
 }
 
+/** sha256d of every header; headers/s. */
 function headersPass(w: HashWork): number {
   const t0 = performance.now();
   let sink = 0;
   for (const h of w.headers) sink ^= sha256d(h)[0];
   if (sink === 0.5) process.stdout.write('');
-  return (performance.now() - t0) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
+  return w.headers.length / ((performance.now() - t0) / 1000);
 }
 
 interface Baselines {
@@ -187,18 +193,12 @@ interface Baselines {
 }
 
 function measureBaselines(w: HashWork): Baselines {
-  // Warm-up, then the median of three passes each.
-  hashingFloorPass(w);
-  const floor: number[] = [];
-  const bulk: number[] = [];
-  const heads: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    floor.push(hashingFloorPass(w));
-    bulk.push(bulkPass(w));
-    heads.push(headersPass(w));
-  }
-  const mb = w.bytes / 1e6;
-  return { floorMBs: mb / median(floor), bulkMBs: mb / median(bulk), headersPerSec: w.headers.length / median(heads) };
+  return { floorMBs: hashingFloorPass(w), bulkMBs: bulkPass(w), headersPerSec: headersPass(w) };
+}
+
+/** The mean of the baselines measured just before and just after a sync (the machine's load drifts). */
+function around(a: Baselines, b: Baselines): Baselines {
+  return { floorMBs: (a.floorMBs + b.floorMBs) / 2, bulkMBs: (a.bulkMBs + b.bulkMBs) / 2, headersPerSec: (a.headersPerSec + b.headersPerSec) / 2 };
 }
 
 interface Run {
@@ -293,10 +293,8 @@ export async function run(): Promise<SuiteResult> {
   process.stdout.write(`  ${notes[notes.length - 1]}\n`);
 
   const work = await prepare(chain.path);
-  const base = measureBaselines(work);
-  process.stdout.write(
-    `  baselines (1 core, this process): hashing floor ${fmt(base.floorMBs)} MB/s, bulk sha256d ${fmt(base.bulkMBs)} MB/s, header sha256d ${fmt(base.headersPerSec)} /s\n`,
-  );
+  hashingFloorPass(work, 16); // warm-up
+  const bulkSeen: number[] = [];
 
   const maxPeers = Math.max(...peerCounts);
   const servers: ChainServer[] = [];
@@ -305,7 +303,14 @@ export async function run(): Promise<SuiteResult> {
     for (let i = 0; i < maxPeers; i++) servers.push(await startChainServer({ blocksFile: chain.path, host: '127.0.0.1', port: 0 }));
     for (const n of peerCounts) {
       const before = servers.map((s) => s.stats.blocks);
+      const b0 = measureBaselines(work);
       const run = await syncOnce(servers.slice(0, n), blocks, cpuprof);
+      const b1 = measureBaselines(work);
+      const base = around(b0, b1);
+      bulkSeen.push(base.bulkMBs);
+      const baseLine = `${n} peer(s): baselines on one core of this process, before / after the sync: hashing floor ${fmt(b0.floorMBs)} / ${fmt(b1.floorMBs)} MB/s, header sha256d ${fmt(b0.headersPerSec)} / ${fmt(b1.headersPerSec)} /s (their mean is the baseline)`;
+      note(baseLine);
+      process.stdout.write(`  ${baseLine}\n`);
       const served = servers.slice(0, n).map((s, i) => s.stats.blocks - before[i]);
       const { r } = run;
       if (!r.ok) {
@@ -326,7 +331,7 @@ export async function run(): Promise<SuiteResult> {
   } finally {
     for (const s of servers) await s.close();
   }
-  note(`baselines: bulk sha256d of whole blocks ${fmt(base.bulkMBs)} MB/s on one core (for scale: no per-transaction calls)`);
+  if (bulkSeen.length > 0) note(`bulk sha256d of whole blocks, for scale (no per-transaction calls): ${bulkSeen.map((b) => fmt(b)).join(' / ')} MB/s on one core`);
   note(`machine load average (1 min) ${fmt(load0, 2)} at the start, ${fmt(loadavg()[0], 2)} at the end, on ${os.cpus().length} cores: the node, its check thread and the stub peers share them with whatever else runs`);
   if (cpuprof) note(`node CPU profiles written to ${cpuprof}`);
   return { suite: 'sync', figures, notes };
