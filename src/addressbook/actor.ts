@@ -222,8 +222,9 @@ function changed(sh: Shell): void {
 }
 
 /**
- * Journals a batch of learned addresses. The put is handed to LevelDB at once (a crash of the
- * actor right after cannot lose it) but not awaited: the actor goes on with its mailbox. A
+ * Journals a batch of learned addresses; call it right after AddrMan.add, before anything else.
+ * The put is handed to LevelDB synchronously, within this call (a crash of the actor right after
+ * cannot lose it), but not awaited: the actor goes on with its mailbox. A
  * snapshot, and the load of a restarted actor, first wait for the writes in flight
  * (persist.journalSettled). Keys carry the order, so writes landing out of order replay in order.
  */
@@ -242,11 +243,12 @@ async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonl
   for (const e of fx) {
     await match(e)
       .with({ kind: 'learned' }, async ({ addrs, source, penalty, atSec, added }) => {
+        const written = journalAddrs(sh, ctx, { addrs, source, penalty, atSec });
         if (added > 0) {
           sh.dirty = true;
           changed(sh);
         }
-        await journalAddrs(sh, ctx, { addrs, source, penalty, atSec });
+        await written;
       })
       .with({ kind: 'send' }, ({ to, msg }) => tell(to, { type: 'send', msg }))
       .with({ kind: 'disconnect' }, ({ to, reason, misbehaving }) => tell(to, { type: 'disconnect', reason, misbehaving }))
@@ -543,9 +545,13 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         }
         const source = internalSource(seed);
         const added = book.man.add(addrs, source, 0, nowSec);
-        if (added > 0) changed(sh);
+        const written = journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
+        if (added > 0) {
+          sh.dirty = true;
+          changed(sh);
+        }
         ctx.log.info({ seed, found: hosts.length, added }, 'DNS seed answered');
-        await journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
+        await written;
       })
       .with({ type: 'fixed-seeds' }, async () => {
         if (book.man.size > 0) return;
@@ -557,9 +563,13 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         }
         const source = internalSource('fixedseeds');
         const added = book.man.add(addrs, source, 0, nowSec);
-        if (added > 0) changed(sh);
+        const written = journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
+        if (added > 0) {
+          sh.dirty = true;
+          changed(sh);
+        }
         ctx.log.info({ added }, 'added the fixed seeds');
-        await journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
+        await written;
       })
       .with({ type: 'known-peers' }, async ({ infos }) => {
         const peersPath = sh.args.peersPath ?? '/root/peers';
