@@ -227,7 +227,7 @@ export function initChain(params: NetworkParams, config: ChainConfig, tree: Head
  */
 export function activateBestChain(s: ChainState): HeaderEntry {
   const out = new Out();
-  advanceTip(s, out, 0);
+  advanceTip(s, out);
   return s.chain.tip();
 }
 
@@ -244,7 +244,7 @@ class Out {
   disconnect(s: ChainState, peer: number, reason: string, discourage: boolean): void {
     this.fx.push({ kind: 'disconnect', peer, reason, discourage });
     // Forget it now: its blocks go to others at once (the peer-down that follows is then a no-op).
-    dropPeer(s, peer, this);
+    dropPeer(s, peer);
   }
   log(level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>): void {
     this.fx.push(data === undefined ? { kind: 'log', level, msg } : { kind: 'log', level, msg, data });
@@ -591,7 +591,7 @@ function onStored(s: ChainState, entry: HeaderEntry, bytes: number, now: number,
   entry.haveData = true;
   entry.seq = ++s.seq;
   s.stats.bytesStored += bytes;
-  advanceTip(s, out, now);
+  advanceTip(s, out);
   fetchBlocks(s, now, out);
 }
 
@@ -606,7 +606,7 @@ function releaseFlight(s: ChainState, entry: HeaderEntry): void {
  * Moves the active chain to the most-work chain whose blocks are all stored: along the best
  * header's chain from where it leaves ours, as far as data goes.
  */
-function advanceTip(s: ChainState, out: Out, now: number): void {
+function advanceTip(s: ChainState, out: Out): void {
   const previous = s.chain.tip();
   const best = s.tree.best();
   if (best === previous) return;
@@ -628,11 +628,11 @@ function advanceTip(s: ChainState, out: Out, now: number): void {
   // A connected block shortens the stall timeout again (Core decays it by 15 %).
   s.stallTimeoutMs = Math.max(s.config.stallMinMs, Math.floor(s.stallTimeoutMs * 0.85));
   out.push({ kind: 'tip', tip: candidate, previous, reorg });
-  if (candidate === best) announce(s, fork, now, out);
+  if (candidate === best) announce(s, fork, out);
 }
 
 /** New tip at the end of the best chain: tell peers (headers to those that asked, inv to the rest). */
-function announce(s: ChainState, fork: HeaderEntry, _now: number, out: Out): void {
+function announce(s: ChainState, fork: HeaderEntry, out: Out): void {
   const tip = s.chain.tip();
   for (const p of s.peers.values()) {
     if (p.bestKnown && s.tree.fork(p.bestKnown, tip) === tip) continue; // it has it already
@@ -755,14 +755,13 @@ function onNotFound(s: ChainState, p: PeerSync, items: readonly InvItem[], now: 
 // ---------------------------------------------------------------------------------------------
 // Peers, timers
 
-function dropPeer(s: ChainState, id: number, out: Out): void {
+function dropPeer(s: ChainState, id: number): void {
   const p = s.peers.get(id);
   if (!p) return;
   s.peers.delete(id);
   for (const e of p.inFlight) s.inFlight.delete(e);
   p.inFlight.clear();
   if (p.syncStarted) s.syncStarted = Math.max(0, s.syncStarted - 1);
-  void out;
 }
 
 function onPeerUp(s: ChainState, e: Extract<ChainEvent, { type: 'peer-up' }>, out: Out): void {
@@ -895,7 +894,7 @@ export function stepChain(s: ChainState, e: ChainEvent): ChainEffect[] {
     .with({ type: 'peer-up' }, (ev) => onPeerUp(s, ev, out))
     .with({ type: 'peer-down' }, ({ peer, now }) => {
       const had = s.peers.has(peer);
-      dropPeer(s, peer, out);
+      dropPeer(s, peer);
       if (had) {
         if (s.syncStarted === 0 && !s.headersSynced) for (const p of s.peers.values()) startSync(s, p, now, out);
         fetchBlocks(s, now, out);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testNode, until } from '../helpers/node.js';
+import { testNode, until, fedNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { activePeer, infoOf, rawFrame, sync, type FaultNode } from '../helpers/faults.js';
 import { openStore } from '../../src/store/db.js';
@@ -45,16 +45,6 @@ const book = (n: NodeHandle): BookCounters => n.actors('/root/addressbook')[0]?.
 async function bookNow(n: NodeHandle): Promise<BookCounters> {
   await ask<AddressBookMsg, AddrmanInfo>(n.addressbook(), (replyTo) => ({ type: 'info', replyTo }), 5000);
   return book(n);
-}
-
-/** A node with --connect to a raw listener: a manual outbound peer we sent getaddr (1,001 tokens). */
-async function fedNode(): Promise<{ node: FaultNode; feeder: Awaited<ReturnType<typeof RawPeer.listen>>; f: RawPeer }> {
-  const feeder = await RawPeer.listen();
-  const node = await testNode({ connect: [`127.0.0.1:${feeder.port}`] });
-  const f = await feeder.accept();
-  await f.handshake();
-  await f.waitFor('getaddr');
-  return { node, feeder, f };
 }
 
 test('relay: the answer to our getaddr is not relayed; later each of ≤ 10 fresh addresses goes to exactly two peers; 11 go nowhere', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { startNode, type NodeHandle, type NodeOptions } from '../../src/node.js';
+import { RawPeer, type RawListener } from './raw-peer.js';
 
 /** A regtest node on 127.0.0.1 (port 0), no DNS seeds, a throwaway datadir, silent logs. */
 export async function testNode(over: NodeOptions = {}): Promise<NodeHandle & { port: number; cleanup(): Promise<void> }> {
@@ -34,4 +35,17 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
     if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * A test node with `--connect` to a raw listener that has done the handshake: a manual outbound
+ * peer the node sent `getaddr` to (its answer earns 1,001 address tokens), nothing else dialled.
+ */
+export async function fedNode(over: NodeOptions = {}): Promise<{ node: Awaited<ReturnType<typeof testNode>>; feeder: RawListener; f: RawPeer }> {
+  const feeder = await RawPeer.listen();
+  const node = await testNode({ connect: [`127.0.0.1:${feeder.port}`], ...over });
+  const f = await feeder.accept();
+  await f.handshake();
+  await f.waitFor('getaddr');
+  return { node, feeder, f };
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ask } from '../../supervisors/runtime.js';
-import { testNode, until } from '../helpers/node.js';
+import { testNode, until, fedNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import type { AddressBookMsg, AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/addressbook/actor.js';
 import type { Endpoint } from '../../src/connman/logic.js';
@@ -21,16 +21,6 @@ async function settle(p: RawPeer): Promise<void> {
   const nonce = BigInt(Date.now());
   p.send({ command: 'ping', nonce });
   await p.waitFor('pong');
-}
-
-/** A node with --connect to a raw listener (manual: it sends getaddr, and nothing else is dialled). */
-async function fedNode() {
-  const feeder = await RawPeer.listen();
-  const node = await testNode({ connect: [`127.0.0.1:${feeder.port}`] });
-  const f = await feeder.accept();
-  await f.handshake();
-  await f.waitFor('getaddr');
-  return { node, feeder, f };
 }
 
 test('getaddr: two inbound peers within the cache period get the same answer, at most 23% of the table', async () => {
