@@ -44,6 +44,8 @@ export type ChainMsg =
   | { readonly type: 'store-failed'; readonly error: string }
   /** Block checks done off the main thread (the `check-block` effects' answers), as many as finished together. */
   | { readonly type: 'checked'; readonly blocks: readonly CheckedBlock[] }
+  /** An event the logic deferred to a later turn (the `defer` effect). */
+  | { readonly type: 'continue'; readonly event: ChainEvent }
   | { readonly type: 'rpc'; readonly method: ChainRpcMethod; readonly args: readonly (Json | undefined)[]; readonly replyTo: Ref<ChainRpcReply> }
   | Down;
 
@@ -296,6 +298,11 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
         drawBar(sh, p);
       })
       .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
+      .with({ kind: 'defer' }, ({ event }) => {
+        // What is queued leaves now; the event comes back after the peers have had their turn.
+        flushSends(sh);
+        tell(ctx.self, { type: 'continue', event });
+      })
       .exhaustive();
   }
 }
@@ -385,6 +392,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
         }
       })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
+      .with({ type: 'continue' }, ({ event }) => feed(sh, ctx, event))
       .with({ type: 'stored' }, async ({ entries }) => {
         sh.stored.close(entries);
         for (const { entry, bytes } of entries) {

@@ -103,6 +103,11 @@ export interface PeerSync {
   /** We started headers sync with it (Core's fSyncStarted). */
   syncStarted: boolean;
   unconnecting: number;
+  /**
+   * The last hash of a full headers batch we asked past before checking it (see onHeaders):
+   * if the batch then fails without punishment, the reply that follows it is dropped quietly.
+   */
+  askedPast: Buffer | null;
   presync: HeadersSyncState | null;
   readonly inFlight: Set<HeaderEntry>;
   /** When it started holding up the download window (0 = not stalling). */
@@ -179,6 +184,8 @@ export type ChainEvent =
     }
   | { readonly type: 'peer-down'; readonly peer: number; readonly now: number }
   | { readonly type: 'message'; readonly peer: number; readonly msg: Message; readonly now: number }
+  /** A full headers batch whose continuation was already requested (see the `defer` effect). */
+  | { readonly type: 'headers-checked-later'; readonly peer: number; readonly headers: readonly BlockHeader[]; readonly now: number }
   /** The shell's verdict on a block the logic asked it to check. */
   | { readonly type: 'block-checked'; readonly peer: number; readonly entry: HeaderEntry; readonly result: BlockCheck; readonly raw: Buffer; readonly now: number }
   /** A block is durably stored. */
@@ -198,7 +205,12 @@ export type ChainEffect =
   | { readonly kind: 'invalid'; readonly entry: HeaderEntry; readonly reason: string }
   | { readonly kind: 'tip'; readonly tip: HeaderEntry; readonly previous: HeaderEntry; readonly reorg: boolean }
   | { readonly kind: 'progress'; readonly progress: Progress }
-  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Record<string, unknown> };
+  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Record<string, unknown> }
+  /**
+   * Send what is queued now, let the peers run, then feed `event` back (a later turn of this
+   * actor, ahead of anything a peer can answer to what was just sent).
+   */
+  | { readonly kind: 'defer'; readonly event: ChainEvent };
 
 export function initChain(params: NetworkParams, config: ChainConfig, tree: HeaderTree = new HeaderTree(params)): ChainState {
   const chain = new ActiveChain(tree.genesis);
@@ -338,11 +350,18 @@ function onHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], 
     if (wasAsked) {
       p.headersDone = true;
       afterHeadersDone(s, p, now, out);
+      fetchBlocks(s, now, out, p); // the sync peer's blocks wait for its last headers
     }
     return;
   }
   if (p.presync) return onPresyncHeaders(s, p, headers, now, out);
   const parent = s.tree.get(headers[0].prevBlock);
+  if (p.askedPast !== null) {
+    const past = p.askedPast;
+    p.askedPast = null;
+    // The answer to a request made past a batch that then failed (not punished): drop it.
+    if (!parent && headers[0].prevBlock.equals(past)) return;
+  }
   if (!parent) {
     // Core: ask for the headers in between (a locator from our best), punish only repeated failures.
     p.unconnecting++;
@@ -366,10 +385,28 @@ function onHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], 
     out.log('info', 'headers presync started', { peer: p.id, from: parent.height });
     return onPresyncHeaders(s, p, headers, now, out);
   }
+  if (full && !parent.invalid) {
+    // Ask for the next batch before checking this one, so that the peer prepares and sends it
+    // while we check (a header sync is a chain of round trips). The locator starts at the
+    // batch's last hash, which the peer knows; the check follows in the next turn, before
+    // anything the peer can answer. A batch that fails gets its sender disconnected, or, when
+    // the failure is not punished, the answer dropped (askedPast).
+    const last = Buffer.from(headers[headers.length - 1].hash);
+    p.headersAskedAt = now;
+    p.askedPast = last;
+    out.send(p.id, { command: 'getheaders', version: PROTOCOL_VERSION, locator: [last, ...s.tree.locator(parent)], hashStop: ZERO_HASH });
+    out.push({ kind: 'defer', event: { type: 'headers-checked-later', peer: p.id, headers, now } });
+    return;
+  }
   addHeaders(s, p, headers, full, now, out);
 }
 
-function addHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], full: boolean, now: number, out: Out): void {
+/** The check of a full batch whose successor was already asked for (see onHeaders). */
+function onHeadersLater(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], now: number, out: Out): void {
+  addHeaders(s, p, headers, true, now, out, true);
+}
+
+function addHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], full: boolean, now: number, out: Out, asked = false): void {
   const r = s.tree.addHeaders(headers, Math.floor(now / 1000));
   if (r.added.length > 0) out.push({ kind: 'store-headers', entries: r.added });
   if (r.last) updateBestKnown(p, r.last);
@@ -379,8 +416,11 @@ function addHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[],
     out.log('info', 'invalid header', { peer: p.id, reason: r.error.reason, index: r.error.index, message: r.error.message });
     if (r.error.punish) return out.disconnect(s, p.id, `invalid header: ${r.error.reason}`, true);
   }
-  if (full && !r.error && r.last) getheaders(s, p, r.last, now, out);
-  else {
+  if (full && !r.error && r.last) {
+    if (asked) p.askedPast = null;
+    else getheaders(s, p, r.last, now, out);
+  } else {
+    // (asked: the answer to what was asked past this batch is dropped, as askedPast says.)
     p.headersDone = true;
     afterHeadersDone(s, p, now, out);
   }
@@ -427,7 +467,8 @@ function nextBlocks(s: ChainState, p: PeerSync, count: number): { blocks: Header
   const blocks: HeaderEntry[] = [];
   const best = p.bestKnown;
   const tip = s.chain.tip();
-  if (best === null || best.invalid || best.chainWork < tip.chainWork || count <= 0) return { blocks, staller: null };
+  // Core: a peer whose best chain is below the minimum chain work has nothing worth fetching.
+  if (best === null || best.invalid || best.chainWork < tip.chainWork || best.chainWork < s.config.minimumChainWork || count <= 0) return { blocks, staller: null };
   // Where the peer's chain and ours meet, moved forward over blocks we have.
   if (p.lastCommon === null || p.lastCommon.invalid) p.lastCommon = s.chain.at(Math.min(best.height, tip.height)) ?? s.tree.genesis;
   p.lastCommon = s.tree.fork(p.lastCommon, best);
@@ -481,6 +522,10 @@ function fetchBlocks(s: ChainState, now: number, out: Out, only?: PeerSync, dire
   const peers = only ? [only] : [...s.peers.values()];
   for (const p of peers) {
     if (!s.peers.has(p.id) || !canFetchFrom(p, s, direct)) continue;
+    // Our first headers-sync peer gives us headers before blocks: a getheaders waits at the peer
+    // behind every block asked before it (a node answers in order), and headers sync is a chain
+    // of round trips; the other peers download meanwhile. (Its blocks follow its last headers.)
+    if (p.syncStarted && !p.headersDone && !direct) continue;
     // While a presync is running for this peer its chain is not stored yet: nothing to fetch.
     const free = s.config.maxInFlightPerPeer - p.inFlight.size;
     if (free <= 0) continue;
@@ -781,6 +826,7 @@ function onPeerUp(s: ChainState, e: Extract<ChainEvent, { type: 'peer-up' }>, ou
     headersDone: false,
     syncStarted: false,
     unconnecting: 0,
+    askedPast: null,
     presync: null,
     inFlight: new Set(),
     stallingSince: 0,
@@ -903,6 +949,11 @@ export function stepChain(s: ChainState, e: ChainEvent): ChainEffect[] {
     .with({ type: 'message' }, ({ peer, msg, now }) => {
       const p = s.peers.get(peer);
       if (p) onMessage(s, p, msg, now, out);
+    })
+    .with({ type: 'headers-checked-later' }, ({ peer, headers, now }) => {
+      // A peer gone meanwhile: its headers go with it (another peer gives them again).
+      const p = s.peers.get(peer);
+      if (p) onHeadersLater(s, p, headers, now, out);
     })
     .with({ type: 'block-checked' }, ({ peer, entry, result, raw, now }) => onChecked(s, peer, entry, result, raw, now, out))
     .with({ type: 'block-stored' }, ({ entry, bytes, now }) => onStored(s, entry, bytes, now, out))

@@ -35,7 +35,15 @@ function up(s: ChainState, peer: number, now = T0, over: { inbound?: boolean; se
   });
 }
 
-const msg = (s: ChainState, peer: number, m: Message, now = T0): ChainEffect[] => stepChain(s, { type: 'message', peer, msg: m, now });
+/** One message, with what the logic defers to a later turn run right after it, as the shell does. */
+function msg(s: ChainState, peer: number, m: Message, now = T0): ChainEffect[] {
+  const fx = stepChain(s, { type: 'message', peer, msg: m, now });
+  for (let i = 0; i < fx.length; i++) {
+    const e = fx[i];
+    if (e.kind === 'defer') fx.push(...stepChain(s, e.event));
+  }
+  return fx;
+}
 const sent = (fx: ChainEffect[], peer?: number): Message[] =>
   fx.flatMap((e) => (e.kind === 'send' && (peer === undefined || e.peer === peer) ? [e.msg] : []));
 const getdataHashes = (fx: ChainEffect[], peer: number): string[] =>
@@ -72,10 +80,46 @@ test('headers sync: one outbound peer at a time, continued while replies are ful
   const more = sent(fx2, 1).filter((m) => m.command === 'getheaders');
   assert.equal(more.length, 1, 'a full reply asks for more');
   assert.equal(more[0].command === 'getheaders' && more[0].locator[0].toString('hex'), c[1999].block.header.hash.toString('hex'));
-  assert.equal(getdataHashes(fx2, 1).length, 16, '16 blocks in flight per peer');
+  // The next batch is asked for before this one is checked: the request comes first, the check a turn later.
+  const fxNow = stepChain(withSyncPeer(), { type: 'message', peer: 1, msg: headersOf(c, 0, 2000), now: T0 });
+  assert.deepEqual(fxNow.map((e) => e.kind), ['send', 'defer'], 'getheaders, then the deferred check');
+  assert.equal(getdataHashes(fx2, 1).length, 0, 'no blocks from the sync peer while it still has headers');
   const fx3 = msg(s, 1, headersOf(c, 2000, 2100));
   assert.equal(s.tree.best().height, 2100);
   assert.equal(sent(fx3, 2).filter((m) => m.command === 'getheaders').length, 1, 'after the sync peer is done, the others are asked');
+  assert.equal(getdataHashes(fx3, 1).length, 16, 'its headers done, 16 blocks in flight from it');
+});
+
+/** A fresh chain state with peer 1 as the headers-sync peer. */
+function withSyncPeer(): ChainState {
+  const s = initChain(regtest, CONFIG);
+  up(s, 1);
+  return s;
+}
+
+test('headers: a full batch that fails unpunished (time too new) drops the answer asked past it, quietly', () => {
+  const c = chain(2001);
+  const s = initChain(regtest, CONFIG);
+  up(s, 1);
+  // Checked with a clock two hours before the batch's last timestamps: the later ones are "too new".
+  const lastTime = c[1999].block.header.time;
+  const early = (lastTime - 3 * 3600) * 1000;
+  const fx = msg(s, 1, headersOf(c, 0, 2000), early);
+  assert.equal(sent(fx, 1).filter((m) => m.command === 'getheaders').length, 1, 'asked past the batch before checking it');
+  assert.ok(!fx.some((e) => e.kind === 'disconnect'), 'time-too-new is not punished');
+  assert.ok(s.tree.best().height < 2000, `not all stored (${s.tree.best().height})`);
+  const before = s.peers.get(1)!.unconnecting;
+  const fx2 = msg(s, 1, headersOf(c, 2000, 2001), early);
+  assert.equal(s.peers.get(1)!.unconnecting, before, 'the answer is not counted as unconnecting');
+  assert.equal(sent(fx2, 1).length, 0, 'and not answered');
+  // A batch that fails punished disconnects its sender (the answer never matters).
+  const s2 = initChain(regtest, CONFIG);
+  up(s2, 1);
+  const bad = headersOf(c, 0, 2000);
+  const hs = bad.command === 'headers' ? [...bad.headers] : [];
+  hs[1500] = { ...hs[1500], bits: 0x1d00ffff };
+  const fxBad = msg(s2, 1, { command: 'headers', headers: hs });
+  assert.ok(fxBad.some((e) => e.kind === 'disconnect' && e.peer === 1 && e.discourage));
 });
 
 test('download: 16 per peer, blocks spread over peers, nothing requested twice, never past the 1,024-block window', () => {
@@ -84,6 +128,7 @@ test('download: 16 per peer, blocks spread over peers, nothing requested twice, 
   up(s, 1);
   up(s, 2);
   msg(s, 1, headersOf(c, 0, 2000));
+  msg(s, 1, { command: 'headers', headers: [] }); // the sync peer has no more: its blocks start
   const fx = msg(s, 2, headersOf(c, 0, 2000)); // peer 2 now known to have them too
   const all = [...getdataHashes(fx, 2)];
   assert.equal(s.inFlight.size, 32);
@@ -272,4 +317,23 @@ test('download: a block that arrives frees its slot at once (the next is asked f
   const stored = stepChain(s, { type: 'block-stored', entry: first, bytes: c[0].raw.length, now: T0 });
   assert.deepEqual(getdataHashes(stored, 1), [c[asked].block.header.hash.toString('hex')]);
   assert.equal(s.chain.height(), 1);
+});
+
+test('download: nothing is fetched from a peer whose best chain is below the minimum chain work (Core)', () => {
+  const c = chain(20);
+  // The tree already holds the 20 headers (e.g. stored before the setting was raised); the peer has exactly them.
+  const low = initChain(regtest, { ...CONFIG, minimumChainWork: 1n << 40n });
+  low.tree.addHeaders(c.map((g) => g.block.header), Math.floor(T0 / 1000));
+  up(low, 1);
+  msg(low, 1, { command: 'headers', headers: [] }); // its headers sync is over (it has nothing more)
+  const fx = msg(low, 1, { command: 'inv', items: [{ type: MSG_BLOCK, hash: c[19].block.header.hash }] });
+  assert.equal(getdataHashes(fx, 1).length, 0, 'below the minimum work: no blocks asked');
+  assert.equal(low.inFlight.size, 0);
+  // The same with no minimum: the peer's blocks are fetched.
+  const ok = initChain(regtest, CONFIG);
+  ok.tree.addHeaders(c.map((g) => g.block.header), Math.floor(T0 / 1000));
+  up(ok, 1);
+  msg(ok, 1, { command: 'headers', headers: [] });
+  const fx2 = msg(ok, 1, { command: 'inv', items: [{ type: MSG_BLOCK, hash: c[19].block.header.hash }] });
+  assert.equal(getdataHashes(fx2, 1).length, 16);
 });
