@@ -8,6 +8,10 @@
  * helper functions measured 4× slower).
  */
 
+const LOW30 = 0;
+const LOW32 = 1;
+const HIGH32 = 2;
+
 /** Reads 32 bits little-endian at data[p]. */
 function u32le(data: Uint8Array, p: number): number {
   return (data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)) >>> 0;
@@ -28,17 +32,27 @@ export class SipHasher {
     this.k1h = u32le(key, 12);
   }
 
+  /**
+   * The low 30 bits of SipHash-2-4 of data[off, off+len): what the address manager reduces
+   * modulo a power of two (≤ 2^30), with the same result as from all 32 bits. A 30-bit value
+   * is a small integer to V8; a 32-bit one returned from here would be a heap number, one
+   * allocation a hash.
+   */
+  hash30(data: Uint8Array, off: number, len: number): number {
+    return this.run(data, off, len, LOW30);
+  }
+
   /** The low 32 bits (unsigned) of SipHash-2-4 of data[off, off+len). */
   hash32(data: Uint8Array, off: number, len: number): number {
-    return this.run(data, off, len, false);
+    return this.run(data, off, len, LOW32);
   }
 
   /** The high 32 bits (unsigned) of the 64-bit result: for test vectors. */
   hashHigh32(data: Uint8Array, off: number, len: number): number {
-    return this.run(data, off, len, true);
+    return this.run(data, off, len, HIGH32);
   }
 
-  private run(data: Uint8Array, off: number, len: number, high: boolean): number {
+  private run(data: Uint8Array, off: number, len: number, part: number): number {
     // "somepseudorandomlygeneratedbytes"
     let v0l = (this.k0l ^ 0x70736575) >>> 0;
     let v0h = (this.k0h ^ 0x736f6d65) >>> 0;
@@ -123,6 +137,7 @@ export class SipHasher {
         v0h = (v0h ^ mh) >>> 0;
       }
     }
-    return high ? (v0h ^ v1h ^ v2h ^ v3h) >>> 0 : (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+    if (part === LOW30) return (v0l ^ v1l ^ v2l ^ v3l) & 0x3fffffff;
+    return part === HIGH32 ? (v0h ^ v1h ^ v2h ^ v3h) >>> 0 : (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
   }
 }
