@@ -37,8 +37,10 @@ import {
   onMisbehaving,
   onPeerConnected,
   onPeerDisconnected,
+  peerAddrCounts,
   peersIn,
   selectCandidates,
+  type PeerAddrCounts,
   type BookEffect,
   type BookState,
 } from './logic.js';
@@ -113,6 +115,8 @@ export type AddressBookMsg =
   | { readonly type: 'is-banned'; readonly ip: string; readonly replyTo: Ref<{ readonly banned: boolean; readonly discouraged: boolean }> }
   | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressJson[]> }
   | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> }
+  /** getpeerinfo's addr_processed and addr_rate_limited of every peer the book knows. */
+  | { readonly type: 'peer-addr-counts'; readonly replyTo: Ref<PeerAddrCounts[]> }
   /** The manager (re)started: it wants the ban list now and on every change. */
   | { readonly type: 'sync-bans'; readonly replyTo: Ref<BanListUpdate> }
   /** Writes the snapshot now (timer, or a test/operator asking). */
@@ -507,6 +511,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
       .with({ type: 'is-banned' }, ({ ip, replyTo }) => tell(replyTo, { banned: isBanned(book.bans, ip, nowMs), discouraged: isDiscouraged(book.bans, ip, nowMs) }))
       .with({ type: 'node-addresses' }, ({ count, network, replyTo }) => tell(replyTo, nodeAddresses(sh, count, network)))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, addrmanInfo(sh)))
+      .with({ type: 'peer-addr-counts' }, ({ replyTo }) => tell(replyTo, peerAddrCounts(book)))
       .with({ type: 'sync-bans' }, ({ replyTo }) => tell<BanListUpdate>(replyTo, { type: 'ban-list', bans: copyBans(book.bans) }))
       .with({ type: 'flush' }, async ({ replyTo }) => {
         if (sh.dirty || replyTo) await flush(sh, ctx);

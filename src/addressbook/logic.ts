@@ -56,6 +56,17 @@ export interface BookPeer {
   connected: boolean;
   /** Addresses this peer is known to have (it sent them, or we relayed them to it): not relayed to it again. Core's m_addr_known. */
   known?: Set<string>;
+  /** Addresses of its addr/addrv2 that passed the token bucket and are not banned or discouraged (Core's m_addr_processed). */
+  addrProcessed: number;
+  /** Addresses of its addr/addrv2 dropped by the token bucket (Core's m_addr_rate_limited). */
+  addrRateLimited: number;
+}
+
+/** getpeerinfo's addr_processed and addr_rate_limited of one peer. */
+export interface PeerAddrCounts {
+  readonly id: number;
+  readonly addrProcessed: number;
+  readonly addrRateLimited: number;
 }
 
 export interface BookCounters {
@@ -138,7 +149,19 @@ export function peerOf(s: BookState, id: number, nowMs: number): BookPeer {
   let p = s.peers.get(id);
   if (p === undefined) {
     // Core starts every peer with one token (m_addr_token_bucket{1.0}).
-    p = { id, ref: null, endpoint: null, connType: null, addrv2: false, bucket: bucket(ADDR_RATE_PER_SECOND, ADDR_BUCKET, nowMs, 1), getaddrPending: false, credited: false, connected: false };
+    p = {
+      id,
+      ref: null,
+      endpoint: null,
+      connType: null,
+      addrv2: false,
+      bucket: bucket(ADDR_RATE_PER_SECOND, ADDR_BUCKET, nowMs, 1),
+      getaddrPending: false,
+      credited: false,
+      connected: false,
+      addrProcessed: 0,
+      addrRateLimited: 0,
+    };
     s.peers.set(id, p);
   }
   return p;
@@ -183,15 +206,19 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
     s.counters.addrReceived++;
     if (take(p.bucket, 1, nowMs) < 1) {
       s.counters.addrRateLimited++;
+      p.addrRateLimited++;
       continue;
     }
-    // Port 0 is refused except for I2P, whose addresses carry none (Core: I2P_SAM31_PORT).
-    if (!isValidAddress(a0) || (a0.port === 0 && a0.network !== 'i2p')) {
+    const valid = isValidAddress(a0);
+    const host = valid ? hostOf(a0) : null;
+    if (blockedIp(s, host, nowMs)) {
       s.counters.addrDropped++;
       continue;
     }
-    const host = hostOf(a0);
-    if (blockedIp(s, host, nowMs) || (!allowLocal && host !== null && isLocalIp(host))) {
+    // Core counts as processed all that passed the bucket and is not banned or discouraged.
+    p.addrProcessed++;
+    // Port 0 is refused except for I2P, whose addresses carry none (Core: I2P_SAM31_PORT).
+    if (!valid || (a0.port === 0 && a0.network !== 'i2p') || (!allowLocal && host !== null && isLocalIp(host))) {
       s.counters.addrDropped++;
       continue;
     }
@@ -212,6 +239,11 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
   for (const a of addresses) remember(p, addrKey(a));
   if (fresh.length > 0) fx.push(...relay(s, p.id, fresh, nowMs));
   return fx;
+}
+
+/** Every known peer's addr_processed and addr_rate_limited, by id. */
+export function peerAddrCounts(s: BookState): PeerAddrCounts[] {
+  return [...s.peers.values()].map((p) => ({ id: p.id, addrProcessed: p.addrProcessed, addrRateLimited: p.addrRateLimited }));
 }
 
 /** A source for a peer whose endpoint we do not know yet: an internal (fd6b:88c0:8724::/48) address per peer id. */
