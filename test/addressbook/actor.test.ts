@@ -362,3 +362,33 @@ test('select with notify: the asker is told once at the next change of the book'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Public addresses are only stored here: this tree has no connection manager, nothing is dialled.
+const FIXED = ['5.6.7.8:18444', '23.4.5.6:18444', '[2a01:4f8::1]:18444', '2uqd5pbaxn26o7fl7nqtm2khetqocislppxtxrpqg55wtbcqdrf2y5qd.onion:18444'];
+
+test('fixed seeds: added at once with --dnsseed 0 (reachable networks only, Tor left out); not with --fixedseeds 0; with DNS seeds, only once 60 s have passed', async () => {
+  const dirs = [tmp(), tmp(), tmp(), tmp()];
+  const trees: TreeHandle[] = [];
+  try {
+    const now = await tree(dirs[0] as string, { fixedSeeds: FIXED });
+    trees.push(now);
+    await until('fixed seeds added', async () => (await info(now)).all_networks?.total === 3);
+    const i = await info(now);
+    assert.deepEqual([i.ipv4?.new, i.ipv6?.new, i.onion?.total], [2, 1, 0]);
+
+    const off = await tree(dirs[1] as string, { fixedSeeds: FIXED, fixedseeds: false });
+    trees.push(off);
+    // With DNS seeds on (none answering) and the start 61 s ago, the 60 s have passed: at once.
+    const late = await tree(dirs[2] as string, { fixedSeeds: FIXED, dnsseed: true, startedAtMs: Date.now() - 61_000 });
+    trees.push(late);
+    const early = await tree(dirs[3] as string, { fixedSeeds: FIXED, dnsseed: true });
+    trees.push(early);
+    await until('fixed seeds added after the delay', async () => (await info(late)).all_networks?.total === 3);
+    // The disabled and the waiting books have had the same time (and more) to add theirs.
+    assert.equal((await info(off)).all_networks?.total, 0, '--fixedseeds 0');
+    assert.equal((await info(early)).all_networks?.total, 0, 'DNS seeds get 60 s first');
+  } finally {
+    for (const t of trees) await t.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
