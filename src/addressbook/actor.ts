@@ -264,6 +264,15 @@ async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonl
       })
       .with({ kind: 'send' }, ({ to, msg }) => tell(to, { type: 'send', msg }))
       .with({ kind: 'disconnect' }, ({ to, reason, misbehaving }) => tell(to, { type: 'disconnect', reason, misbehaving }))
+      .with({ kind: 'attempted' }, ({ addr, countFailure, atSec }) => {
+        // Like learned addresses: issued now, not awaited, not synced (a kill -9 keeps it).
+        sh.journaled++;
+        sh.dirty = true;
+        persist.appendAttempt(sh.db, sh.nextSeq++, { addr, countFailure, atSec }).catch((err: unknown) => {
+          sh.journalFailed++;
+          ctx.log.error({ error: err instanceof Error ? err.message : String(err) }, 'address book journal write failed (the next snapshot covers it)');
+        });
+      })
       .with({ kind: 'tried' }, async (r) => {
         // Written (synced) before anything else happens: a tried promotion survives any crash.
         await persist.appendTried(sh.db, sh.nextSeq++, { kind: 'tried', addr: r.addr, source: r.source, atSec: r.atSec });
@@ -346,6 +355,9 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     if (r.kind === 'addrs') {
       man.add(r.addrs, r.source, r.penalty, r.atSec);
       journaled += r.addrs.length;
+    } else if (r.kind === 'attempt') {
+      man.attempt(r.addr, r.countFailure, r.atSec);
+      journaled++;
     } else {
       man.add([r.addr], r.source, 0, r.atSec);
       man.good(r.addr, r.atSec);

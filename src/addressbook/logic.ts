@@ -108,6 +108,8 @@ export type BookEffect =
    * `added` is how many found a place (new entries or references).
    */
   | { readonly kind: 'learned'; readonly addrs: readonly TimedNetAddress[]; readonly source: NetAddress; readonly penalty: number; readonly atSec: number; readonly added: number }
+  /** A failed connection attempt was recorded (last try, maybe a failure): journal it now (not synced). */
+  | { readonly kind: 'attempted'; readonly addr: NetAddress; readonly countFailure: boolean; readonly atSec: number }
   /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
@@ -426,8 +428,9 @@ export function onAttempt(s: BookState, endpoint: Endpoint, ok: boolean, connTyp
   const before = s.man.find(addr);
   if (!ok) {
     // Core counts failures of automatic connections; a manual peer's failures do not age its entry.
-    s.man.attempt(addr, connType !== 'manual', nowSec);
-    return [];
+    const countFailure = connType !== 'manual';
+    s.man.attempt(addr, countFailure, nowSec);
+    return before === undefined ? [] : [{ kind: 'attempted', addr: before.addr, countFailure, atSec: nowSec }];
   }
   s.man.good(addr, nowSec);
   const after = s.man.find(addr);

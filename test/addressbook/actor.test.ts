@@ -11,6 +11,7 @@ import { startTree, type TreeHandle } from '../../supervisors/tree.js';
 import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
 import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply, type BookChanged, type NodeAddressJson } from '../../src/addressbook/actor.js';
+import { AddrMan } from '../../src/addressbook/addrman.js';
 import { SNAPSHOT_KEY, CORRUPT_PREFIX, JOURNAL_PREFIX, journalKey, journalSettled } from '../../src/addressbook/persist.js';
 import type { Candidate, Endpoint } from '../../src/connman/logic.js';
 import { storeDb } from '../../src/store/actor.js';
@@ -390,5 +391,38 @@ test('fixed seeds: added at once with --dnsseed 0 (reachable networks only, Tor 
   } finally {
     for (const t of trees) await t.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('failed attempts are journaled: after a crash (no snapshot since) the restarted book still has their attempts and last try', async () => {
+  const dir = tmp();
+  const t = await tree(dir, { ...seeded(['5.6.7.8', '23.4.5.6']), flushMs: 3_600_000 });
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 2);
+    assert.deepEqual(await flush(t), { ok: true }, 'a snapshot first: the attempts that follow are only in the journal');
+    const before = Math.floor(Date.now() / 1000);
+    tell(t, { type: 'attempt', endpoint: { host: '5.6.7.8', port: 18444 }, ok: false, connType: 'outbound-full-relay' });
+    tell(t, { type: 'attempt', endpoint: { host: '23.4.5.6', port: 18444 }, ok: false, connType: 'manual' });
+    await info(t); // both handled (one mailbox, in order)
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/addressbook', 'crash'));
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    // Read the book as the restarted actor has it: its snapshot, through AddrMan.
+    assert.deepEqual(await flush(t), { ok: true });
+    const db = await storeDb(t.runtime);
+    const key = await db.get('ab!key');
+    const snap = await db.get(SNAPSHOT_KEY);
+    assert.ok(key && snap);
+    const man = AddrMan.restore(snap, { key });
+    const e = (host: string) => man.find({ network: 'ipv4', addr: Buffer.from(host.split('.').map(Number)), port: 18444, services: 0n });
+    const auto = e('5.6.7.8');
+    const manual = e('23.4.5.6');
+    assert.ok(auto && manual);
+    assert.equal(auto.attempts, 1, 'an automatic failure counts');
+    assert.equal(manual.attempts, 0, 'a manual peer’s failure does not age its entry');
+    assert.ok(auto.lastTry >= before && manual.lastTry >= before, 'both last-try times survived');
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
