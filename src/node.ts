@@ -28,6 +28,7 @@ import { DEFAULT_CONNMAN, endpointKey, type DisconnectRecord, type Endpoint } fr
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
+import { loadFixedSeeds } from './addressbook/seeds.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { uploadStatus, uploadTarget } from './throttle/upload-target.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
@@ -76,6 +77,8 @@ export type NodeOptions = Partial<Settings> & {
   readonly inspectIntervalMs?: number;
   /** Dial automatic outbound peers and feelers from the address book (default: only when `connect` is empty); off, only connect/addnode peers are dialled (the test network's fixed topology). */
   readonly automaticOutbound?: boolean;
+  /** Fixed seeds (`host:port`) instead of the network's shipped list (tests: 127.0.0.1 ports on regtest). */
+  readonly fixedSeedsOverride?: readonly string[];
 };
 
 export interface NodeHandle {
@@ -166,8 +169,10 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     uploadTargetBytes,
     inspectIntervalMs,
     automaticOutbound,
+    fixedSeedsOverride,
     ...overrides
   } = options;
+  const startedAtMs = Date.now();
   const { settings } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
@@ -228,8 +233,12 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     {
       defaultPort: params.defaultPort,
       dnsSeeds: params.dnsSeeds,
-      ...(params.fixedSeeds ? { fixedSeeds: params.fixedSeeds } : {}),
+      fixedSeeds: fixedSeedsOverride ?? params.fixedSeeds ?? loadFixedSeeds(params.name),
       dnsseed: settings.dnsseed,
+      // Core: -connect never reaches the fixed seeds; -addnode/-seednode make them wait 60 s.
+      fixedseeds: settings.fixedseeds && settings.connect.length === 0,
+      manualPeers: settings.addnode.length + settings.seednode.length > 0,
+      startedAtMs,
       // Regtest nodes live on 127.0.0.1: keep loopback addresses there (Core drops them elsewhere).
       allowLocal: settings.network === 'regtest',
       flushMs: addrFlushMs ?? DEFAULT_FLUSH_MS,

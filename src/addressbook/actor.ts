@@ -29,6 +29,9 @@ import { AddrMan, AddrManFormatError, type AddrManOptions } from './addrman.js';
 import {
   currentAnchors,
   emptyCounters,
+  internalSource,
+  onFixedSeedsTimer,
+  REACHABLE_NETWORKS,
   networkName,
   notePeer,
   onAddr,
@@ -37,11 +40,15 @@ import {
   onMisbehaving,
   onPeerConnected,
   onPeerDisconnected,
+  peerAddrCounts,
   peersIn,
   selectCandidates,
+  type PeerAddrCounts,
   type BookEffect,
   type BookState,
+  type FixedSeedsPolicy,
 } from './logic.js';
+import { parseSeed } from './seeds.js';
 import * as persist from './persist.js';
 
 export interface BanReply {
@@ -113,6 +120,8 @@ export type AddressBookMsg =
   | { readonly type: 'is-banned'; readonly ip: string; readonly replyTo: Ref<{ readonly banned: boolean; readonly discouraged: boolean }> }
   | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressJson[]> }
   | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> }
+  /** getpeerinfo's addr_processed and addr_rate_limited of every peer the book knows. */
+  | { readonly type: 'peer-addr-counts'; readonly replyTo: Ref<PeerAddrCounts[]> }
   /** The manager (re)started: it wants the ban list now and on every change. */
   | { readonly type: 'sync-bans'; readonly replyTo: Ref<BanListUpdate> }
   /** Writes the snapshot now (timer, or a test/operator asking). */
@@ -129,8 +138,15 @@ export type Resolver = (host: string) => Promise<string[]>;
 export interface AddressBookArgs {
   readonly defaultPort: number;
   readonly dnsSeeds: readonly string[];
+  /** Fixed seeds, `host:port` texts (see seeds.ts); an entry that does not parse is logged and skipped. */
   readonly fixedSeeds?: readonly string[];
   readonly dnsseed: boolean;
+  /** --fixedseeds, and no --connect (default true). */
+  readonly fixedseeds?: boolean;
+  /** -addnode or -seednode peers were given (the fixed seeds then wait 60 s even with --dnsseed 0, as Core). */
+  readonly manualPeers?: boolean;
+  /** When the node started, ms (the fixed seeds' 60 s count from it, across restarts of this actor; default: this actor's start). */
+  readonly startedAtMs?: number;
   /** Keep loopback/local addresses (regtest: every test node is on 127.0.0.1). */
   readonly allowLocal: boolean;
   /** Snapshot interval, ms (Core's DUMP_PEERS_INTERVAL: 15 min). */
@@ -174,6 +190,8 @@ interface Shell {
   /** Journal writes that failed (the store closing under us, say). */
   journalFailed: number;
   readonly loadReport: Readonly<Record<string, unknown>>;
+  /** When and what fixed seeds to add. */
+  readonly fixed: { readonly policy: FixedSeedsPolicy; readonly seeds: readonly NetAddress[] };
 }
 
 export async function defaultResolver(host: string): Promise<string[]> {
@@ -183,13 +201,7 @@ export async function defaultResolver(host: string): Promise<string[]> {
   return out;
 }
 
-/** Core's SetInternal: an address in fd6b:88c0:8724::/48 standing for a name (a DNS seed, the fixed seeds). */
-export function internalSource(name: string): NetAddress {
-  const b = Buffer.alloc(16);
-  Buffer.from('fd6b88c08724', 'hex').copy(b);
-  createHash('sha256').update(name).digest().copy(b, 6, 0, 10);
-  return { network: 'ipv6', addr: b, port: 0, services: 0n };
-}
+export { internalSource };
 
 function banJson(e: { subnet: { text: string }; createdAt: number; until: number; reason: string }, nowMs: number): BanEntryJson {
   const until = Number.isFinite(e.until) ? Math.floor(e.until / 1000) : 0;
@@ -252,6 +264,15 @@ async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonl
       })
       .with({ kind: 'send' }, ({ to, msg }) => tell(to, { type: 'send', msg }))
       .with({ kind: 'disconnect' }, ({ to, reason, misbehaving }) => tell(to, { type: 'disconnect', reason, misbehaving }))
+      .with({ kind: 'attempted' }, ({ addr, countFailure, atSec }) => {
+        // Like learned addresses: issued now, not awaited, not synced (a kill -9 keeps it).
+        sh.journaled++;
+        sh.dirty = true;
+        persist.appendAttempt(sh.db, sh.nextSeq++, { addr, countFailure, atSec }).catch((err: unknown) => {
+          sh.journalFailed++;
+          ctx.log.error({ error: err instanceof Error ? err.message : String(err) }, 'address book journal write failed (the next snapshot covers it)');
+        });
+      })
       .with({ kind: 'tried' }, async (r) => {
         // Written (synced) before anything else happens: a tried promotion survives any crash.
         await persist.appendTried(sh.db, sh.nextSeq++, { kind: 'tried', addr: r.addr, source: r.source, atSec: r.atSec });
@@ -284,6 +305,27 @@ function manOptions(key: Buffer, args: AddressBookArgs): AddrManOptions {
   return { key, ...(args.random ? { random: args.random } : {}), allowLocal: args.allowLocal };
 }
 
+/** The fixed seeds parsed (bad entries logged and skipped) and the policy that decides when to add them. */
+function fixedSeeds(args: AddressBookArgs, ctx: ActorContext<AddressBookMsg>): Shell['fixed'] {
+  const seeds: NetAddress[] = [];
+  const bad: string[] = [];
+  for (const text of args.fixedSeeds ?? []) {
+    const a = parseSeed(text, args.defaultPort);
+    if (a === null) bad.push(text);
+    else seeds.push(a);
+  }
+  if (bad.length > 0) ctx.log.warn({ bad: bad.slice(0, 5), count: bad.length }, 'fixed seeds that are not addresses were skipped');
+  const policy: FixedSeedsPolicy = {
+    enabled: (args.fixedseeds ?? true) && seeds.length > 0,
+    dnsseed: args.dnsseed,
+    manualPeers: args.manualPeers ?? false,
+    startedAtMs: args.startedAtMs ?? Date.now(),
+    reachable: REACHABLE_NETWORKS,
+  };
+  if (seeds.length > 0 && !policy.enabled) ctx.log.info({ seeds: seeds.length }, 'fixed seeds are disabled');
+  return { policy, seeds };
+}
+
 async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBookMsg>): Promise<Shell> {
   const nowMs = Date.now();
   const key = await persist.loadKey(db, () => randomBytes(32));
@@ -313,6 +355,9 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     if (r.kind === 'addrs') {
       man.add(r.addrs, r.source, r.penalty, r.atSec);
       journaled += r.addrs.length;
+    } else if (r.kind === 'attempt') {
+      man.attempt(r.addr, r.countFailure, r.atSec);
+      journaled++;
     } else {
       man.add([r.addr], r.source, 0, r.atSec);
       man.good(r.addr, r.atSec);
@@ -356,6 +401,7 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     notify: null,
     journalFailed: 0,
     loadReport: report,
+    fixed: fixedSeeds(args, ctx),
   };
 }
 
@@ -445,7 +491,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
     ctx.timers.interval('flush', args.flushMs ?? DEFAULT_FLUSH_MS, { type: 'flush' });
     ctx.timers.interval('sweep', SWEEP_MS, { type: 'sweep' });
     if (args.dnsseed && args.dnsSeeds.length > 0) ctx.timers.after('dns-seed', args.dnsDelayMs ?? DNS_SEED_DELAY_MS, { type: 'dns-seed' });
-    if ((args.fixedSeeds?.length ?? 0) > 0) ctx.timers.after('fixed-seeds', args.dnsseed ? 60_000 : 0, { type: 'fixed-seeds' });
+    if (sh.fixed.policy.enabled) ctx.timers.after('fixed-seeds', 0, { type: 'fixed-seeds' });
     ctx.log.info({ addresses: sh.book.man.size, ...sh.loadReport }, 'address book loaded');
     pushBans(sh, ctx);
     // After a restart: a manager backing off on the old incarnation's empty answers asks again.
@@ -507,6 +553,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
       .with({ type: 'is-banned' }, ({ ip, replyTo }) => tell(replyTo, { banned: isBanned(book.bans, ip, nowMs), discouraged: isDiscouraged(book.bans, ip, nowMs) }))
       .with({ type: 'node-addresses' }, ({ count, network, replyTo }) => tell(replyTo, nodeAddresses(sh, count, network)))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, addrmanInfo(sh)))
+      .with({ type: 'peer-addr-counts' }, ({ replyTo }) => tell(replyTo, peerAddrCounts(book)))
       .with({ type: 'sync-bans' }, ({ replyTo }) => tell<BanListUpdate>(replyTo, { type: 'ban-list', bans: copyBans(book.bans) }))
       .with({ type: 'flush' }, async ({ replyTo }) => {
         if (sh.dirty || replyTo) await flush(sh, ctx);
@@ -554,22 +601,9 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         await written;
       })
       .with({ type: 'fixed-seeds' }, async () => {
-        if (book.man.size > 0) return;
-        const nowSec = Math.floor(nowMs / 1000);
-        const addrs: TimedNetAddress[] = [];
-        for (const text of sh.args.fixedSeeds ?? []) {
-          const a = parseAddress(text, sh.args.defaultPort, NODE_NETWORK | NODE_WITNESS);
-          if (a) addrs.push({ ...a, time: nowSec - 7 * 86400 - Math.floor(book.random() * 7 * 86400) });
-        }
-        const source = internalSource('fixedseeds');
-        const added = book.man.add(addrs, source, 0, nowSec);
-        const written = journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
-        if (added > 0) {
-          sh.dirty = true;
-          changed(sh);
-        }
-        ctx.log.info({ added }, 'added the fixed seeds');
-        await written;
+        const { fx, nextMs } = onFixedSeedsTimer(book, sh.fixed.policy, sh.fixed.seeds, nowMs);
+        await perform(sh, ctx, fx);
+        if (nextMs !== null) ctx.timers.after('fixed-seeds', nextMs, { type: 'fixed-seeds' });
       })
       .with({ type: 'known-peers' }, async ({ infos }) => {
         const peersPath = sh.args.peersPath ?? '/root/peers';

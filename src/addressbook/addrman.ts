@@ -12,13 +12,14 @@
  *   reference 2× less likely to be taken; promotion to tried (`good`) evicts a colliding tried
  *   entry only after a test (test-before-evict, resolved by `resolveCollisions`).
  * - Entries live in typed arrays indexed by an integer id (struct of arrays), addresses and
- *   sources as bytes in 16-byte slots (the rare 32-byte Tor v3 / I2P ones in side maps), with
- *   an open-addressing hash index from (network, bytes, port) to id: about 80 bytes of arrays
- *   per stored address and no per-entry garbage.
+ *   sources in byte columns (IPv4 inline in a u32, longer ones in pooled 16- and 32-byte units),
+ *   with an open-addressing hash index from (network, bytes, port) to id: 47 bytes of arrays per
+ *   IPv4 entry (plus 8 of index), no object and no garbage per entry.
  */
 import { createHash } from 'node:crypto';
 import { isValidAddress, networkFromId, networkId, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { SipHasher } from './addrman-hash.js';
+import { ByteColumn } from './byte-column.js';
 import { NETWORK_NAMES, familyClass, groupInto, isRoutableRaw, linkedIPv4Raw, storedLength, CLASS_IPV4, type NetworkName } from './netgroup.js';
 import { prng } from '../util/prng.js';
 
@@ -57,11 +58,6 @@ const TRIED_SLOTS = TRIED_BUCKET_COUNT * BUCKET_SIZE;
 const MAX_ENTRIES = NEW_SLOTS + TRIED_SLOTS + 1;
 /** Longest stored address (Tor v3 and I2P are 32 bytes). */
 const AB = 32;
-/**
- * Bytes reserved in the typed arrays per address and per source: IPv4, IPv6 and CJDNS fit;
- * the rare 32-byte Tor v3 and I2P addresses live in side maps keyed by id.
- */
-const SLOT = 16;
 /**
  * Select gives up (returns null) after this many draws of an entry: only reachable when
  * `exclude` rules out what is there (every draw finds an entry, and the chance factor reaches
@@ -171,13 +167,12 @@ export class AddrMan {
   // Entry storage (struct of arrays), capacity grows to MAX_ENTRIES.
   private cap = 0;
   private net: Uint8Array = new Uint8Array(0); // BIP155 id; 0 = free
-  private alen: Uint8Array = new Uint8Array(0);
-  private bytes: Uint8Array = new Uint8Array(0); // cap × SLOT
-  /** Addresses longer than SLOT (Tor v3, I2P), by id. */
-  private readonly longAddr = new Map<number, Uint8Array>();
+  private readonly addr = new ByteColumn();
   private port: Uint16Array = new Uint16Array(0);
+  /** Service bits 0..31; the rare higher ones in {@link svcHigh}. */
   private svcLo: Uint32Array = new Uint32Array(0);
-  private svcHi: Uint32Array = new Uint32Array(0);
+  /** Service bits 32..63 of the entries that have any, by id. */
+  private readonly svcHigh = new Map<number, number>();
   private time: Uint32Array = new Uint32Array(0);
   private lastTry: Uint32Array = new Uint32Array(0);
   private lastCount: Uint32Array = new Uint32Array(0);
@@ -187,10 +182,7 @@ export class AddrMan {
   private inTried: Uint8Array = new Uint8Array(0);
   private netClass: Uint8Array = new Uint8Array(0);
   private srcNet: Uint8Array = new Uint8Array(0);
-  private srcLen: Uint8Array = new Uint8Array(0);
-  private srcBytes: Uint8Array = new Uint8Array(0); // cap × SLOT
-  /** Sources longer than SLOT (Tor v3, I2P), by id. */
-  private readonly longSrc = new Map<number, Uint8Array>();
+  private readonly src = new ByteColumn();
   private randPos: Int32Array = new Int32Array(0);
   private vRandom: Int32Array = new Int32Array(0);
   private nRandom = 0;
@@ -270,11 +262,9 @@ export class AddrMan {
       return b;
     };
     this.net = g8(this.net, cap);
-    this.alen = g8(this.alen, cap);
-    this.bytes = g8(this.bytes, cap * SLOT);
+    this.addr.grow(cap);
     this.port = g16(this.port);
     this.svcLo = g32(this.svcLo);
-    this.svcHi = g32(this.svcHi);
     this.time = g32(this.time);
     this.lastTry = g32(this.lastTry);
     this.lastCount = g32(this.lastCount);
@@ -284,8 +274,7 @@ export class AddrMan {
     this.inTried = g8(this.inTried, cap);
     this.netClass = g8(this.netClass, cap);
     this.srcNet = g8(this.srcNet, cap);
-    this.srcLen = g8(this.srcLen, cap);
-    this.srcBytes = g8(this.srcBytes, cap * SLOT);
+    this.src.grow(cap);
     this.randPos = gi(this.randPos);
     this.vRandom = gi(this.vRandom);
     this.cap = cap;
@@ -308,11 +297,17 @@ export class AddrMan {
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
-    return h >>> 0;
+    // 30 bits: a small integer (no heap number per call); the index masks far fewer bits.
+    return h & 0x3fffffff;
+  }
+
+  /** Home slot of entry `id` in the index. */
+  private idxHome(id: number): number {
+    return this.hashAddr(this.net[id], this.addr.buf(id), this.addr.off(id), this.addr.length(id), this.port[id]) & this.idxMask;
   }
 
   private idxInsert(id: number): void {
-    let i = this.hashAddr(this.net[id], this.aBuf(id), this.aOff(id), this.alen[id], this.port[id]) & this.idxMask;
+    let i = this.idxHome(id);
     while (this.idx[i] !== -1) i = (i + 1) & this.idxMask;
     this.idx[i] = id;
   }
@@ -322,20 +317,15 @@ export class AddrMan {
     for (;;) {
       const id = this.idx[i];
       if (id === -1) return -1;
-      if (this.net[id] === netId && this.port[id] === port && this.alen[id] === len) {
-        const bytes = this.aBuf(id);
-        const base = this.aOff(id);
-        let same = true;
-        for (let k = 0; k < len; k++) {
-          if (bytes[base + k] !== b[o + k]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return i;
-      }
+      if (this.net[id] === netId && this.port[id] === port && this.addr.equals(id, b, o, len)) return i;
       i = (i + 1) & this.idxMask;
     }
+  }
+
+  /** The index slot holding entry `id` (−1 if none). */
+  private idxSlotOf(id: number): number {
+    for (let i = this.idxHome(id); this.idx[i] !== -1; i = (i + 1) & this.idxMask) if (this.idx[i] === id) return i;
+    return -1;
   }
 
   private idxRemoveAt(slot: number): void {
@@ -346,7 +336,7 @@ export class AddrMan {
     for (;;) {
       const id = this.idx[i];
       if (id === -1) break;
-      const home = this.hashAddr(this.net[id], this.aBuf(id), this.aOff(id), this.alen[id], this.port[id]) & mask;
+      const home = this.idxHome(id);
       // Move `id` into the hole when its home is not cyclically within (hole, i].
       const dist = (i - home) & mask;
       const holeDist = (i - hole) & mask;
@@ -359,42 +349,13 @@ export class AddrMan {
     this.idx[hole] = -1;
   }
 
-  /** The array holding entry `id`'s address bytes (at {@link aOff}). */
-  private aBuf(id: number): Uint8Array {
-    return this.alen[id] > SLOT ? (this.longAddr.get(id) ?? this.bytes) : this.bytes;
-  }
-
-  private aOff(id: number): number {
-    return this.alen[id] > SLOT ? 0 : id * SLOT;
-  }
-
-  private sBuf(id: number): Uint8Array {
-    return this.srcLen[id] > SLOT ? (this.longSrc.get(id) ?? this.srcBytes) : this.srcBytes;
-  }
-
-  private sOff(id: number): number {
-    return this.srcLen[id] > SLOT ? 0 : id * SLOT;
-  }
-
   private setAddrBytes(id: number, b: Uint8Array): void {
-    this.alen[id] = b.length;
-    if (b.length > SLOT) this.longAddr.set(id, Uint8Array.from(b));
-    else {
-      if (this.longAddr.size > 0) this.longAddr.delete(id);
-      const o = id * SLOT;
-      for (let k = 0; k < b.length; k++) this.bytes[o + k] = b[k];
-    }
+    this.addr.set(id, b, 0, b.length);
   }
 
-  /** Stores b[0, len) as entry `id`'s source (copied byte by byte: no subarray garbage per add). */
+  /** Stores b[0, len) as entry `id`'s source. */
   private setSrcBytes(id: number, b: Uint8Array, len: number = b.length): void {
-    this.srcLen[id] = len;
-    if (len > SLOT) this.longSrc.set(id, Uint8Array.from(b.subarray(0, len)));
-    else {
-      if (this.longSrc.size > 0) this.longSrc.delete(id);
-      const o = id * SLOT;
-      for (let k = 0; k < len; k++) this.srcBytes[o + k] = b[k];
-    }
+    this.src.set(id, b, 0, len);
   }
 
   private findIdOf(a: NetAddress): number {
@@ -438,16 +399,25 @@ export class AddrMan {
     // Without BigInt arithmetic (and its garbage) for the usual flags below 2^53.
     if (s >= 0n && s <= 0x1fffffffffffffn) {
       const n = Number(s);
-      this.svcLo[id] = n % 4294967296;
-      this.svcHi[id] = Math.floor(n / 4294967296);
+      this.setSvcParts(id, n % 4294967296, Math.floor(n / 4294967296));
     } else {
-      this.svcLo[id] = Number(s & 0xffffffffn);
-      this.svcHi[id] = Number((s >> 32n) & 0xffffffffn);
+      this.setSvcParts(id, Number(s & 0xffffffffn), Number((s >> 32n) & 0xffffffffn));
     }
   }
 
+  private setSvcParts(id: number, lo: number, hi: number): void {
+    this.svcLo[id] = lo;
+    if (hi !== 0) this.svcHigh.set(id, hi >>> 0);
+    else if (this.svcHigh.size > 0) this.svcHigh.delete(id);
+  }
+
+  private svcHi(id: number): number {
+    return this.svcHigh.size === 0 ? 0 : (this.svcHigh.get(id) ?? 0);
+  }
+
   private svc(id: number): bigint {
-    return this.svcHi[id] === 0 ? BigInt(this.svcLo[id]) : (BigInt(this.svcHi[id]) << 32n) | BigInt(this.svcLo[id]);
+    const hi = this.svcHi(id);
+    return hi === 0 ? BigInt(this.svcLo[id]) : (BigInt(hi) << 32n) | BigInt(this.svcLo[id]);
   }
 
   private swapRandom(p1: number, p2: number): void {
@@ -464,10 +434,11 @@ export class AddrMan {
   private remove(id: number): void {
     this.swapRandom(this.randPos[id], this.nRandom - 1);
     this.nRandom--;
-    const slot = this.idxFind(this.net[id], this.aBuf(id), this.aOff(id), this.alen[id], this.port[id]);
+    const slot = this.idxSlotOf(id);
     if (slot >= 0) this.idxRemoveAt(slot);
-    this.longAddr.delete(id);
-    this.longSrc.delete(id);
+    this.addr.clear(id);
+    this.src.clear(id);
+    if (this.svcHigh.size > 0) this.svcHigh.delete(id);
     this.nNew--;
     this.netNew[this.netClass[id]]--;
     this.net[id] = 0;
@@ -560,11 +531,11 @@ export class AddrMan {
   /** Writes (network, length, bytes, port) of entry `id` at sb[at…]; returns the new offset. */
   private putKey(at: number, id: number): number {
     const sb = this.sb;
-    const len = this.alen[id];
+    const len = this.addr.length(id);
     sb[at] = this.net[id];
     sb[at + 1] = len;
-    const src = this.aBuf(id);
-    const o = this.aOff(id);
+    const src = this.addr.buf(id);
+    const o = this.addr.off(id);
     for (let k = 0; k < len; k++) sb[at + 2 + k] = src[o + k]; // no subarray view: no garbage
     at += 2 + len;
     sb[at] = this.port[id] >>> 8;
@@ -574,7 +545,7 @@ export class AddrMan {
 
   /** Writes the length-prefixed group of entry `id` at sb[at…]; returns the new offset. */
   private putGroup(at: number, id: number): number {
-    const n = groupInto(this.sb, at + 1, this.net[id], this.aBuf(id), this.aOff(id));
+    const n = groupInto(this.sb, at + 1, this.net[id], this.addr.buf(id), this.addr.off(id));
     this.sb[at] = n;
     return at + 1 + n;
   }
@@ -599,11 +570,11 @@ export class AddrMan {
     const sb = this.sb;
     sb[0] = D_TRIED1;
     let n = this.putKey(1, id);
-    const h1 = this.sip.hash32(sb, 0, n) % TRIED_BUCKETS_PER_GROUP;
+    const h1 = this.sip.hash30(sb, 0, n) % TRIED_BUCKETS_PER_GROUP;
     sb[0] = D_TRIED2;
     n = this.putGroup(1, id);
     sb[n++] = h1;
-    return this.sip.hash32(sb, 0, n) % TRIED_BUCKET_COUNT;
+    return this.sip.hash30(sb, 0, n) % TRIED_BUCKET_COUNT;
   }
 
   /** New bucket of entry `id` as announced by the source whose group is in srcGroup. */
@@ -612,11 +583,11 @@ export class AddrMan {
     sb[0] = D_NEW1;
     let n = this.putGroup(1, id);
     n = this.putSrcGroup(n);
-    const h1 = this.sip.hash32(sb, 0, n) % NEW_BUCKETS_PER_SOURCE_GROUP;
+    const h1 = this.sip.hash30(sb, 0, n) % NEW_BUCKETS_PER_SOURCE_GROUP;
     sb[0] = D_NEW2;
     n = this.putSrcGroup(1);
     sb[n++] = h1;
-    return this.sip.hash32(sb, 0, n) % NEW_BUCKET_COUNT;
+    return this.sip.hash30(sb, 0, n) % NEW_BUCKET_COUNT;
   }
 
   private position(id: number, isNew: boolean, bucket: number): number {
@@ -626,11 +597,11 @@ export class AddrMan {
     sb[2] = bucket >>> 8;
     sb[3] = bucket & 0xff;
     const n = this.putKey(4, id);
-    return this.sip.hash32(sb, 0, n) % BUCKET_SIZE;
+    return this.sip.hash30(sb, 0, n) % BUCKET_SIZE;
   }
 
   private newSlotOwnSource(id: number): number {
-    this.setSourceGroup(this.srcNet[id], this.sBuf(id), this.sOff(id), this.srcLen[id]);
+    this.setSourceGroup(this.srcNet[id], this.src.buf(id), this.src.off(id), this.src.length(id));
     const b = this.newBucket(id);
     return b * BUCKET_SIZE + this.position(id, true, b);
   }
@@ -710,10 +681,9 @@ export class AddrMan {
       if (this.time[id] < atime - interval - penalty) this.time[id] = Math.max(0, atime - penalty);
       if (a.services !== 0n) {
         const lo = this.svcLo[id];
-        const hi = this.svcHi[id];
+        const hi = this.svcHi(id);
         this.setSvc(id, a.services);
-        this.svcLo[id] = (this.svcLo[id] | lo) >>> 0;
-        this.svcHi[id] = (this.svcHi[id] | hi) >>> 0;
+        this.setSvcParts(id, (this.svcLo[id] | lo) >>> 0, (this.svcHi(id) | hi) >>> 0);
       }
       if (atime <= this.time[id]) return false; // nothing new
       if (this.inTried[id] === 1) return false;
@@ -920,7 +890,10 @@ export class AddrMan {
   }
 
   private getNetClass(id: number): number {
-    return this.net[id] === 2 && linkedIPv4Raw(2, this.bytes, id * SLOT) >= 0 && isRoutableRaw(2, this.bytes, id * SLOT) ? CLASS_IPV4 : this.netClass[id];
+    if (this.net[id] !== 2) return this.netClass[id];
+    const b = this.addr.buf(id);
+    const o = this.addr.off(id);
+    return linkedIPv4Raw(2, b, o) >= 0 && isRoutableRaw(2, b, o) ? CLASS_IPV4 : this.netClass[id];
   }
 
   /** Settles waiting tried collisions (Core's ResolveCollisions); feelers test the old entries meanwhile. */
@@ -1033,10 +1006,9 @@ export class AddrMan {
   }
 
   private timedAddr(id: number): TimedNetAddress {
-    const o = this.aOff(id);
     return {
       network: networkFromId(this.net[id]),
-      addr: Buffer.from(this.aBuf(id).subarray(o, o + this.alen[id])),
+      addr: this.addr.copy(id),
       port: this.port[id],
       services: this.svc(id),
       time: this.time[id],
@@ -1044,10 +1016,9 @@ export class AddrMan {
   }
 
   private entry(id: number): AddrEntry {
-    const o = this.sOff(id);
     return {
       addr: this.timedAddr(id),
-      source: { network: networkFromId(this.srcNet[id]), addr: Buffer.from(this.sBuf(id).subarray(o, o + this.srcLen[id])), port: 0, services: 0n },
+      source: { network: networkFromId(this.srcNet[id]), addr: this.src.copy(id), port: 0, services: 0n },
       lastTry: this.lastTry[id],
       lastCountAttempt: this.lastCount[id],
       lastSuccess: this.lastSuccess[id],
@@ -1144,15 +1115,13 @@ export class AddrMan {
     for (let i = 0; i < this.nRandom; i++) order[this.vRandom[i]] = i;
     for (let i = 0; i < this.nRandom; i++) {
       const id = this.vRandom[i];
-      const o = this.aOff(id);
-      const so = this.sOff(id);
       const buckets: number[] = [];
       entries.push({
         net: this.net[id],
-        addr: this.aBuf(id).subarray(o, o + this.alen[id]),
+        addr: this.addr.copy(id),
         port: this.port[id],
         svcLo: this.svcLo[id],
-        svcHi: this.svcHi[id],
+        svcHi: this.svcHi(id),
         time: this.time[id],
         lastTry: this.lastTry[id],
         lastCount: this.lastCount[id],
@@ -1160,7 +1129,7 @@ export class AddrMan {
         attempts: this.attempts[id],
         tried: this.inTried[id] === 1,
         srcNet: this.srcNet[id],
-        src: this.sBuf(id).subarray(so, so + this.srcLen[id]),
+        src: this.src.copy(id),
         buckets,
       });
     }
@@ -1194,8 +1163,7 @@ export class AddrMan {
       this.net[id] = e.net;
       this.setAddrBytes(id, e.addr);
       this.port[id] = e.port;
-      this.svcLo[id] = e.svcLo;
-      this.svcHi[id] = e.svcHi;
+      this.setSvcParts(id, e.svcLo, e.svcHi);
       this.time[id] = e.time;
       this.lastTry[id] = e.lastTry;
       this.lastCount[id] = e.lastCount;

@@ -17,6 +17,7 @@ import { discourage, isBanned, isDiscouraged, type BanList } from '../connman/ba
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import type { Message } from '../wire/messages.js';
+import { NODE_NETWORK, NODE_WITNESS } from '../wire/constants.js';
 import type { AddrEntry, AddrMan } from './addrman.js';
 
 /** Core's MAX_ADDR_TO_SEND: most addresses in one message, and in a getaddr answer. */
@@ -56,6 +57,17 @@ export interface BookPeer {
   connected: boolean;
   /** Addresses this peer is known to have (it sent them, or we relayed them to it): not relayed to it again. Core's m_addr_known. */
   known?: Set<string>;
+  /** Addresses of its addr/addrv2 that passed the token bucket and are not banned or discouraged (Core's m_addr_processed). */
+  addrProcessed: number;
+  /** Addresses of its addr/addrv2 dropped by the token bucket (Core's m_addr_rate_limited). */
+  addrRateLimited: number;
+}
+
+/** getpeerinfo's addr_processed and addr_rate_limited of one peer. */
+export interface PeerAddrCounts {
+  readonly id: number;
+  readonly addrProcessed: number;
+  readonly addrRateLimited: number;
 }
 
 export interface BookCounters {
@@ -96,6 +108,8 @@ export type BookEffect =
    * `added` is how many found a place (new entries or references).
    */
   | { readonly kind: 'learned'; readonly addrs: readonly TimedNetAddress[]; readonly source: NetAddress; readonly penalty: number; readonly atSec: number; readonly added: number }
+  /** A failed connection attempt was recorded (last try, maybe a failure): journal it now (not synced). */
+  | { readonly kind: 'attempted'; readonly addr: NetAddress; readonly countFailure: boolean; readonly atSec: number }
   /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
@@ -138,7 +152,19 @@ export function peerOf(s: BookState, id: number, nowMs: number): BookPeer {
   let p = s.peers.get(id);
   if (p === undefined) {
     // Core starts every peer with one token (m_addr_token_bucket{1.0}).
-    p = { id, ref: null, endpoint: null, connType: null, addrv2: false, bucket: bucket(ADDR_RATE_PER_SECOND, ADDR_BUCKET, nowMs, 1), getaddrPending: false, credited: false, connected: false };
+    p = {
+      id,
+      ref: null,
+      endpoint: null,
+      connType: null,
+      addrv2: false,
+      bucket: bucket(ADDR_RATE_PER_SECOND, ADDR_BUCKET, nowMs, 1),
+      getaddrPending: false,
+      credited: false,
+      connected: false,
+      addrProcessed: 0,
+      addrRateLimited: 0,
+    };
     s.peers.set(id, p);
   }
   return p;
@@ -183,15 +209,19 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
     s.counters.addrReceived++;
     if (take(p.bucket, 1, nowMs) < 1) {
       s.counters.addrRateLimited++;
+      p.addrRateLimited++;
       continue;
     }
-    // Port 0 is refused except for I2P, whose addresses carry none (Core: I2P_SAM31_PORT).
-    if (!isValidAddress(a0) || (a0.port === 0 && a0.network !== 'i2p')) {
+    const valid = isValidAddress(a0);
+    const host = valid ? hostOf(a0) : null;
+    if (blockedIp(s, host, nowMs)) {
       s.counters.addrDropped++;
       continue;
     }
-    const host = hostOf(a0);
-    if (blockedIp(s, host, nowMs) || (!allowLocal && host !== null && isLocalIp(host))) {
+    // Core counts as processed all that passed the bucket and is not banned or discouraged.
+    p.addrProcessed++;
+    // Port 0 is refused except for I2P, whose addresses carry none (Core: I2P_SAM31_PORT).
+    if (!valid || (a0.port === 0 && a0.network !== 'i2p') || (!allowLocal && host !== null && isLocalIp(host))) {
       s.counters.addrDropped++;
       continue;
     }
@@ -212,6 +242,11 @@ export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAd
   for (const a of addresses) remember(p, addrKey(a));
   if (fresh.length > 0) fx.push(...relay(s, p.id, fresh, nowMs));
   return fx;
+}
+
+/** Every known peer's addr_processed and addr_rate_limited, by id. */
+export function peerAddrCounts(s: BookState): PeerAddrCounts[] {
+  return [...s.peers.values()].map((p) => ({ id: p.id, addrProcessed: p.addrProcessed, addrRateLimited: p.addrRateLimited }));
 }
 
 /** A source for a peer whose endpoint we do not know yet: an internal (fd6b:88c0:8724::/48) address per peer id. */
@@ -393,8 +428,9 @@ export function onAttempt(s: BookState, endpoint: Endpoint, ok: boolean, connTyp
   const before = s.man.find(addr);
   if (!ok) {
     // Core counts failures of automatic connections; a manual peer's failures do not age its entry.
-    s.man.attempt(addr, connType !== 'manual', nowSec);
-    return [];
+    const countFailure = connType !== 'manual';
+    s.man.attempt(addr, countFailure, nowSec);
+    return before === undefined ? [] : [{ kind: 'attempted', addr: before.addr, countFailure, atSec: nowSec }];
   }
   s.man.good(addr, nowSec);
   const after = s.man.find(addr);
@@ -474,3 +510,89 @@ export function networkName(n: string): string {
 }
 
 export type { AddrEntry };
+
+// --- fixed seeds ---------------------------------------------------------------------------
+
+/** Core: fixed seeds wait this long for the DNS seeds, -seednode and -addnode to fill the book. */
+export const FIXED_SEEDS_DELAY_MS = 60_000;
+/** After the delay, how often the book is looked at again while no reachable network is empty (Core checks every loop). */
+export const FIXED_SEEDS_RECHECK_MS = 60_000;
+
+/** What decides when the fixed seeds are added (Core's ThreadOpenConnections). */
+export interface FixedSeedsPolicy {
+  /** --fixedseeds, no --connect, and a list to add. */
+  readonly enabled: boolean;
+  readonly dnsseed: boolean;
+  /** -addnode or -seednode peers given: Core waits the delay for them even without DNS seeds. */
+  readonly manualPeers: boolean;
+  /** When the node started, ms. */
+  readonly startedAtMs: number;
+  /** Networks we can dial (names as the book counts them). */
+  readonly reachable: readonly string[];
+}
+
+export type FixedSeedsDecision =
+  | { readonly kind: 'off' }
+  /** Look again after `ms`. */
+  | { readonly kind: 'wait'; readonly ms: number }
+  /** Add the seeds of these networks (reachable and empty in the book), once. */
+  | { readonly kind: 'add'; readonly networks: readonly string[]; readonly reason: 'timeout' | 'no-dnsseed' };
+
+/** The reachable networks the book has no address of (Core's GetReachableEmptyNetworks). */
+export function emptyReachableNetworks(man: AddrMan, reachable: readonly string[]): string[] {
+  const c = man.counts();
+  return reachable.filter((n) => (c.new[n] ?? 0) + (c.tried[n] ?? 0) === 0);
+}
+
+/**
+ * Core's rule: while some reachable network has no address, add the fixed seeds of those
+ * networks — at once when -dnsseed is off and no -addnode/-seednode was given, otherwise once
+ * 60 s have passed since the start; never with -fixedseeds=0 or -connect. Pure: the caller
+ * passes the networks that are empty now.
+ */
+export function fixedSeedsDecision(p: FixedSeedsPolicy, nowMs: number, emptyReachable: readonly string[]): FixedSeedsDecision {
+  if (!p.enabled) return { kind: 'off' };
+  const elapsed = nowMs - p.startedAtMs;
+  if (emptyReachable.length === 0) return { kind: 'wait', ms: elapsed >= FIXED_SEEDS_DELAY_MS ? FIXED_SEEDS_RECHECK_MS : FIXED_SEEDS_DELAY_MS - elapsed };
+  if (elapsed >= FIXED_SEEDS_DELAY_MS) return { kind: 'add', networks: emptyReachable, reason: 'timeout' };
+  if (!p.dnsseed && !p.manualPeers) return { kind: 'add', networks: emptyReachable, reason: 'no-dnsseed' };
+  return { kind: 'wait', ms: FIXED_SEEDS_DELAY_MS - elapsed };
+}
+
+/** Core's SetInternal: an address in fd6b:88c0:8724::/48 standing for a name (a DNS seed, "fixedseeds"). */
+export function internalSource(name: string): NetAddress {
+  const b = Buffer.alloc(16);
+  Buffer.from('fd6b88c08724', 'hex').copy(b);
+  createHash('sha256').update(name).digest().copy(b, 6, 0, 10);
+  return { network: 'ipv6', addr: b, port: 0, services: 0n };
+}
+
+/** The source of every fixed seed (Core's internal "fixedseeds" address). */
+export const FIXED_SEEDS_SOURCE: NetAddress = internalSource('fixedseeds');
+
+/**
+ * The fixed-seeds timer fired: decides (see {@link fixedSeedsDecision}) and, when it is time,
+ * adds the seeds of the reachable networks that are empty, each seen "a random 1 to 2 weeks ago"
+ * with NODE_NETWORK | NODE_WITNESS (Core's SeedsServiceFlags), from {@link FIXED_SEEDS_SOURCE}. Returns the effects (the
+ * learned batch to journal, a log line) and when to look again (null: never, done or off).
+ */
+export function onFixedSeedsTimer(s: BookState, p: FixedSeedsPolicy, seeds: readonly NetAddress[], nowMs: number): { fx: BookEffect[]; nextMs: number | null } {
+  const d = fixedSeedsDecision(p, nowMs, emptyReachableNetworks(s.man, p.reachable));
+  if (d.kind === 'off') return { fx: [], nextMs: null };
+  if (d.kind === 'wait') return { fx: [], nextMs: d.ms };
+  const nowSec = Math.floor(nowMs / 1000);
+  const week = 7 * 86400;
+  const addrs: TimedNetAddress[] = [];
+  for (const a of seeds) {
+    if (!d.networks.includes(networkName(String(a.network)))) continue;
+    addrs.push({ ...a, services: NODE_NETWORK | NODE_WITNESS, time: nowSec - week - Math.floor(s.random() * week) });
+  }
+  const added = s.man.add(addrs, FIXED_SEEDS_SOURCE, 0, nowSec);
+  const why =
+    d.reason === 'timeout'
+      ? 'adding fixed seeds: 60 seconds have passed and the address book is empty for at least one reachable network'
+      : 'adding fixed seeds: -dnsseed=0 and neither -addnode nor -seednode given';
+  const fx: BookEffect[] = [{ kind: 'log', level: 'info', msg: why, data: { networks: d.networks, seeds: addrs.length, added } }];
+  if (addrs.length > 0) fx.unshift({ kind: 'learned', addrs, source: FIXED_SEEDS_SOURCE, penalty: 0, atSec: nowSec, added });
+  return { fx, nextMs: null };
+}

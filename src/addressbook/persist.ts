@@ -5,9 +5,10 @@
  * - `ab!snapshot`       AddrMan.serialize(), rewritten every flush interval, on stop, and when the
  *                        journal holds 50,000 addresses;
  * - `ab!journal!<seq>`  what changed since that snapshot, in order: tried promotions (JSON, each
- *                        written with sync before the actor goes on) and batches of learned
- *                        addresses (binary, one per accepted `addr`/`addrv2` or seed answer,
- *                        written without sync, issued before the actor does anything else);
+ *                        written with sync before the actor goes on), batches of learned
+ *                        addresses (binary, one per accepted `addr`/`addrv2` or seed answer)
+ *                        and failed connection attempts (JSON), both written without sync and
+ *                        issued before the actor does anything else;
  *                        replayed on load after the snapshot (a record that does not decode is
  *                        skipped and counted); deleted in the same atomic batch that writes the
  *                        next snapshot (so a snapshot and the journal never overlap);
@@ -19,8 +20,8 @@
  * A crash of the actor loses nothing (every write was issued before it went on). A `kill -9` of
  * the process loses nothing either once LevelDB has handed a write to the OS (its log is written
  * with write(2) before the put completes): at most a batch whose put was still queued. Only a
- * power loss or OS crash can drop unsynced log records — learned addresses since the last synced
- * write — never a ban or a tried promotion (synced).
+ * power loss or OS crash can drop unsynced log records — learned addresses and failed attempts
+ * since the last synced write — never a ban or a tried promotion (synced).
  */
 import type { Db } from '../store/db.js';
 import type { Endpoint } from '../connman/logic.js';
@@ -71,7 +72,15 @@ export interface AddrsRecord {
   readonly atSec: number;
 }
 
-export type JournalRecord = TriedRecord | AddrsRecord;
+/** A failed connection attempt (AddrMan.attempt): last-try time, and a failure counted unless manual. */
+export interface AttemptRecord {
+  readonly kind: 'attempt';
+  readonly addr: NetAddress;
+  readonly countFailure: boolean;
+  readonly atSec: number;
+}
+
+export type JournalRecord = TriedRecord | AddrsRecord | AttemptRecord;
 
 /** First byte of a binary batch record (JSON records start with `{`). */
 const ADDRS_TAG = 0x41; // 'A'
@@ -148,20 +157,23 @@ export function decodeAddrsRecord(buf: Uint8Array): AddrsRecord | null {
   return { kind: 'addrs', addrs, source, penalty, atSec };
 }
 
-function decodeTried(v: Buffer): TriedRecord | null {
+/** A JSON record: a tried promotion or a failed attempt; null for anything else. */
+function decodeJson(v: Buffer): TriedRecord | AttemptRecord | null {
   try {
-    const j = JSON.parse(v.toString()) as { kind?: unknown; addr?: AddrJson; source?: AddrJson; atSec?: unknown };
-    if (j === null || typeof j !== 'object' || j.kind !== 'tried' || typeof j.atSec !== 'number' || typeof j.addr !== 'object' || typeof j.source !== 'object') return null;
+    const j = JSON.parse(v.toString()) as { kind?: unknown; addr?: AddrJson; source?: AddrJson; atSec?: unknown; count?: unknown };
+    if (j === null || typeof j !== 'object' || typeof j.atSec !== 'number' || j.addr === null || typeof j.addr !== 'object') return null;
+    if (j.kind === 'attempt' && typeof j.count === 'boolean') return { kind: 'attempt', addr: addrFromJson(j.addr), countFailure: j.count, atSec: j.atSec };
+    if (j.kind !== 'tried' || j.source === null || typeof j.source !== 'object') return null;
     return { kind: 'tried', addr: addrFromJson(j.addr) as TimedNetAddress, source: addrFromJson(j.source), atSec: j.atSec };
   } catch {
     return null;
   }
 }
 
-/** One journal value: a tried promotion (JSON) or a batch of learned addresses (binary); null when it does not decode. */
+/** One journal value: a tried promotion or failed attempt (JSON), or a batch of learned addresses (binary); null when it does not decode. */
 export function decodeJournalRecord(v: Buffer): JournalRecord | null {
   if (v.length > 0 && v[0] === ADDRS_TAG) return decodeAddrsRecord(v);
-  if (v.length > 0 && v[0] === 0x7b) return decodeTried(v);
+  if (v.length > 0 && v[0] === 0x7b) return decodeJson(v);
   return null;
 }
 
@@ -265,6 +277,12 @@ export async function appendAddrs(db: Db, seq: number, r: Omit<AddrsRecord, 'kin
 export async function appendTried(db: Db, seq: number, r: TriedRecord): Promise<void> {
   const value = JSON.stringify({ kind: 'tried', addr: addrToJson(r.addr), source: addrToJson(r.source), atSec: r.atSec });
   await track(db, db.put(journalKey(seq), Buffer.from(value), SYNC));
+}
+
+/** Appends a failed attempt, not synced (as learned addresses: a kill -9 keeps it, a power loss may not). */
+export async function appendAttempt(db: Db, seq: number, r: Omit<AttemptRecord, 'kind'>): Promise<void> {
+  const value = JSON.stringify({ kind: 'attempt', addr: addrToJson({ ...r.addr, services: 0n }), count: r.countFailure, atSec: r.atSec });
+  await track(db, db.put(journalKey(seq), Buffer.from(value)));
 }
 
 /** Writes the snapshot and drops the journal records it contains (seq < upTo), in one atomic batch. */

@@ -97,6 +97,7 @@ export const OPTION_DEFS = [
     arg: '[HOST:]PORT',
     description: 'serve the live web inspector and /metrics here (a port alone binds 127.0.0.1; 0 = any free port; empty = off)',
   },
+  { name: 'fixedseeds', kind: 'bool', description: 'fall back on the built-in seed addresses when the address book has none of a reachable network (never with --connect)' },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -152,6 +153,7 @@ export function defaults(): Settings {
     prune: 0,
     maxuploadtarget: 0,
     inspect: '',
+    fixedseeds: true,
   };
 }
 

@@ -32,6 +32,13 @@ export interface NodeAddressEntry {
 
 export type AddrmanInfo = Record<string, { readonly new: number; readonly tried: number; readonly total: number }>;
 
+/** One peer's addr_processed and addr_rate_limited, as the address book (where the rate limiter is) counts them. */
+export interface PeerAddrCounts {
+  readonly id: number;
+  readonly addrProcessed: number;
+  readonly addrRateLimited: number;
+}
+
 export interface AbReply {
   readonly ok: boolean;
   readonly error?: string;
@@ -44,7 +51,8 @@ export type AddressBookControlMsg =
   | { readonly type: 'list-bans'; readonly replyTo: Ref<BannedEntry[]> }
   | { readonly type: 'clear-bans'; readonly replyTo: Ref<AbReply> }
   | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressEntry[]> }
-  | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> };
+  | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> }
+  | { readonly type: 'peer-addr-counts'; readonly replyTo: Ref<PeerAddrCounts[]> };
 
 export const ADDRESSBOOK_PATH = '/root/addressbook';
 

@@ -5,7 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
-import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry } from './context.js';
+import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry, type PeerAddrCounts } from './context.js';
 import { isLoopback, parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
@@ -52,8 +52,11 @@ function peerNetwork(host: string): string {
   return isIPv6(host) ? 'ipv6' : 'ipv4';
 }
 
-/** Core's getpeerinfo object for one peer (every field of v30; peerd's own extras at the end). */
-export function corePeerInfo(p: PeerInfo): JsonObject {
+/**
+ * Core's getpeerinfo object for one peer (every field of v30; peerd's own extras at the end).
+ * `addr`: the address book's counts for it (zeros when the book did not answer).
+ */
+export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
   const services = p.services !== null ? BigInt(`0x${p.services}`) : p.servicesBits;
   const o: JsonObject = {
     id: p.id,
@@ -86,8 +89,8 @@ export function corePeerInfo(p: PeerInfo): JsonObject {
     synced_blocks: -1,
     inflight: [],
     addr_relay_enabled: p.connType !== 'block-relay-only' && p.connType !== 'feeler',
-    addr_processed: 0,
-    addr_rate_limited: 0,
+    addr_processed: addr?.addrProcessed ?? 0,
+    addr_rate_limited: addr?.addrRateLimited ?? 0,
     permissions: [],
     minfeefilter: 0,
     bytessent_per_msg: toJson(p.bytessentPerMsg),
@@ -159,6 +162,17 @@ async function ab<R>(ctx: ControlContext, kind: 'ban' | 'addr', make: (replyTo: 
   }
 }
 
+/** The address book's per-peer addr counts by id; empty when it is not running or does not answer (getpeerinfo still answers). */
+async function addrCounts(ctx: ControlContext): Promise<Map<number, PeerAddrCounts>> {
+  const p = ctx.askAddressBook<PeerAddrCounts[]>((replyTo) => ({ type: 'peer-addr-counts', replyTo }));
+  if (p === null) return new Map();
+  try {
+    return new Map((await p).map((c) => [c.id, c]));
+  } catch {
+    return new Map();
+  }
+}
+
 function str(v: Json | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
@@ -187,7 +201,10 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     description: 'Returns data about each connected network peer as a json array of objects.',
     params: [],
     result: '[{id, addr, network, services, servicesnames, relaytxes, lastsend, lastrecv, bytessent, bytesrecv, conntime, pingtime, minping, version, subver, inbound, startingheight, bytessent_per_msg, bytesrecv_per_msg, connection_type, …}]',
-    handler: async (ctx) => (await ctx.peers()).map(corePeerInfo),
+    handler: async (ctx) => {
+      const [peers, counts] = await Promise.all([ctx.peers(), addrCounts(ctx)]);
+      return peers.map((p) => corePeerInfo(p, counts.get(p.id)));
+    },
   },
   getconnectioncount: {
     category: 'Network',

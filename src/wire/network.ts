@@ -26,7 +26,7 @@ export interface NetworkParams extends PowParams {
   readonly genesisHash: Buffer;
   /** DNS seed host names (Core's list, without the trailing dot). Empty on regtest. */
   readonly dnsSeeds: readonly string[];
-  /** Hard-coded seed addresses; not carried (Core ships them as generated binary data). */
+  /** Fixed seeds overriding the list shipped in src/addressbook/seeds/<name>.txt (none is set here: the node reads the shipped one). */
   readonly fixedSeeds?: readonly string[];
   readonly minimumChainWork: bigint;
   /** Assumed-valid block (Core's defaultAssumeValid), display hex; empty when none. */

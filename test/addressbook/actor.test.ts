@@ -11,6 +11,7 @@ import { startTree, type TreeHandle } from '../../supervisors/tree.js';
 import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
 import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply, type BookChanged, type NodeAddressJson } from '../../src/addressbook/actor.js';
+import { AddrMan } from '../../src/addressbook/addrman.js';
 import { SNAPSHOT_KEY, CORRUPT_PREFIX, JOURNAL_PREFIX, journalKey, journalSettled } from '../../src/addressbook/persist.js';
 import type { Candidate, Endpoint } from '../../src/connman/logic.js';
 import { storeDb } from '../../src/store/actor.js';
@@ -357,6 +358,69 @@ test('select with notify: the asker is told once at the next change of the book'
     gossip(t, 100, 1, 20, 2);
     await info(t);
     assert.deepEqual(heard, ['book-changed'], 'told once');
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Public addresses are only stored here: this tree has no connection manager, nothing is dialled.
+const FIXED = ['5.6.7.8:18444', '23.4.5.6:18444', '[2a01:4f8::1]:18444', '2uqd5pbaxn26o7fl7nqtm2khetqocislppxtxrpqg55wtbcqdrf2y5qd.onion:18444'];
+
+test('fixed seeds: added at once with --dnsseed 0 (reachable networks only, Tor left out); not with --fixedseeds 0; with DNS seeds, only once 60 s have passed', async () => {
+  const dirs = [tmp(), tmp(), tmp(), tmp()];
+  const trees: TreeHandle[] = [];
+  try {
+    const now = await tree(dirs[0] as string, { fixedSeeds: FIXED });
+    trees.push(now);
+    await until('fixed seeds added', async () => (await info(now)).all_networks?.total === 3);
+    const i = await info(now);
+    assert.deepEqual([i.ipv4?.new, i.ipv6?.new, i.onion?.total], [2, 1, 0]);
+
+    const off = await tree(dirs[1] as string, { fixedSeeds: FIXED, fixedseeds: false });
+    trees.push(off);
+    // With DNS seeds on (none answering) and the start 61 s ago, the 60 s have passed: at once.
+    const late = await tree(dirs[2] as string, { fixedSeeds: FIXED, dnsseed: true, startedAtMs: Date.now() - 61_000 });
+    trees.push(late);
+    const early = await tree(dirs[3] as string, { fixedSeeds: FIXED, dnsseed: true });
+    trees.push(early);
+    await until('fixed seeds added after the delay', async () => (await info(late)).all_networks?.total === 3);
+    // The disabled and the waiting books have had the same time (and more) to add theirs.
+    assert.equal((await info(off)).all_networks?.total, 0, '--fixedseeds 0');
+    assert.equal((await info(early)).all_networks?.total, 0, 'DNS seeds get 60 s first');
+  } finally {
+    for (const t of trees) await t.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('failed attempts are journaled: after a crash (no snapshot since) the restarted book still has their attempts and last try', async () => {
+  const dir = tmp();
+  const t = await tree(dir, { ...seeded(['5.6.7.8', '23.4.5.6']), flushMs: 3_600_000 });
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 2);
+    assert.deepEqual(await flush(t), { ok: true }, 'a snapshot first: the attempts that follow are only in the journal');
+    const before = Math.floor(Date.now() / 1000);
+    tell(t, { type: 'attempt', endpoint: { host: '5.6.7.8', port: 18444 }, ok: false, connType: 'outbound-full-relay' });
+    tell(t, { type: 'attempt', endpoint: { host: '23.4.5.6', port: 18444 }, ok: false, connType: 'manual' });
+    await info(t); // both handled (one mailbox, in order)
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/addressbook', 'crash'));
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    // Read the book as the restarted actor has it: its snapshot, through AddrMan.
+    assert.deepEqual(await flush(t), { ok: true });
+    const db = await storeDb(t.runtime);
+    const key = await db.get('ab!key');
+    const snap = await db.get(SNAPSHOT_KEY);
+    assert.ok(key && snap);
+    const man = AddrMan.restore(snap, { key });
+    const e = (host: string) => man.find({ network: 'ipv4', addr: Buffer.from(host.split('.').map(Number)), port: 18444, services: 0n });
+    const auto = e('5.6.7.8');
+    const manual = e('23.4.5.6');
+    assert.ok(auto && manual);
+    assert.equal(auto.attempts, 1, 'an automatic failure counts');
+    assert.equal(manual.attempts, 0, 'a manual peer’s failure does not age its entry');
+    assert.ok(auto.lastTry >= before && manual.lastTry >= before, 'both last-try times survived');
   } finally {
     await t.stop();
     rmSync(dir, { recursive: true, force: true });

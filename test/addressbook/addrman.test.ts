@@ -59,6 +59,18 @@ test('SipHash-2-4 reference vectors (key 00..0f, message 00..n-1)', () => {
   assert.equal(h(15), 'a129ca6149be45e5');
 });
 
+test('property: hash30 is the low 30 bits of hash32 (so every reduction modulo 2^k ≤ 2^30 is the same)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.uint8Array({ maxLength: 80 }), (key, msg) => {
+      const s = new SipHasher(key);
+      const h30 = s.hash30(msg, 0, msg.length);
+      assert.equal(h30, s.hash32(msg, 0, msg.length) & 0x3fffffff);
+      assert.equal(h30 % 1024, s.hash32(msg, 0, msg.length) % 1024);
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('network groups as Core: IPv4 /16, IPv6 /32 (he.net /36), embedded IPv4, Tor/I2P 4 bits, CJDNS, local, unroutable', () => {
   const g = (t: string): string => netGroupKey(host(t));
   assert.equal(g('1.2.3.4'), g('1.2.200.9'));
@@ -598,6 +610,59 @@ test('property: restore(serialize(a)) behaves as a for later selects with the sa
       }
     }),
     { numRuns: 60 },
+  );
+});
+
+/** Addresses of every stored network (IPv4, IPv6, CJDNS, Tor v3, I2P), with services up to bit 62. */
+const anyNetArb: fc.Arbitrary<TimedNetAddress> = fc
+  .record({
+    kind: fc.constantFrom('ipv4', 'ipv6', 'cjdns', 'torv3', 'i2p'),
+    n: fc.nat({ max: 40 }),
+    port: fc.constantFrom(8333, 18333, 0),
+    services: fc.constantFrom(0n, 1n, 0x409n, (1n << 40n) | 9n, 1n << 62n),
+  })
+  .map(({ kind, n, port, services }) => {
+    const net = kind as TimedNetAddress['network'];
+    let addr: Buffer;
+    if (kind === 'ipv4') addr = Buffer.from([11 + n, 1, 2, n]);
+    else if (kind === 'ipv6') addr = Buffer.concat([Buffer.from([0x2a, 0x01, 0x4f, n]), Buffer.alloc(11), Buffer.of(n + 1)]);
+    else if (kind === 'cjdns') addr = Buffer.concat([Buffer.of(0xfc, n), Buffer.alloc(13), Buffer.of(n + 1)]);
+    else addr = Buffer.concat([Buffer.of(n), Buffer.alloc(31, kind === 'i2p' ? 0x22 : 0x33)]);
+    return { network: net, addr, port: kind === 'i2p' ? 0 : port === 0 ? 8333 : port, services, time: NOW - 600 };
+  });
+
+test('property: entries of every network keep their address, first source and merged services through adds, evictions, snapshot and restore', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(anyNetArb, anyNetArb), { maxLength: 200 }), fc.integer(), (adds, seed) => {
+      const am = new AddrMan(opts(seed));
+      const model = new Map<string, { source: string; services: bigint }>();
+      let t = NOW;
+      for (const [a, src] of adds) {
+        t += 10;
+        const k = addrKey(a);
+        const before = model.get(k);
+        am.add([{ ...a, time: t - 100 }], src, 0, t);
+        const e = am.find(a);
+        if (e === undefined) model.delete(k);
+        else model.set(k, { source: before?.source ?? addrKey({ ...src, port: 0 }), services: (before?.services ?? 0n) | a.services });
+        // An add may evict another new entry from its slot.
+        const stored = new Set([...am.entries()].map((x) => addrKey(x.addr)));
+        for (const key of [...model.keys()]) if (!stored.has(key)) model.delete(key);
+      }
+      assert.equal(am.check(), null);
+      assert.equal(am.size, model.size);
+      for (const e of am.entries()) {
+        const m = model.get(addrKey(e.addr));
+        assert.ok(m, addrKey(e.addr));
+        assert.equal(addrKey({ ...e.source, port: 0 }), m.source);
+        assert.equal(e.addr.services, m.services);
+      }
+      const b = AddrMan.restore(am.serialize(), opts(seed));
+      assert.equal(b.check(), null);
+      assert.deepEqual(b.serialize(), am.serialize());
+      for (const e of am.entries()) assert.deepEqual(b.find(e.addr), e);
+    }),
+    { numRuns: 80 },
   );
 });
 

@@ -12,6 +12,7 @@ import {
   onMisbehaving,
   onPeerConnected,
   onPeerDisconnected,
+  peerAddrCounts,
   peerOf,
   selectCandidates,
   type BookEffect,
@@ -120,6 +121,44 @@ test('rate limit: an inbound peer starts with one token (0.1/s); a peer we sent 
   const before = s2.counters.addrRateLimited;
   onAddr(s2, out, Array.from({ length: 1000 }, (_, i) => ip4(9000 + i, nowSec)), T0 + 4000 + 600_000, false);
   assert.equal(1000 - (s2.counters.addrRateLimited - before), 60);
+});
+
+test('per-peer counts (getpeerinfo): processed = past the token bucket and not banned/discouraged (invalid and local ones included, as Core); rate-limited = dropped by the bucket', () => {
+  const s = state();
+  const nowSec = Math.floor(T0 / 1000);
+  const a = notePeer(s, 1, fakeRef('a'), 'inbound', false, T0);
+  const b = notePeer(s, 2, fakeRef('b'), 'inbound', false, T0);
+  a.bucket.tokens = 10;
+  ban(s.bans, parseSubnet('45.0.0.0/8')!, T0, T0 + 3600_000);
+  const banned = { ...ip4(3, nowSec - 60), addr: Buffer.from([45, 1, 2, 3]) };
+  const local = { ...ip4(4, nowSec - 60), addr: Buffer.from([10, 1, 2, 3]) };
+  const zero = { ...ip4(5, nowSec - 60), addr: Buffer.from([0, 0, 0, 0]) };
+  // ip4(i) is in 45/8 when i % 20 === 4: those indices are left out.
+  const batch = [banned, local, zero, ...[10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25, 26, 27, 28].map((i) => ip4(i, nowSec - 60))];
+  onAddr(s, a, batch, T0, false);
+  // 10 tokens for 20 addresses (shuffled): 10 rate-limited; of the 10 taken, the banned one (if it got a token) is not processed.
+  assert.equal(a.addrRateLimited, 10);
+  assert.ok(a.addrProcessed === 9 || a.addrProcessed === 10, `processed ${a.addrProcessed}`);
+  const bannedTaken = a.addrProcessed === 9;
+  assert.equal(s.counters.addrRateLimited, 10);
+  // Peer b: one token at start, so one processed and the rest rate-limited; a's counts unchanged.
+  onAddr(s, b, [ip4(40, nowSec), ip4(41, nowSec), ip4(42, nowSec)], T0, false);
+  assert.deepEqual(
+    peerAddrCounts(s).sort((x, y) => x.id - y.id),
+    [
+      { id: 1, addrProcessed: bannedTaken ? 9 : 10, addrRateLimited: 10 },
+      { id: 2, addrProcessed: 1, addrRateLimited: 2 },
+    ],
+  );
+  // They accumulate over messages, and leave with the peer.
+  b.bucket.tokens = 5;
+  onAddr(s, b, [ip4(46, nowSec), ip4(47, nowSec)], T0, false);
+  assert.equal(b.addrProcessed, 3);
+  onPeerDisconnected(s, 2, T0);
+  assert.deepEqual(
+    peerAddrCounts(s).map((c) => c.id),
+    [1],
+  );
 });
 
 test('oversized addr (> 1000) is misbehaviour and nothing of it is stored', () => {

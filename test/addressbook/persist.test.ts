@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { ClassicLevel } from 'classic-level';
 import {
   appendAddrs,
+  appendAttempt,
   appendTried,
   decodeAddrsRecord,
   decodeJournalRecord,
@@ -130,12 +131,21 @@ test('a journal with corrupt records: they are skipped and counted, the others c
     await db.put(journalKey(3), bad);
     await db.put(journalKey(4), Buffer.alloc(0));
     await db.put(journalKey(5), good);
+    await appendAttempt(db, 6, { addr: a(3), countFailure: true, atSec: 103 });
+    await appendAttempt(db, 7, { addr: a(2), countFailure: false, atSec: 104 });
+    await db.put(journalKey(8), Buffer.from('{"kind":"attempt","addr":null,"count":true,"atSec":1}'));
     const j = await loadJournal(db);
-    assert.equal(j.bad, 3);
-    assert.equal(j.nextSeq, 6);
+    assert.equal(j.bad, 4);
+    assert.equal(j.nextSeq, 9);
     assert.deepEqual(
-      j.records.map((r) => (r.kind === 'addrs' ? `addrs:${r.addrs.map((x) => x.addr[3]).join(',')}@${r.atSec}/${r.penalty}` : `tried:${r.addr.addr[3]}@${r.atSec}`)),
-      ['addrs:1,2@100/7200', 'tried:1@101', 'addrs:3@102/0'],
+      j.records.map((r) =>
+        r.kind === 'addrs'
+          ? `addrs:${r.addrs.map((x) => x.addr[3]).join(',')}@${r.atSec}/${r.penalty}`
+          : r.kind === 'tried'
+            ? `tried:${r.addr.addr[3]}@${r.atSec}`
+            : `attempt:${r.addr.addr[3]}:${r.countFailure}@${r.atSec}`,
+      ),
+      ['addrs:1,2@100/7200', 'tried:1@101', 'addrs:3@102/0', 'attempt:3:true@103', 'attempt:2:false@104'],
     );
     // The next snapshot takes every record before it away, bad ones included.
     await writeSnapshot(db, Buffer.from('snapshot'), j.nextSeq);
