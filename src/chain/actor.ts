@@ -15,6 +15,7 @@ import { Reader, Writer } from '../wire/buffer.js';
 import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
+import { MAX_INV_SZ } from '../wire/constants.js';
 import { storeDb, type StoreMsg } from '../store/actor.js';
 import type { PeerMsg, ToChain } from '../peer/actor.js';
 import type { Json } from '../control/protocol.js';
@@ -157,6 +158,20 @@ function peerRef(sh: ChainShell, id: number): Ref<PeerMsg> | undefined {
 function sendTo(sh: ChainShell, id: number, msg: Message): void {
   let q = sh.outbox.get(id);
   if (!q) sh.outbox.set(id, (q = []));
+  enqueueSend(q, msg);
+}
+
+/**
+ * Appends a message to a peer's queue for this turn. Block requests of one turn go in one
+ * getdata (each block of a socket read frees a slot and asks for one more): a getdata right
+ * after another is merged into it, up to the protocol's 50,000 items; order is kept.
+ */
+export function enqueueSend(q: Message[], msg: Message): void {
+  const prev = q.length > 0 ? q[q.length - 1] : undefined;
+  if (msg.command === 'getdata' && prev?.command === 'getdata' && prev.items.length + msg.items.length <= MAX_INV_SZ) {
+    q[q.length - 1] = { command: 'getdata', items: [...prev.items, ...msg.items] };
+    return;
+  }
   q.push(msg);
 }
 
@@ -226,13 +241,6 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
     const e = fx[i];
     await match(e)
       .with({ kind: 'send' }, ({ peer, msg }) => sendTo(sh, peer, msg))
-      .with({ kind: 'send-block' }, ({ peer, entry, witness }) => sendBlock(sh, peer, entry, witness, ctx))
-      .with({ kind: 'disconnect' }, ({ peer, reason, discourage }) => {
-        flushSends(sh);
-        const ref = peerRef(sh, peer);
-        if (ref) tell(ref, { type: 'disconnect', reason, misbehaving: discourage });
-        sh.peers.delete(peer);
-      })
       .with({ kind: 'check-block' }, ({ peer, entry, block }) => {
         const opts = { powLimit: sh.args.params.powLimit, segwit: entry.height >= sh.args.params.segwitHeight };
         const threads = sh.args.checkThreads ?? defaultCheckThreads();
@@ -249,6 +257,22 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
         );
       })
       .with({ kind: 'store-block' }, ({ entry, raw }) => storeBlock(sh, ctx, entry, raw))
+      .with({ kind: 'tip' }, async ({ tip, previous, reorg }) => {
+        sh.args.onTip?.(tip.height);
+        if (reorg) ctx.log.warn({ from: displayHash(previous.hash), to: displayHash(tip.hash), height: tip.height }, 'chain tip changed branch');
+        else ctx.log.debug({ height: tip.height, hash: displayHash(tip.hash) }, 'new tip');
+        if ((sh.args.pruneTarget ?? 0) > 0 && tip.height % 64 === 0) {
+          const r = await sh.store.prune(tip.height - LIMITED_MIN_BLOCKS);
+          if (r.files.length > 0) ctx.log.info({ files: r.files, blocks: r.blocks, bytes: r.bytes, pruneHeight: sh.store.pruneHeight() }, 'pruned block files');
+        }
+      })
+      .with({ kind: 'send-block' }, ({ peer, entry, witness }) => sendBlock(sh, peer, entry, witness, ctx))
+      .with({ kind: 'disconnect' }, ({ peer, reason, discourage }) => {
+        flushSends(sh);
+        const ref = peerRef(sh, peer);
+        if (ref) tell(ref, { type: 'disconnect', reason, misbehaving: discourage });
+        sh.peers.delete(peer);
+      })
       .with({ kind: 'store-headers' }, ({ entries }) => {
         // Written in the background, two loop turns later: the next getheaders (a later effect,
         // written by the peer actor in the next turn) leaves first. A header not yet written when
@@ -271,15 +295,6 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
         const prev = (await sh.store.getMeta(INVALID_KEY)) ?? Buffer.alloc(0);
         await sh.store.putMeta(INVALID_KEY, Buffer.concat([prev, entry.hash]));
         ctx.log.warn({ hash: displayHash(entry.hash), height: entry.height, reason }, 'block marked invalid');
-      })
-      .with({ kind: 'tip' }, async ({ tip, previous, reorg }) => {
-        sh.args.onTip?.(tip.height);
-        if (reorg) ctx.log.warn({ from: displayHash(previous.hash), to: displayHash(tip.hash), height: tip.height }, 'chain tip changed branch');
-        else ctx.log.debug({ height: tip.height, hash: displayHash(tip.hash) }, 'new tip');
-        if ((sh.args.pruneTarget ?? 0) > 0 && tip.height % 64 === 0) {
-          const r = await sh.store.prune(tip.height - LIMITED_MIN_BLOCKS);
-          if (r.files.length > 0) ctx.log.info({ files: r.files, blocks: r.blocks, bytes: r.bytes, pruneHeight: sh.store.pruneHeight() }, 'pruned block files');
-        }
       })
       .with({ kind: 'progress' }, ({ progress: p }) => {
         ctx.log.info(

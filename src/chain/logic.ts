@@ -898,8 +898,8 @@ function progress(s: ChainState, now: number, out: Out): void {
 
 function onMessage(s: ChainState, p: PeerSync, msg: Message, now: number, out: Out): void {
   match(msg)
-    .with({ command: 'headers' }, (m) => onHeaders(s, p, m.headers, now, out))
     .with({ command: 'block' }, (m) => onBlock(s, p, m.block, now, out))
+    .with({ command: 'headers' }, (m) => onHeaders(s, p, m.headers, now, out))
     .with({ command: 'inv' }, (m) => onInv(s, p, m.items, now, out))
     .with({ command: 'getheaders' }, (m) => onGetHeaders(s, p, m.locator, m.hashStop, out))
     .with({ command: 'getblocks' }, (m) => onGetBlocks(s, p, m.locator, m.hashStop, out))
@@ -937,6 +937,13 @@ function onMessage(s: ChainState, p: PeerSync, msg: Message, now: number, out: O
 export function stepChain(s: ChainState, e: ChainEvent): ChainEffect[] {
   const out = new Out();
   match(e)
+    // The events of every block first (patterns are tried in order).
+    .with({ type: 'message' }, ({ peer, msg, now }) => {
+      const p = s.peers.get(peer);
+      if (p) onMessage(s, p, msg, now, out);
+    })
+    .with({ type: 'block-checked' }, ({ peer, entry, result, raw, now }) => onChecked(s, peer, entry, result, raw, now, out))
+    .with({ type: 'block-stored' }, ({ entry, bytes, now }) => onStored(s, entry, bytes, now, out))
     .with({ type: 'peer-up' }, (ev) => onPeerUp(s, ev, out))
     .with({ type: 'peer-down' }, ({ peer, now }) => {
       const had = s.peers.has(peer);
@@ -946,17 +953,11 @@ export function stepChain(s: ChainState, e: ChainEvent): ChainEffect[] {
         fetchBlocks(s, now, out);
       }
     })
-    .with({ type: 'message' }, ({ peer, msg, now }) => {
-      const p = s.peers.get(peer);
-      if (p) onMessage(s, p, msg, now, out);
-    })
     .with({ type: 'headers-checked-later' }, ({ peer, headers, now }) => {
       // A peer gone meanwhile: its headers go with it (another peer gives them again).
       const p = s.peers.get(peer);
       if (p) onHeadersLater(s, p, headers, now, out);
     })
-    .with({ type: 'block-checked' }, ({ peer, entry, result, raw, now }) => onChecked(s, peer, entry, result, raw, now, out))
-    .with({ type: 'block-stored' }, ({ entry, bytes, now }) => onStored(s, entry, bytes, now, out))
     .with({ type: 'tick' }, ({ now }) => onTick(s, now, out))
     .exhaustive();
   return out.fx;

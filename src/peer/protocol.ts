@@ -267,6 +267,9 @@ function onPong(s: PeerState, nonce: bigint, now: number, out: Out): void {
 
 function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): void {
   match(msg)
+    // First: during a sync nearly every message is a block (patterns are tried in order).
+    .with({ command: 'block' }, (m) => out.push({ kind: 'to-chain', msg: m }))
+    .with({ command: P.union('headers', 'getheaders', 'getblocks', 'getdata', 'notfound') }, (m) => out.push({ kind: 'to-chain', msg: m }))
     .with({ command: 'ping' }, (m) => {
       // Pre-BIP31 pings carry no nonce and get no pong (Core).
       if (m.nonce !== undefined) out.send({ command: 'pong', nonce: m.nonce });
@@ -298,7 +301,6 @@ function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): voi
     .with({ command: P.union('wtxidrelay', 'sendaddrv2') }, (m) => out.disconnect(`${m.command} after verack`, true))
     .with({ command: 'version' }, () => ignore(s, 'duplicate version'))
     .with({ command: 'verack' }, () => ignore(s, 'duplicate verack'))
-    .with({ command: P.union('headers', 'block', 'getheaders', 'getblocks', 'getdata', 'notfound') }, (m) => out.push({ kind: 'to-chain', msg: m }))
     .with({ command: 'inv' }, (m) => {
       // peerd keeps no mempool: transaction announcements are ignored without penalty.
       const blocks = m.items.filter((i) => (i.type & 0xffff) === 2 || (i.type & 0xffff) === 4);
