@@ -17,18 +17,21 @@ interface SuiteModule {
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const results: SuiteResult[] = [];
+  const results: (SuiteResult & { seconds: number })[] = [];
+  const begun = Date.now();
   for (const name of SUITES) {
     if (only.length > 0 && !only.includes(name)) continue;
     process.stdout.write(`\n== ${name} ==\n`);
     const mod = (await import(`./${name}.js`)) as SuiteModule;
     const started = Date.now();
     const result = await mod.run();
-    results.push(result);
+    const seconds = Math.round((Date.now() - started) / 100) / 10;
+    results.push({ ...result, seconds });
     for (const f of result.figures) process.stdout.write(`  ${figureLine(f)}\n`);
     for (const n of result.notes ?? []) process.stdout.write(`  note: ${n}\n`);
-    process.stdout.write(`  (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    process.stdout.write(`  (${seconds.toFixed(1)} s)\n`);
   }
+  process.stdout.write(`\nall suites: ${((Date.now() - begun) / 1000).toFixed(1)} s\n`);
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
