@@ -113,9 +113,6 @@ export interface ChainShell {
   readonly loaded: Record<string, unknown>;
 }
 
-/** Stores closing, by directory: a restarted actor waits for its predecessor's writes to end. */
-const closing = new Map<string, Promise<void>>();
-
 const INVALID_KEY = 'invalid';
 
 async function loadTree(params: NetworkParams, store: BlockStore): Promise<{ tree: HeaderTree; report: Record<string, unknown> }> {
@@ -322,6 +319,12 @@ async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEff
   }
 }
 
+/** A peer's message as a logic event; a getdata carries whether the upload target still allows old blocks. */
+function messageEvent(sh: ChainShell, peer: number, msg: Message, now: number): ChainEvent {
+  if (msg.command === 'getdata' && sh.args.serveHistorical) return { type: 'message', peer, msg, now, serveHistorical: sh.args.serveHistorical() };
+  return { type: 'message', peer, msg, now };
+}
+
 function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Promise<void> {
   return perform(sh, ctx, stepChain(sh.st, ev));
 }
@@ -330,7 +333,6 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
   name: 'chain',
   async init(args, ctx) {
     const storePath = args.storePath ?? '/root/store';
-    await closing.get(args.dir);
     const db = await storeDb(ctx.runtime, storePath);
     const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
     if (storeRef) ctx.monitor(storeRef);
@@ -341,14 +343,8 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       pruneTarget: args.pruneTarget ?? 0,
       sync: args.sync ?? true,
     });
-    const dir = args.dir;
-    ctx.own(() => {
-      const p = store.close().catch(() => undefined);
-      const entry = p.finally(() => {
-        if (closing.get(dir) === entry) closing.delete(dir);
-      });
-      closing.set(dir, entry);
-    });
+    // A successor (we restart) opening the same directory waits in BlockStore.open for this close.
+    ctx.own(() => void store.close().catch(() => undefined));
     const t0 = Date.now();
     const { tree, report } = await loadTree(args.params, store);
     const config: ChainConfig = {
@@ -394,15 +390,14 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       .with({ type: 'from-peer' }, async (m) => {
         // A peer we did not hear `peer-up` from (we restarted meanwhile): its hello is on the way.
         if (!sh.peers.has(m.peer)) return;
-        if (m.msg.command === 'getdata' && sh.args.serveHistorical) sh.st.serveHistorical = sh.args.serveHistorical();
-        await feed(sh, ctx, { type: 'message', peer: m.peer, msg: m.msg, now });
+        await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
       })
       .with({ type: 'from-peer-batch' }, async (m) => {
         // As many from-peer messages, in order (stopping if the peer is dropped on the way). What
         // answers anything but a block (the next getheaders) leaves at once; block requests go together.
         for (const msg of m.msgs) {
           if (!sh.peers.has(m.peer)) return;
-          await feed(sh, ctx, { type: 'message', peer: m.peer, msg, now });
+          await feed(sh, ctx, messageEvent(sh, m.peer, msg, now));
           if (msg.command !== 'block') flushSends(sh);
         }
       })

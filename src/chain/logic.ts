@@ -152,7 +152,7 @@ export interface ChainState {
   seq: number;
   readonly stats: ChainStats;
   lastProgress: { at: number; height: number; bytes: number };
-  /** The upload target still allows serving historical blocks (the shell keeps it current). */
+  /** The upload target still allows serving historical blocks (as the last getdata event said). */
   serveHistorical: boolean;
 }
 
@@ -183,7 +183,8 @@ export type ChainEvent =
       readonly now: number;
     }
   | { readonly type: 'peer-down'; readonly peer: number; readonly now: number }
-  | { readonly type: 'message'; readonly peer: number; readonly msg: Message; readonly now: number }
+  /** `serveHistorical` (with a getdata): whether the upload target still allows blocks over a week old. */
+  | { readonly type: 'message'; readonly peer: number; readonly msg: Message; readonly now: number; readonly serveHistorical?: boolean }
   /** A full headers batch whose continuation was already requested (see the `defer` effect). */
   | { readonly type: 'headers-checked-later'; readonly peer: number; readonly headers: readonly BlockHeader[]; readonly now: number }
   /** The shell's verdict on a block the logic asked it to check. */
@@ -938,7 +939,8 @@ export function stepChain(s: ChainState, e: ChainEvent): ChainEffect[] {
   const out = new Out();
   match(e)
     // The events of every block first (patterns are tried in order).
-    .with({ type: 'message' }, ({ peer, msg, now }) => {
+    .with({ type: 'message' }, ({ peer, msg, now, serveHistorical }) => {
+      if (serveHistorical !== undefined) s.serveHistorical = serveHistorical;
       const p = s.peers.get(peer);
       if (p) onMessage(s, p, msg, now, out);
     })

@@ -337,3 +337,23 @@ test('download: nothing is fetched from a peer whose best chain is below the min
   const fx2 = msg(ok, 1, { command: 'inv', items: [{ type: MSG_BLOCK, hash: c[19].block.header.hash }] });
   assert.equal(getdataHashes(fx2, 1).length, 16);
 });
+
+test('serving: the upload target arrives with each getdata; an old block is refused (disconnect) only while it says so', () => {
+  // Blocks 10 minutes apart: the first is more than a week older than the 2,000th.
+  const c = chain(2100);
+  const s = initChain(regtest, CONFIG);
+  up(s, 1);
+  msg(s, 1, headersOf(c, 0, 2000));
+  for (const g of c.slice(0, 3)) {
+    const e = s.tree.get(g.block.header.hash)!;
+    e.haveData = true;
+  }
+  up(s, 2, T0, { inbound: true });
+  const ask = (serveHistorical: boolean | undefined): ChainEffect[] =>
+    stepChain(s, { type: 'message', peer: 2, msg: { command: 'getdata', items: [{ type: MSG_WITNESS_BLOCK, hash: c[0].block.header.hash }] }, now: T0, ...(serveHistorical === undefined ? {} : { serveHistorical }) });
+  const served = ask(true);
+  assert.ok(served.some((e) => e.kind === 'send-block'), 'allowed: served');
+  const refused = ask(false);
+  assert.ok(refused.some((e) => e.kind === 'disconnect' && e.peer === 2 && /maxuploadtarget/.test(e.reason)), JSON.stringify(refused.map((e) => e.kind)));
+  assert.equal(s.stats.uploadRefused, 1);
+});
