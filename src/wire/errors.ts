@@ -25,14 +25,15 @@ export class WireError extends Error implements WireFault {
   constructor(
     readonly code: WireErrorCode,
     readonly offset: number,
-    message: string,
+    /** What is wrong, without the code and offset (which `message` starts with). */
+    readonly detail: string,
   ) {
-    super(`${code} at ${offset}: ${message}`);
+    super(`${code} at ${offset}: ${detail}`);
     this.name = 'WireError';
   }
 
   toFault(): WireFault {
-    return { code: this.code, offset: this.offset, message: this.message };
+    return { code: this.code, offset: this.offset, message: this.detail };
   }
 }
 

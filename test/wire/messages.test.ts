@@ -419,3 +419,10 @@ test('property: framed arbitrary messages survive any chunking', () => {
     { numRuns: 200 },
   );
 });
+
+test('a decode error says its code and offset once: the message is the detail alone', () => {
+  const e = decodeErr('ping', Buffer.alloc(3));
+  assert.equal(e.code, 'truncated');
+  assert.ok(!e.message.includes(`${e.code} at`), `no "code at offset" inside the detail: ${e.message}`);
+  assert.ok(e.message.length > 0);
+});
