@@ -298,7 +298,7 @@ export function decodeMessage(command: string, payload: Buffer, opts?: DecodeOpt
     if (!allowTrailing && command !== 'version') r.expectEnd(command);
     return { ok: true, value };
   } catch (err) {
-    if (err instanceof WireError) return { ok: false, error: { code: err.code, offset: err.offset, message: err.message, command } };
+    if (err instanceof WireError) return { ok: false, error: { code: err.code, offset: err.offset, message: err.detail, command } };
     if (err instanceof RangeError) return { ok: false, error: { code: 'truncated', offset: Math.max(0, r.offset), message: err.message, command } };
     throw err;
   }
