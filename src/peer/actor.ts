@@ -387,6 +387,7 @@ function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
   sh.inMailbox -= chunk.length;
   sh.bytesRecv += chunk.length;
   sh.net.totalRecv += chunk.length;
+  step(sh, ctx, { type: 'bytes', now: Date.now() });
   sh.decoder.push(chunk);
   processFrames(sh, ctx);
   if (sh.recvThrottled && !sh.closing) armRecv(sh, ctx);

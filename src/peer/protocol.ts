@@ -87,6 +87,8 @@ export interface PeerState {
 export type PeerEvent =
   | { readonly type: 'open'; readonly now: number }
   | { readonly type: 'message'; readonly msg: Message; readonly now: number }
+  /** Bytes arrived, whole messages or not (Core's nLastRecv counts every read). */
+  | { readonly type: 'bytes'; readonly now: number }
   | { readonly type: 'malformed'; readonly what: string; readonly now: number }
   | { readonly type: 'handshake-timer'; readonly now: number }
   | { readonly type: 'ping-timer'; readonly now: number; readonly nonce: bigint }
@@ -353,6 +355,9 @@ export function stepPeer(s: PeerState, e: PeerEvent): PeerEffect[] {
   const now = 'now' in e ? e.now : s.lastRecv;
   const out = new Out(s, now);
   match(e)
+    .with({ type: 'bytes' }, ({ now }) => {
+      s.lastRecv = now;
+    })
     .with({ type: 'open' }, ({ now }) => {
       s.lastSend = 0;
       if (!s.inbound) {

@@ -148,6 +148,23 @@ test('timeouts: handshake, ping, receive, send', () => {
   assert.match(disconnect(stepPeer(r, { type: 'inactivity-timer', now: 1_200_010 }))?.reason ?? '', /timeout/);
 });
 
+test('receive timeout counts bytes, not whole messages (Core: a message arriving slowly keeps the peer)', () => {
+  const r = peer();
+  stepPeer(r, { type: 'open', now: 0 });
+  msg(r, version(), 5);
+  msg(r, { command: 'verack' }, 5);
+  stepPeer(r, { type: 'ping-timer', now: 5, nonce: 4n });
+  msg(r, { command: 'pong', nonce: 4n }, 10);
+  // Part of a large message keeps arriving, no message completes; we keep sending (a ping).
+  for (let t = 60_000; t <= 1_380_000; t += 60_000) stepPeer(r, { type: 'bytes', now: t });
+  assert.deepEqual(sent(stepPeer(r, { type: 'ping-timer', now: 1_300_000, nonce: 5n })), ['ping']);
+  const fx = stepPeer(r, { type: 'inactivity-timer', now: 1_400_000 });
+  assert.equal(disconnect(fx), undefined, `bytes arrived within the timeout: no receive timeout (${JSON.stringify(disconnect(fx))})`);
+  assert.equal(r.lastRecv, 1_380_000);
+  // Nothing at all for the whole period after the last byte: dropped.
+  assert.match(disconnect(stepPeer(r, { type: 'inactivity-timer', now: 1_380_000 + 1_200_000 }))?.reason ?? '', /timeout/);
+});
+
 test('transaction announcements are ignored without penalty; block announcements go to the block actor', () => {
   const s = peer();
   stepPeer(s, { type: 'open', now: 0 });
