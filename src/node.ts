@@ -259,6 +259,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       params,
       dir: datadir,
       pruneTarget,
+      blocksXor: settings.blocksxor,
       ...chainOptions,
       serveHistorical: () => uploadStatus(upload, throttle.totalSent, Date.now()).serve_historical_blocks,
       onTip: (h: number) => {

@@ -56,6 +56,8 @@ export interface ChainArgs {
   readonly dir: string;
   /** Keep only this many bytes of block files (0 = everything). */
   readonly pruneTarget?: number;
+  /** Obfuscate new block files (Core's -blocksxor; default true). */
+  readonly blocksXor?: boolean;
   /** Overrides the network's minimum chain work (tests; Core's -minimumchainwork). */
   readonly minimumChainWork?: bigint;
   /** fdatasync block files before indexing (default true). */
@@ -342,6 +344,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       magic: args.params.magicBytes,
       pruneTarget: args.pruneTarget ?? 0,
       sync: args.sync ?? true,
+      xor: args.blocksXor ?? true,
     });
     // A successor (we restart) opening the same directory waits in BlockStore.open for this close.
     ctx.own(() => void store.close().catch(() => undefined));
@@ -357,7 +360,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
     const tip = activateBestChain(st);
     args.onTip?.(tip.height);
     const sh: ChainShell = { args, st, store, peers: new Map(), outbox: new Map(), writing: 0, checked: new Gather(), stored: new Gather(), barShown: false, loaded: report };
-    ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, ms: Date.now() - t0 }, 'chain loaded');
+    ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, xorKey: store.stats().xorKey, ms: Date.now() - t0 }, 'chain loaded');
     ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
     // Peers that are already connected (we restarted): ask them to say hello again.
     for (const info of ctx.runtime.list(`${args.peersPath ?? '/root/peers'}/*`)) {

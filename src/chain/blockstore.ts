@@ -35,9 +35,10 @@
  * store is reopened (which recovers). Reads use positional reads on a small LRU of read-only
  * file handles and check each record's magic and length.
  */
-import { constants as fsc, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { constants as fsc, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { open as fsOpen, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/db.js';
 import { sha256, sha256d, toDisplayHex } from '../wire/hash.js';
 
@@ -86,6 +87,66 @@ export interface BlockStoreOptions {
    * LevelDB's log is written before the batch returns) but not a power cut.
    */
   readonly sync?: boolean;
+  /**
+   * Obfuscate the block files with a random 8-byte key kept in `blocks/xor.dat` (default true),
+   * as Core v28+ (`-blocksxor`): a new key only for an empty blocks directory; an existing
+   * `xor.dat` always wins; files from before it (no `xor.dat`) get the zero key. Turning it
+   * off when a non-zero key is stored is refused.
+   */
+  readonly xor?: boolean;
+}
+
+/** Core's obfuscation key file, in the blocks directory. */
+export const XOR_KEY_FILE = 'xor.dat';
+const XOR_KEY_SIZE = 8;
+
+/** XORs `buf` in place with `key` as it lies in a file from byte `position` on (Core's Obfuscation). */
+export function xorAt(buf: Buffer, position: number, key: Buffer): void {
+  const k = (i: number): number => key[(position + i) & 7];
+  const n = buf.length;
+  let i = 0;
+  // Bytes up to an 8-aligned file position, then whole 32-bit words, then the tail.
+  for (; i < n && ((position + i) & 7) !== 0; i++) buf[i] ^= k(i);
+  if (n - i >= 8) {
+    const lo = key.readInt32LE(0);
+    const hi = key.readInt32LE(4);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    for (; i + 8 <= n; i += 8) {
+      view.setInt32(i, view.getInt32(i, true) ^ lo, true);
+      view.setInt32(i + 4, view.getInt32(i + 4, true) ^ hi, true);
+    }
+  }
+  for (; i < n; i++) buf[i] ^= k(i);
+}
+
+/**
+ * Reads or creates `blocks/xor.dat` (Core's InitBlocksdirXorKey); returns the key, or null for
+ * the zero key (nothing to do). `dirWasEmpty`: the blocks directory held nothing before.
+ */
+async function loadXorKey(blocksDir: string, use: boolean, dirWasEmpty: boolean, sync: boolean): Promise<Buffer | null> {
+  const path = join(blocksDir, XOR_KEY_FILE);
+  let key: Buffer;
+  if (existsSync(path)) {
+    key = readFileSync(path);
+    if (key.length !== XOR_KEY_SIZE) {
+      throw new BlockStoreError(`${path} is ${key.length} bytes, not ${XOR_KEY_SIZE}: it is not a block-file obfuscation key; the block files cannot be read without the right one (restore it, or remove the blocks directory to resync)`);
+    }
+  } else {
+    key = use && dirWasEmpty ? randomBytes(XOR_KEY_SIZE) : Buffer.alloc(XOR_KEY_SIZE);
+    const fh = await fsOpen(path, 'wx');
+    try {
+      await fh.writeFile(key);
+      if (sync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (sync) await syncDir(blocksDir);
+  }
+  const zero = key.every((b) => b === 0);
+  if (!use && !zero) {
+    throw new BlockStoreError(`the block files are obfuscated with the key in ${path} (${key.toString('hex')}); --blocksxor 0 cannot turn that off once a key is stored (as Core): drop the flag, or remove the blocks directory to resync`);
+  }
+  return zero ? null : key;
 }
 
 /** What `open` repaired. */
@@ -115,6 +176,8 @@ export interface BlockStoreStats {
   readonly blocks: number;
   /** Pruning is on (a prune target) or has removed files. */
   readonly pruned: boolean;
+  /** The block files' obfuscation key as hex (16 zeros: none), from blocks/xor.dat. */
+  readonly xorKey: string;
   readonly pruneHeight: number;
 }
 
@@ -292,6 +355,8 @@ export class BlockStore {
 
   private readonly db: Db;
   private readonly magic: Buffer;
+  /** The block files' obfuscation key (blocks/xor.dat), or null for the zero key. */
+  private readonly xorKey: Buffer | null;
   private readonly maxFileSize: number;
   private readonly pruneTarget: number;
   private readonly sync: boolean;
@@ -312,7 +377,7 @@ export class BlockStore {
   private prunedHeight: number;
 
   private constructor(
-    opts: Required<Omit<BlockStoreOptions, 'dir'>> & { blocksDir: string },
+    opts: Required<Omit<BlockStoreOptions, 'dir'>> & { blocksDir: string; xorKey: Buffer | null },
     index: Map<string, Entry>,
     infos: Map<number, FileInfo>,
     cur: number,
@@ -322,6 +387,7 @@ export class BlockStore {
     this.blocksDir = opts.blocksDir;
     this.db = opts.db;
     this.magic = opts.magic;
+    this.xorKey = opts.xorKey;
     this.maxFileSize = opts.maxFileSize;
     this.pruneTarget = opts.pruneTarget;
     this.sync = opts.sync;
@@ -347,6 +413,7 @@ export class BlockStore {
     const earlier = live.get(blocksDir);
     if (earlier) await earlier.close();
     mkdirSync(blocksDir, { recursive: true });
+    const xorKey = await loadXorKey(blocksDir, opts.xor ?? true, readdirSync(blocksDir).length === 0, sync);
 
     const infos = new Map<number, FileInfo>();
     for await (const [k, v] of db.iterator(range(FILE_PREFIX))) {
@@ -454,7 +521,7 @@ export class BlockStore {
     if (infos.get(cur)?.pruned) cur++;
     if (!infos.has(cur)) infos.set(cur, emptyInfo());
 
-    const store = new BlockStore({ db, magic: Buffer.from(magic), maxFileSize, pruneTarget, sync, blocksDir }, index, infos, cur, pruneHeight, { truncatedBytes, files, droppedEntries, prunedLeftovers });
+    const store = new BlockStore({ db, magic: Buffer.from(magic), maxFileSize, pruneTarget, sync, xor: xorKey !== null, blocksDir, xorKey }, index, infos, cur, pruneHeight, { truncatedBytes, files, droppedEntries, prunedLeftovers });
     live.set(blocksDir, store);
     return store;
   }
@@ -536,6 +603,7 @@ export class BlockStore {
       throw err;
     }
     if (this.index.get(key) !== e) return null;
+    if (this.xorKey) xorAt(rec, e.offset - RECORD_HEADER_SIZE, this.xorKey);
     if (rec.length !== e.length + RECORD_HEADER_SIZE || !rec.subarray(0, 4).equals(this.magic) || rec.readUInt32LE(4) !== e.length) {
       throw new BlockStoreError(`block ${toDisplayHex(Buffer.from(key, 'hex'))}: record at ${blockFileName(e.file)}:${e.offset - RECORD_HEADER_SIZE} is damaged`);
     }
@@ -632,7 +700,14 @@ export class BlockStore {
       files++;
       bytes += i.size;
     }
-    return { files, bytes, blocks: this.index.size, pruned: this.pruneTarget > 0 || this.prunedHeight > 0, pruneHeight: this.prunedHeight };
+    return {
+      files,
+      bytes,
+      blocks: this.index.size,
+      pruned: this.pruneTarget > 0 || this.prunedHeight > 0,
+      xorKey: (this.xorKey ?? Buffer.alloc(XOR_KEY_SIZE)).toString('hex'),
+      pruneHeight: this.prunedHeight,
+    };
   }
 
   /** Waits for queued writes, then closes the file handles. The database belongs to the caller and stays open. */
@@ -740,7 +815,12 @@ export class BlockStore {
     for (const [file, run] of runs) {
       const fh = await this.writerFor(file, run.start);
       if (fh.created) created = true;
-      await writeAll(fh.fh, run.bufs, run.start);
+      if (this.xorKey) {
+        // The caller's buffers stay as they are: the obfuscated bytes go out of a copy.
+        const bytes = Buffer.concat(run.bufs);
+        xorAt(bytes, run.start, this.xorKey);
+        await writeAll(fh.fh, [bytes], run.start);
+      } else await writeAll(fh.fh, run.bufs, run.start);
       if (this.sync) await fh.fh.datasync();
     }
     if (created && this.sync) await syncDir(this.blocksDir);

@@ -225,6 +225,7 @@ async function storeInfo(sh: ChainShell, heightArg: Json | undefined, verifyArg:
     headers: sh.st.tree.best().height,
     pruned: stats.pruned,
     pruneheight: sh.store.pruneHeight(),
+    xorkey: stats.xorKey,
     upto: { height: upTo, blocks: below.blocks, checksum: below.checksum },
   };
   if (verifyArg === true) {

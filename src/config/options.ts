@@ -98,6 +98,7 @@ export const OPTION_DEFS = [
     description: 'serve the live web inspector and /metrics here (a port alone binds 127.0.0.1; 0 = any free port; empty = off)',
   },
   { name: 'fixedseeds', kind: 'bool', description: 'fall back on the built-in seed addresses when the address book has none of a reachable network (never with --connect)' },
+  { name: 'blocksxor', kind: 'bool', description: 'obfuscate new block files with a random key in blocks/xor.dat, as Core v28+ (only for an empty blocks directory; cannot be turned off once a key is stored)' },
 ] as const satisfies readonly OptionDef[];
 
 type Defs = typeof OPTION_DEFS;
@@ -154,6 +155,7 @@ export function defaults(): Settings {
     maxuploadtarget: 0,
     inspect: '',
     fixedseeds: true,
+    blocksxor: true,
   };
 }
 

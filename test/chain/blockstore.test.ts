@@ -9,10 +9,10 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { openStore, type Db } from '../../src/store/db.js';
-import { BLOCKS_SUBDIR, BlockStore, blockFileName, verifyStore, type BlockLocation, type BlockStoreOptions } from '../../src/chain/blockstore.js';
+import { BLOCKS_SUBDIR, BlockStore, XOR_KEY_FILE, blockFileName, verifyStore, xorAt, type BlockLocation, type BlockStoreOptions } from '../../src/chain/blockstore.js';
 import { readBlockFile } from '../../src/chain/blockfile.js';
 import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
 import { networkParams } from '../../src/wire/network.js';
@@ -85,8 +85,11 @@ function blkFiles(dir: string): number[] {
 }
 
 /** Parses a blk file as Core's records: magic, u32 LE length, block. */
+/** The records of a blk file, de-obfuscated with the key in its directory's xor.dat (as Core reads them). */
 function parseRecords(path: string): { offset: number; block: Buffer }[] {
   const buf = readFileSync(path);
+  const keyPath = join(dirname(path), XOR_KEY_FILE);
+  if (existsSync(keyPath)) xorAt(buf, 0, readFileSync(keyPath));
   const out: { offset: number; block: Buffer }[] = [];
   let p = 0;
   while (p < buf.length) {
@@ -126,7 +129,11 @@ test('the 2000 regtest blocks round-trip through rotating blk files in Core’s 
   assert.ok(files.length >= 6, `${files.length} files for 5.7 MB at 1 MB each`);
   assert.deepEqual(files, files.map((_, i) => i));
   for (const n of files) assert.ok(statSync(join(blocksDir(dir), blockFileName(n))).size <= MB, `${blockFileName(n)} within 1 MB`);
-  assert.deepEqual(a.store.stats(), { files: files.length, bytes: total + 8 * blocks.length, blocks: 2000, pruned: false, pruneHeight: 0 });
+  const key = readFileSync(join(blocksDir(dir), XOR_KEY_FILE));
+  assert.equal(key.length, 8);
+  assert.notEqual(key.toString('hex'), '0000000000000000', 'a fresh blocks directory gets a random obfuscation key');
+  assert.deepEqual(a.store.stats(), { files: files.length, bytes: total + 8 * blocks.length, blocks: 2000, pruned: false, xorKey: key.toString('hex'), pruneHeight: 0 });
+  assert.ok(!readFileSync(join(blocksDir(dir), blockFileName(0))).subarray(0, 4).equals(MAGIC), 'on disk the magic is obfuscated');
 
   // The files hold exactly the blocks, in put order, as magic + length + block.
   const onDisk = files.flatMap((n) => parseRecords(join(blocksDir(dir), blockFileName(n))).map((r) => ({ file: n, ...r })));
@@ -412,7 +419,7 @@ test('prune: 2000 blocks in 1 MB files with a 2 MB target, prune(1712) removes w
   assert.equal(r.bytes, prunedBlocks.reduce((n, b) => n + b.block.length + 8, 0));
   const expectHeight = Math.max(...prunedBlocks.map((b) => b.height)) + 1;
   assert.equal(a.store.pruneHeight(), expectHeight);
-  assert.deepEqual(st, { files: remaining.length, bytes: blocks.reduce((n, b) => n + b.block.length + 8, 0) - r.bytes, blocks: 2000 - r.blocks, pruned: true, pruneHeight: expectHeight });
+  assert.deepEqual(st, { files: remaining.length, bytes: blocks.reduce((n, b) => n + b.block.length + 8, 0) - r.bytes, blocks: 2000 - r.blocks, pruned: true, xorKey: readFileSync(join(blocksDir(dir), XOR_KEY_FILE)).toString('hex'), pruneHeight: expectHeight });
 
   const check = async (s: BlockStore): Promise<void> => {
     for (const b of blocks) {
@@ -591,4 +598,63 @@ test('headers: a run of a headers message is one index entry; runs, forks and si
   }
   for (const g of [...main, ...fork]) assert.ok(seen.has(g.block.header.hash.toString('hex')));
   await a.close();
+});
+
+test('xorAt: obfuscating twice restores the bytes, and agrees with a byte-by-byte XOR at any file position', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 300 }), fc.integer({ min: 0, max: 5000 }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (bytes, pos, k) => {
+      const key = Buffer.from(k);
+      const buf = Buffer.from(bytes);
+      xorAt(buf, pos, key);
+      const slow = Buffer.from(bytes.map((b, i) => b ^ key[(pos + i) % 8]));
+      assert.ok(buf.equals(slow));
+      xorAt(buf, pos, key);
+      assert.ok(buf.equals(Buffer.from(bytes)));
+    }),
+  );
+});
+
+test('blocks xor (Core -blocksxor): a random key for a fresh directory, the zero key with xor off or for files from before it; a stored key cannot be turned off; a bad xor.dat is refused', async (t) => {
+  const blocks = [...generateChain({ blocks: 5, seed: 3 })];
+  const putAll = async (o: Opened): Promise<void> => {
+    for (const [i, g] of blocks.entries()) await o.store.put(g.block.header.hash, i + 1, g.raw);
+  };
+  const readAll = async (o: Opened): Promise<void> => {
+    for (const g of blocks) assert.ok((await o.store.get(g.block.header.hash))?.equals(g.raw));
+  };
+  // Fresh: random key; the files read back, and de-obfuscated they are Core's records.
+  const d1 = tmp(t);
+  const a = await openAll(d1);
+  await putAll(a);
+  await readAll(a);
+  const key = readFileSync(join(blocksDir(d1), XOR_KEY_FILE));
+  assert.notEqual(key.toString('hex'), '0'.repeat(16));
+  assert.equal(parseRecords(join(blocksDir(d1), blockFileName(0))).length, 5);
+  await a.close();
+  // Reopened: the same key, everything readable.
+  const a2 = await openAll(d1);
+  await readAll(a2);
+  assert.equal(a2.store.stats().xorKey, key.toString('hex'));
+  await a2.close();
+  // Turning it off once a key is stored is refused, with the reason.
+  await assert.rejects(openAll(d1, { xor: false }), /blocksxor 0 cannot turn that off/);
+
+  // Off from the start: the zero key is written, the files are plain Core records.
+  const d2 = tmp(t);
+  const b = await openAll(d2, { xor: false });
+  await putAll(b);
+  assert.equal(readFileSync(join(blocksDir(d2), XOR_KEY_FILE)).toString('hex'), '0'.repeat(16));
+  assert.ok(readFileSync(join(blocksDir(d2), blockFileName(0))).subarray(0, 4).equals(MAGIC));
+  await b.close();
+  // Files from before obfuscation (no xor.dat): the zero key, not a random one (they stay readable).
+  rmSync(join(blocksDir(d2), XOR_KEY_FILE));
+  const b2 = await openAll(d2);
+  await readAll(b2);
+  assert.equal(b2.store.stats().xorKey, '0'.repeat(16));
+  await b2.close();
+
+  // A foreign or damaged xor.dat: refused with a clear message, never overwritten.
+  writeFileSync(join(blocksDir(d2), XOR_KEY_FILE), Buffer.alloc(5, 1));
+  await assert.rejects(openAll(d2), /xor\.dat is 5 bytes, not 8/);
+  assert.equal(readFileSync(join(blocksDir(d2), XOR_KEY_FILE)).length, 5);
 });
