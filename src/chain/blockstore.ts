@@ -590,21 +590,35 @@ export class BlockStore {
   }
 
   /** The raw block bytes, or null when the block is not stored (never was, or pruned). */
-  async get(hash: Uint8Array): Promise<Buffer | null> {
+  get(hash: Uint8Array): Promise<Buffer | null> {
+    return this.read(hash, Infinity);
+  }
+
+  /**
+   * The first `bytes` bytes of a stored block (all of it when shorter), or null when it is not
+   * stored: the header and transaction count without reading the rest (getblockheader's nTx).
+   */
+  head(hash: Uint8Array, bytes: number): Promise<Buffer | null> {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`bytes must be a non-negative integer: ${bytes}`);
+    return this.read(hash, bytes);
+  }
+
+  private async read(hash: Uint8Array, upTo: number): Promise<Buffer | null> {
     const key = hexOf(hash);
     const e = this.index.get(key);
     if (!e) return null;
     if (this.closed) throw new BlockStoreError('block store is closed');
+    const want = Math.min(e.length, upTo);
     let rec: Buffer;
     try {
-      rec = await this.withReader(e.file, (fh) => readAt(fh, e.offset - RECORD_HEADER_SIZE, e.length + RECORD_HEADER_SIZE));
+      rec = await this.withReader(e.file, (fh) => readAt(fh, e.offset - RECORD_HEADER_SIZE, want + RECORD_HEADER_SIZE));
     } catch (err) {
       if (this.index.get(key) !== e) return null; // pruned while reading
       throw err;
     }
     if (this.index.get(key) !== e) return null;
     if (this.xorKey) xorAt(rec, e.offset - RECORD_HEADER_SIZE, this.xorKey);
-    if (rec.length !== e.length + RECORD_HEADER_SIZE || !rec.subarray(0, 4).equals(this.magic) || rec.readUInt32LE(4) !== e.length) {
+    if (rec.length !== want + RECORD_HEADER_SIZE || !rec.subarray(0, 4).equals(this.magic) || rec.readUInt32LE(4) !== e.length) {
       throw new BlockStoreError(`block ${toDisplayHex(Buffer.from(key, 'hex'))}: record at ${blockFileName(e.file)}:${e.offset - RECORD_HEADER_SIZE} is damaged`);
     }
     return rec.subarray(RECORD_HEADER_SIZE);

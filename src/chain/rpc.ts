@@ -99,7 +99,8 @@ function headerJson(sh: ChainShell, e: HeaderEntry, nTx: number): JsonObject {
 /** Number of transactions of a stored block (its compact size after the header), 0 when absent. */
 async function txCount(sh: ChainShell, e: HeaderEntry): Promise<number> {
   if (!e.haveData) return 0;
-  const raw = await sh.store.get(e.hash);
+  // The header and the count's CompactSize (at most 9 bytes) are all it takes.
+  const raw = await sh.store.head(e.hash, 80 + 9);
   if (raw === null) return 0;
   const r = new Reader(raw);
   r.pos = 80;

@@ -658,3 +658,20 @@ test('blocks xor (Core -blocksxor): a random key for a fresh directory, the zero
   await assert.rejects(openAll(d2), /xor\.dat is 5 bytes, not 8/);
   assert.equal(readFileSync(join(blocksDir(d2), XOR_KEY_FILE)).length, 5);
 });
+
+test('head: the first bytes of a stored block (header and tx count) without reading the rest; obfuscated or not', async (t) => {
+  const blocks = [...generateChain({ blocks: 3, seed: 9, txsPerBlock: 4 })];
+  for (const xor of [true, false]) {
+    const o = await openAll(tmp(t), { xor });
+    for (const [i, g] of blocks.entries()) await o.store.put(g.block.header.hash, i + 1, g.raw);
+    for (const g of blocks) {
+      const h = await o.store.head(g.block.header.hash, 89);
+      assert.ok(h?.equals(g.raw.subarray(0, 89)), `first 89 bytes (xor ${xor})`);
+      assert.equal(h![80], g.block.txs.length, 'the transaction count follows the header');
+      assert.ok((await o.store.head(g.block.header.hash, 10 ** 9))?.equals(g.raw), 'more than the block: the whole block');
+    }
+    assert.equal(await o.store.head(Buffer.alloc(32, 7), 89), null, 'not stored: null');
+    await assert.rejects(async () => o.store.head(blocks[0].block.header.hash, -1), RangeError);
+    await o.close();
+  }
+});

@@ -43,6 +43,16 @@ test('sync: regtest-2000 from one stub peer; the chain survives a restart', asyn
   assert.ok(block.tx.length >= 1);
   const raw = await node.chainCall('getblock', [h1000, 0]);
   assert.equal(typeof raw, 'string');
+  // getblockheader: Core's fields; nTx read from the stored block's first bytes.
+  const hdr = (await node.chainCall('getblockheader', [h1000])) as { hash: string; height: number; nTx: number; confirmations: number; previousblockhash: string; nextblockhash: string; merkleroot: string };
+  assert.equal(hdr.hash, h1000);
+  assert.equal(hdr.height, 1000);
+  assert.equal(hdr.nTx, block.tx.length, 'nTx as getblock counts them');
+  assert.equal(hdr.confirmations, 1001);
+  assert.equal(hdr.previousblockhash, block.previousblockhash);
+  assert.equal(hdr.nextblockhash, displayHex(server.index.headers[1001].hash));
+  const hdrHex = await node.chainCall('getblockheader', [h1000, false]);
+  assert.equal(hdrHex, (raw as string).slice(0, 160), 'verbose=false: the 80-byte header as hex');
   const tips = (await node.chainCall('getchaintips')) as { height: number; status: string; branchlen: number }[];
   assert.deepEqual(tips, [{ height: 2000, hash: server.tip, branchlen: 0, status: 'active' }]);
   await node.stop();
