@@ -251,6 +251,17 @@ async function journalAddrs(sh: Shell, ctx: ActorContext<AddressBookMsg>, r: Omi
   if (sh.journaled >= (sh.args.journalCompactAddrs ?? JOURNAL_COMPACT_ADDRS)) await flush(sh, ctx);
 }
 
+
+/** Appends one journal record without waiting (a kill -9 keeps it); a failed write is counted and logged, never fatal. */
+function journalQuietly(sh: Shell, ctx: ActorContext<AddressBookMsg>, write: (seq: number) => Promise<void>): void {
+  sh.journaled++;
+  sh.dirty = true;
+  write(sh.nextSeq++).catch((err: unknown) => {
+    sh.journalFailed++;
+    ctx.log.error({ error: err instanceof Error ? err.message : String(err) }, 'address book journal write failed (the next snapshot covers it)');
+  });
+}
+
 async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonly BookEffect[]): Promise<void> {
   for (const e of fx) {
     await match(e)
@@ -264,15 +275,10 @@ async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonl
       })
       .with({ kind: 'send' }, ({ to, msg }) => tell(to, { type: 'send', msg }))
       .with({ kind: 'disconnect' }, ({ to, reason, misbehaving }) => tell(to, { type: 'disconnect', reason, misbehaving }))
-      .with({ kind: 'attempted' }, ({ addr, countFailure, atSec }) => {
-        // Like learned addresses: issued now, not awaited, not synced (a kill -9 keeps it).
-        sh.journaled++;
-        sh.dirty = true;
-        persist.appendAttempt(sh.db, sh.nextSeq++, { addr, countFailure, atSec }).catch((err: unknown) => {
-          sh.journalFailed++;
-          ctx.log.error({ error: err instanceof Error ? err.message : String(err) }, 'address book journal write failed (the next snapshot covers it)');
-        });
-      })
+      // Like learned addresses: issued now, not awaited, not synced (a kill -9 keeps them).
+      .with({ kind: 'attempted' }, ({ addr, countFailure, atSec }) => journalQuietly(sh, ctx, (seq) => persist.appendAttempt(sh.db, seq, { addr, countFailure, atSec })))
+      // A success of an address already tried, replayed as one (Good).
+      .with({ kind: 'succeeded' }, (r) => journalQuietly(sh, ctx, (seq) => persist.appendTried(sh.db, seq, { kind: 'tried', addr: r.addr, source: r.source, atSec: r.atSec }, false)))
       .with({ kind: 'tried' }, async (r) => {
         // Written (synced) before anything else happens: a tried promotion survives any crash.
         await persist.appendTried(sh.db, sh.nextSeq++, { kind: 'tried', addr: r.addr, source: r.source, atSec: r.atSec });

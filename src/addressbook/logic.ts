@@ -110,6 +110,8 @@ export type BookEffect =
   | { readonly kind: 'learned'; readonly addrs: readonly TimedNetAddress[]; readonly source: NetAddress; readonly penalty: number; readonly atSec: number; readonly added: number }
   /** A failed connection attempt was recorded (last try, maybe a failure): journal it now (not synced). */
   | { readonly kind: 'attempted'; readonly addr: NetAddress; readonly countFailure: boolean; readonly atSec: number }
+  /** A success of an address already in tried (times, attempts reset): journal it now, not synced. */
+  | { readonly kind: 'succeeded'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
@@ -440,6 +442,8 @@ export function onAttempt(s: BookState, endpoint: Endpoint, ok: boolean, connTyp
       { kind: 'log', level: 'debug', msg: 'address moved to tried', data: { address: endpointKey(endpoint) } },
     ];
   }
+  // Already tried: its last success and reset attempts are journaled too (replayed as a success).
+  if (after !== undefined && after.inTried) return [{ kind: 'succeeded', addr: after.addr, source: after.source, atSec: nowSec }];
   return [];
 }
 

@@ -274,9 +274,9 @@ export async function appendAddrs(db: Db, seq: number, r: Omit<AddrsRecord, 'kin
   await track(db, db.put(journalKey(seq), encodeAddrsRecord(r)));
 }
 
-export async function appendTried(db: Db, seq: number, r: TriedRecord): Promise<void> {
+export async function appendTried(db: Db, seq: number, r: TriedRecord, sync = true): Promise<void> {
   const value = JSON.stringify({ kind: 'tried', addr: addrToJson(r.addr), source: addrToJson(r.source), atSec: r.atSec });
-  await track(db, db.put(journalKey(seq), Buffer.from(value), SYNC));
+  await track(db, sync ? db.put(journalKey(seq), Buffer.from(value), SYNC) : db.put(journalKey(seq), Buffer.from(value)));
 }
 
 /** Appends a failed attempt, not synced (as learned addresses: a kill -9 keeps it, a power loss may not). */

@@ -394,6 +394,38 @@ test('fixed seeds: added at once with --dnsseed 0 (reachable networks only, Tor 
   }
 });
 
+test('a success of an address already tried is journaled: after a crash its failed attempts are reset and its last success kept', async () => {
+  const dir = tmp();
+  const t = await tree(dir, { ...seeded(['5.6.7.8']), flushMs: 3_600_000 });
+  try {
+    await until('seeded', async () => (await info(t)).all_networks?.total === 1);
+    const ep = { host: '5.6.7.8', port: 18444 };
+    tell(t, { type: 'attempt', endpoint: ep, ok: true, connType: 'outbound-full-relay' }); // promoted to tried
+    tell(t, { type: 'attempt', endpoint: ep, ok: false, connType: 'outbound-full-relay' });
+    tell(t, { type: 'attempt', endpoint: ep, ok: false, connType: 'outbound-full-relay' });
+    await info(t);
+    assert.deepEqual(await flush(t), { ok: true }, 'snapshot: tried, 2 attempts');
+    const before = Math.floor(Date.now() / 1000);
+    tell(t, { type: 'attempt', endpoint: ep, ok: true, connType: 'outbound-full-relay' }); // only in the journal
+    await info(t);
+    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+    assert.ok(t.kill('/root/addressbook', 'crash'));
+    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+    assert.deepEqual(await flush(t), { ok: true });
+    const db = await storeDb(t.runtime);
+    const key = await db.get('ab!key');
+    const snap = await db.get(SNAPSHOT_KEY);
+    assert.ok(key && snap);
+    const e = AddrMan.restore(snap, { key }).find({ network: 'ipv4', addr: Buffer.from([5, 6, 7, 8]), port: 18444, services: 0n });
+    assert.ok(e && e.inTried);
+    assert.equal(e.attempts, 0, 'the success after the snapshot reset the attempts');
+    assert.ok(e.lastSuccess >= before, `its time survived (${e.lastSuccess} ≥ ${before})`);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('failed attempts are journaled: after a crash (no snapshot since) the restarted book still has their attempts and last try', async () => {
   const dir = tmp();
   const t = await tree(dir, { ...seeded(['5.6.7.8', '23.4.5.6']), flushMs: 3_600_000 });

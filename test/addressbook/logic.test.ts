@@ -267,7 +267,8 @@ test('attempts: success moves to tried (journal effect once); failure counts; mi
     fx.map((e) => e.kind),
     ['tried', 'log'],
   );
-  assert.equal(onAttempt(s, { host, port: 8333 }, true, 'outbound-full-relay', T0 + 2000).length, 0, 'already tried: no second record');
+  const again = onAttempt(s, { host, port: 8333 }, true, 'outbound-full-relay', T0 + 2000);
+  assert.deepEqual(again.map((e) => e.kind), ['succeeded'], 'already tried: no second promotion, a success record (not synced) instead');
   onAttempt(s, { host: '1.1.1.1', port: 1 }, false, 'outbound-full-relay', T0);
   assert.deepEqual(onMisbehaving(s, { host: '127.0.0.1', port: 1 }, T0), []);
   const d = onMisbehaving(s, { host: '::ffff:8.8.4.4', port: 1 }, T0);
