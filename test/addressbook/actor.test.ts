@@ -394,6 +394,19 @@ test('fixed seeds: added at once with --dnsseed 0 (reachable networks only, Tor 
   }
 });
 
+/** Crashes the address book, waits for its restart, and reads the book as the new actor has it (its snapshot, through AddrMan). */
+async function crashAndRead(t: Awaited<ReturnType<typeof tree>>): Promise<AddrMan> {
+  const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
+  assert.ok(t.kill('/root/addressbook', 'crash'));
+  await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
+  assert.deepEqual(await flush(t), { ok: true });
+  const db = await storeDb(t.runtime);
+  const key = await db.get('ab!key');
+  const snap = await db.get(SNAPSHOT_KEY);
+  assert.ok(key && snap);
+  return AddrMan.restore(snap, { key });
+}
+
 test('a success of an address already tried is journaled: after a crash its failed attempts are reset and its last success kept', async () => {
   const dir = tmp();
   const t = await tree(dir, { ...seeded(['5.6.7.8']), flushMs: 3_600_000 });
@@ -408,15 +421,7 @@ test('a success of an address already tried is journaled: after a crash its fail
     const before = Math.floor(Date.now() / 1000);
     tell(t, { type: 'attempt', endpoint: ep, ok: true, connType: 'outbound-full-relay' }); // only in the journal
     await info(t);
-    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
-    assert.ok(t.kill('/root/addressbook', 'crash'));
-    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
-    assert.deepEqual(await flush(t), { ok: true });
-    const db = await storeDb(t.runtime);
-    const key = await db.get('ab!key');
-    const snap = await db.get(SNAPSHOT_KEY);
-    assert.ok(key && snap);
-    const e = AddrMan.restore(snap, { key }).find({ network: 'ipv4', addr: Buffer.from([5, 6, 7, 8]), port: 18444, services: 0n });
+    const e = (await crashAndRead(t)).find({ network: 'ipv4', addr: Buffer.from([5, 6, 7, 8]), port: 18444, services: 0n });
     assert.ok(e && e.inTried);
     assert.equal(e.attempts, 0, 'the success after the snapshot reset the attempts');
     assert.ok(e.lastSuccess >= before, `its time survived (${e.lastSuccess} ≥ ${before})`);
@@ -436,16 +441,7 @@ test('failed attempts are journaled: after a crash (no snapshot since) the resta
     tell(t, { type: 'attempt', endpoint: { host: '5.6.7.8', port: 18444 }, ok: false, connType: 'outbound-full-relay' });
     tell(t, { type: 'attempt', endpoint: { host: '23.4.5.6', port: 18444 }, ok: false, connType: 'manual' });
     await info(t); // both handled (one mailbox, in order)
-    const inc = t.runtime.info('/root/addressbook')?.incarnation ?? 0;
-    assert.ok(t.kill('/root/addressbook', 'crash'));
-    await until('restarted', () => (t.runtime.info('/root/addressbook')?.incarnation ?? 0) > inc && t.runtime.info('/root/addressbook')?.status === 'idle');
-    // Read the book as the restarted actor has it: its snapshot, through AddrMan.
-    assert.deepEqual(await flush(t), { ok: true });
-    const db = await storeDb(t.runtime);
-    const key = await db.get('ab!key');
-    const snap = await db.get(SNAPSHOT_KEY);
-    assert.ok(key && snap);
-    const man = AddrMan.restore(snap, { key });
+    const man = await crashAndRead(t);
     const e = (host: string) => man.find({ network: 'ipv4', addr: Buffer.from(host.split('.').map(Number)), port: 18444, services: 0n });
     const auto = e('5.6.7.8');
     const manual = e('23.4.5.6');
