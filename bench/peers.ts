@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { USER_HZ, cpuTicks, openFilesLimit, pct, procStatus } from '../src/sim/measure.js';
 import { PeerState, PeerSwarm, grow } from '../src/sim/peers.js';
 import { killAllChildren, startNodeChild, stopNodeChild, type NodeChild } from '../src/sim/node.js';
-import { fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
+import { envInt, fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
 
 const SUITE_BUDGET_MS = 120_000;
 
@@ -77,14 +77,6 @@ interface Level {
   readonly late: number;
   readonly pingsInWindow: number;
   readonly pongsInWindow: number;
-}
-
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
-  return n;
 }
 
 export async function run(): Promise<SuiteResult> {

@@ -20,6 +20,15 @@ export interface SuiteResult {
   readonly notes?: readonly string[];
 }
 
+/** A positive integer from the environment (a bench option), or `dflt` when unset; anything else is an error that names the variable. */
+export function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
+  return n;
+}
+
 export function fmt(n: number, digits = 1): string {
   if (!Number.isFinite(n)) return String(n);
   const abs = Math.abs(n);

@@ -46,18 +46,10 @@ import { startChainServer, type ChainServer } from '../src/chain/serve.js';
 import { Reader } from '../src/wire/buffer.js';
 import { decodeBlock } from '../src/wire/block.js';
 import { computeMerkleRootPacked } from '../src/wire/merkle.js';
-import { fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
+import { envInt, fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
 import type { SyncNodeOptions, SyncNodeResult } from './sync-node.js';
 
 const FORMAT_VERSION = 1;
-
-function envInt(name: string, dflt: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
-  return n;
-}
 
 interface ChainFile {
   readonly path: string;
@@ -303,6 +295,7 @@ export async function run(): Promise<SuiteResult> {
     for (let i = 0; i < maxPeers; i++) servers.push(await startChainServer({ blocksFile: chain.path, host: '127.0.0.1', port: 0 }));
     for (const n of peerCounts) {
       const before = servers.map((s) => s.stats.blocks);
+      const getdataBefore = servers.reduce((k, s) => k + s.stats.getdata, 0);
       const b0 = measureBaselines(work);
       const run = await syncOnce(servers.slice(0, n), blocks, cpuprof);
       const b1 = measureBaselines(work);
@@ -312,6 +305,7 @@ export async function run(): Promise<SuiteResult> {
       note(baseLine);
       process.stdout.write(`  ${baseLine}\n`);
       const served = servers.slice(0, n).map((s, i) => s.stats.blocks - before[i]);
+      const getdatas = servers.reduce((k, s) => k + s.stats.getdata, 0) - getdataBefore;
       const { r } = run;
       if (!r.ok) {
         note(`${n} peer(s): sync failed: ${r.error ?? 'unknown'}`);
@@ -322,7 +316,7 @@ export async function run(): Promise<SuiteResult> {
         `${n} peer(s): headers in ${fmt(r.headersMs / 1000, 2)} s, tip in ${fmt(r.tipMs / 1000, 2)} s; node start ${fmt(r.startMs)} ms (headers at start ${r.headersAtStart}); ` +
         `loop p50 ${fmt(r.loopP50, 2)} / p99 ${fmt(r.loopP99)} / max ${fmt(r.loopMax)} ms; peak RSS ${fmt(r.peakRss / 2 ** 20)} MiB; ` +
         `node CPU ${fmt(r.cpuSeconds)} s (${fmt((r.cpuSeconds / (r.tipMs / 1000)) * 100)} % of a core; main thread busy ${fmt(r.elu * 100)} %, GC ${fmt(r.gcMs / 1000, 2)} s); ` +
-        `${r.minorFaults} page faults; blocks served per peer ${served.join('/')}`;
+        `${r.minorFaults} page faults; blocks served per peer ${served.join('/')} in ${getdatas} getdata messages`;
       note(line);
       process.stdout.write(`  ${line}\n`);
       for (const w of run.warnings.slice(0, 3)) note(`${n} peer(s): node said: ${w}`);

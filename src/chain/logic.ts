@@ -391,7 +391,10 @@ function onHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[], 
     // while we check (a header sync is a chain of round trips). The locator starts at the
     // batch's last hash, which the peer knows; the check follows in the next turn, before
     // anything the peer can answer. A batch that fails gets its sender disconnected, or, when
-    // the failure is not punished, the answer dropped (askedPast).
+    // the failure is not punished, the answer dropped (askedPast). Messages of this peer already
+    // queued behind this one run before the check: an announcement among them that builds on
+    // this batch is taken for that answer and dropped (the sync's next answer brings it anyway).
+    // While the batch is unchecked none of its blocks is requested: fetchBlocks sees only the tree.
     const last = Buffer.from(headers[headers.length - 1].hash);
     p.headersAskedAt = now;
     p.askedPast = last;

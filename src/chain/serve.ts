@@ -95,7 +95,7 @@ export interface ChainServer {
   readonly tip: string;
   readonly index: ChainIndex;
   /** Messages answered so far: headers, inv, block, notfound counts and block bytes sent. */
-  readonly stats: { headers: number; blocks: number; blockBytes: number; notfound: number; connections: number };
+  readonly stats: { headers: number; blocks: number; blockBytes: number; notfound: number; connections: number; getdata: number };
   close(): Promise<void>;
 }
 
@@ -105,7 +105,7 @@ export async function startChainServer(opts: ChainServerOptions): Promise<ChainS
   const index = await indexBlockFile(opts.blocksFile, network, opts.inMemoryLimit ?? IN_MEMORY_LIMIT);
   const fh: FileHandle | null = index.inMemory ? null : await open(opts.blocksFile, 'r');
   const log = opts.log ?? ((): void => undefined);
-  const stats = { headers: 0, blocks: 0, blockBytes: 0, notfound: 0, connections: 0 };
+  const stats = { headers: 0, blocks: 0, blockBytes: 0, notfound: 0, connections: 0, getdata: 0 };
   const sockets = new Set<Socket>();
   const server: Server = createServer({ noDelay: true }, (s) => {
     sockets.add(s);
@@ -243,6 +243,7 @@ function serveConnection(s: Socket, index: ChainIndex, fh: FileHandle | null, st
   };
 
   const getdata = async (items: readonly InvItem[]): Promise<void> => {
+    stats.getdata++;
     const missing: InvItem[] = [];
     for (const it of items) {
       const base = (it.type & ~MSG_WITNESS_FLAG) >>> 0;

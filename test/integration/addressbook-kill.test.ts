@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { RawPeer } from '../helpers/raw-peer.js';
+import { RawPeer, type RawListener } from '../helpers/raw-peer.js';
 import type { AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/addressbook/actor.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 
@@ -51,6 +51,14 @@ async function startChild(datadir: string, addnode: string[] = []): Promise<Chil
   };
 }
 
+/** The node's addnode peer (manual: the node sends it getaddr), accepted and handshaken, once the getaddr has come. */
+async function addnodeAsksForAddresses(seed: RawListener): Promise<RawPeer> {
+  const s = await seed.accept();
+  await s.handshake();
+  await s.waitFor('getaddr');
+  return s;
+}
+
 test('kill -9 of a child process mid-write: acknowledged bans and tried promotions survive; the book loads', async () => {
   const datadir = mkdtempSync(join(tmpdir(), 'peerd-kill-'));
   const seed = await RawPeer.listen();
@@ -59,9 +67,7 @@ test('kill -9 of a child process mid-write: acknowledged bans and tried promotio
   try {
     child = await startChild(datadir, [`127.0.0.1:${seed.port}`]);
     // The addnode peer (manual: we send it getaddr) tells of `target`; the node dials it as an automatic outbound peer.
-    const s = await seed.accept();
-    await s.handshake();
-    await s.waitFor('getaddr');
+    const s = await addnodeAsksForAddresses(seed);
     const now = Math.floor(Date.now() / 1000);
     s.send({ command: 'addr', addresses: [{ network: 'ipv4', addr: Buffer.from([127, 0, 0, 1]), port: target.port, services: 0x409n, time: now }] });
     const t = await target.accept(10_000);
@@ -112,9 +118,7 @@ test('kill -9 of a child process right after gossip (no snapshot since): the lea
   let child: Child | undefined;
   try {
     child = await startChild(datadir, [`127.0.0.1:${seed.port}`]);
-    const s = await seed.accept();
-    await s.handshake();
-    await s.waitFor('getaddr');
+    const s = await addnodeAsksForAddresses(seed);
     // The answer to its getaddr: 300 loopback addresses on a closed port (a dial is refused at once, nothing leaves the machine).
     const now = Math.floor(Date.now() / 1000);
     const addresses: TimedNetAddress[] = Array.from({ length: 300 }, (_, i) => ({ network: 'ipv4', addr: Buffer.from([127, 1 + (i >> 8), i & 0xff, 7]), port: 1, services: 0x409n, time: now - 60 }));
