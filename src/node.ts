@@ -4,7 +4,7 @@
  * process with it.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode } from '../supervisors/runtime.js';
 import { supervisor, worker, type DynMsg } from '../supervisors/supervisor.js';
@@ -27,6 +27,7 @@ import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './con
 import { DEFAULT_CONNMAN, endpointKey, type DisconnectRecord, type Endpoint } from './connman/logic.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
+import { lockDatadir, type DatadirLock } from './store/lock.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
 import { loadFixedSeeds } from './addressbook/seeds.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
@@ -79,6 +80,12 @@ export type NodeOptions = Partial<Settings> & {
   readonly automaticOutbound?: boolean;
   /** Fixed seeds (`host:port`) instead of the network's shipped list (tests: 127.0.0.1 ports on regtest). */
   readonly fixedSeedsOverride?: readonly string[];
+  /**
+   * The network datadir's lock, already taken (`peerd start` takes it before opening its log
+   * file there). The node owns it from then on and releases it when it exits or fails to start.
+   * Absent, `startNode` takes it itself and refuses a directory another node holds.
+   */
+  readonly datadirLock?: DatadirLock;
 };
 
 export interface NodeHandle {
@@ -170,6 +177,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     inspectIntervalMs,
     automaticOutbound,
     fixedSeedsOverride,
+    datadirLock,
     ...overrides
   } = options;
   const startedAtMs = Date.now();
@@ -177,361 +185,380 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
   const params = networkParams(settings.network);
   const log = logger ?? rootLogger();
   const datadir = networkDatadir(settings.datadir, settings.network);
-  mkdirSync(datadir, { recursive: true });
+  // Before anything in the directory is touched: a second node on it stops here (Core's .lock).
+  if (datadirLock !== undefined && (!datadirLock.held || resolve(datadirLock.dir) !== resolve(datadir))) {
+    throw new Error(`the datadir lock given is ${datadirLock.held ? `for ${datadirLock.dir}` : 'released'}, not held for ${datadir}`);
+  }
+  const lock = datadirLock ?? lockDatadir(datadir);
+  try {
+    const node = await buildNode();
+    node.exited.then(
+      () => lock.release(),
+      () => lock.release(),
+    );
+    return node;
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 
-  if (settings.prune > 0 && settings.prune < 550 && pruneTargetBytes === undefined)
-    throw new ConfigError(cli?.get('prune') ? '--prune' : 'prune', `Prune configured below the minimum of 550 MiB (${settings.prune}). Please use a higher number.`);
-  const pruneTarget = pruneTargetBytes ?? settings.prune * 1024 * 1024;
-  const ourServices = services ?? (pruneTarget > 0 ? NODE_NETWORK_LIMITED : NODE_NETWORK) | NODE_WITNESS;
-  const peerSettings: PeerSettings = {
-    ourServices,
-    userAgent: USER_AGENT,
-    handshakeTimeoutMs: settings.peertimeout * 1000,
-    pingIntervalMs: settings.pinginterval * 1000,
-    inactivityTimeoutMs: settings.inactivitytimeout * 1000,
-    nonceKey: makeNonceKey(),
-  };
-  const binds: BindSpec[] = settings.listen
-    ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
-    : [];
-  // Services set at runtime per listener (setlistenerservices), over the bind's own.
-  const servicesSet = new Map<number, bigint>();
-  const bindNow = (i: number): BindSpec => {
-    const set = servicesSet.get(i);
-    return set === undefined ? binds[i] : { ...binds[i], services: set };
-  };
-  const events = new EventEmitter<ConnmanEvents>();
-  // Owned here, not by the connection manager, so that it outlives a manager restart (peers keep the same object).
-  const throttle = netThrottle({
-    maxRecvRate: settings.maxrecvrate,
-    maxSendRate: settings.maxsendrate,
-    peerMaxRecvRate: settings.peermaxrecvrate,
-    peerMaxSendRate: settings.peermaxsendrate,
-  });
-  const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log });
+  // The rest runs with the directory locked.
+  async function buildNode(): Promise<NodeHandle> {
 
-  const peersSpec = peersSupervisor(peerActor, {
-    maxChildren: settings.maxconnections + 16,
-    childName: (args: PeerArgs) => `peer-${args.id}`,
-  });
-  const peersRef = (): Ref<DynMsg<PeerArgs, PeerMsg>> => {
-    const r = runtime.refOf<DynMsg<PeerArgs, PeerMsg>>('/root/peers');
-    if (!r) throw new Error('the peers supervisor is not running');
-    return r;
-  };
-  const connmanRef = (): Ref<ConnmanActorMsg> => {
-    const r = runtime.refOf<ConnmanActorMsg>('/root/connman');
-    if (!r) throw new Error('the connection manager is not running');
-    return r;
-  };
-  // A ref is a path: once the book has started, this one reaches every later incarnation.
-  let bookRef: Ref<AddressBookMsg> | undefined;
-  const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.refOf<AddressBookMsg>('/root/addressbook'));
-  const storeSpec = worker(storeActor, { dir: datadir }, { id: 'store', restart: 'permanent', shutdown: 10_000 });
-  const addressbookSpec = worker(
-    addressBookActor,
-    {
-      defaultPort: params.defaultPort,
-      dnsSeeds: params.dnsSeeds,
-      fixedSeeds: fixedSeedsOverride ?? params.fixedSeeds ?? loadFixedSeeds(params.name),
-      dnsseed: settings.dnsseed,
-      // Core: -connect never reaches the fixed seeds; -addnode/-seednode make them wait 60 s.
-      fixedseeds: settings.fixedseeds && settings.connect.length === 0,
-      manualPeers: settings.addnode.length + settings.seednode.length > 0,
-      startedAtMs,
-      // Regtest nodes live on 127.0.0.1: keep loopback addresses there (Core drops them elsewhere).
-      allowLocal: settings.network === 'regtest',
-      flushMs: addrFlushMs ?? DEFAULT_FLUSH_MS,
-      ...(dnsResolver ? { resolver: dnsResolver } : {}),
-      ...(dnsDelayMs !== undefined ? { dnsDelayMs } : {}),
-    },
-    { id: 'addressbook', restart: 'permanent', shutdown: 10_000 },
-  );
-  // The daily upload budget (owned here, like the throttle, so that it outlives actor restarts).
-  const upload = uploadTarget(uploadTargetBytes ?? settings.maxuploadtarget * 1024 * 1024);
-  // The tip height, for the version messages of new connections.
-  let tipHeight = 0;
-  let chainRefCache: Ref<ChainMsg> | undefined;
-  const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.refOf<ChainMsg>('/root/chain'));
-  const chainSpec = worker(
-    chainActor,
-    {
-      params,
-      dir: datadir,
-      pruneTarget,
-      blocksXor: settings.blocksxor,
-      ...chainOptions,
-      serveHistorical: () => uploadStatus(upload, throttle.totalSent, Date.now()).serve_historical_blocks,
-      onTip: (h: number) => {
-        tipHeight = h;
+    if (settings.prune > 0 && settings.prune < 550 && pruneTargetBytes === undefined)
+      throw new ConfigError(cli?.get('prune') ? '--prune' : 'prune', `Prune configured below the minimum of 550 MiB (${settings.prune}). Please use a higher number.`);
+    const pruneTarget = pruneTargetBytes ?? settings.prune * 1024 * 1024;
+    const ourServices = services ?? (pruneTarget > 0 ? NODE_NETWORK_LIMITED : NODE_NETWORK) | NODE_WITNESS;
+    const peerSettings: PeerSettings = {
+      ourServices,
+      userAgent: USER_AGENT,
+      handshakeTimeoutMs: settings.peertimeout * 1000,
+      pingIntervalMs: settings.pinginterval * 1000,
+      inactivityTimeoutMs: settings.inactivitytimeout * 1000,
+      nonceKey: makeNonceKey(),
+    };
+    const binds: BindSpec[] = settings.listen
+      ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
+      : [];
+    // Services set at runtime per listener (setlistenerservices), over the bind's own.
+    const servicesSet = new Map<number, bigint>();
+    const bindNow = (i: number): BindSpec => {
+      const set = servicesSet.get(i);
+      return set === undefined ? binds[i] : { ...binds[i], services: set };
+    };
+    const events = new EventEmitter<ConnmanEvents>();
+    // Owned here, not by the connection manager, so that it outlives a manager restart (peers keep the same object).
+    const throttle = netThrottle({
+      maxRecvRate: settings.maxrecvrate,
+      maxSendRate: settings.maxsendrate,
+      peerMaxRecvRate: settings.peermaxrecvrate,
+      peerMaxSendRate: settings.peermaxsendrate,
+    });
+    const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log });
+
+    const peersSpec = peersSupervisor(peerActor, {
+      maxChildren: settings.maxconnections + 16,
+      childName: (args: PeerArgs) => `peer-${args.id}`,
+    });
+    const peersRef = (): Ref<DynMsg<PeerArgs, PeerMsg>> => {
+      const r = runtime.refOf<DynMsg<PeerArgs, PeerMsg>>('/root/peers');
+      if (!r) throw new Error('the peers supervisor is not running');
+      return r;
+    };
+    const connmanRef = (): Ref<ConnmanActorMsg> => {
+      const r = runtime.refOf<ConnmanActorMsg>('/root/connman');
+      if (!r) throw new Error('the connection manager is not running');
+      return r;
+    };
+    // A ref is a path: once the book has started, this one reaches every later incarnation.
+    let bookRef: Ref<AddressBookMsg> | undefined;
+    const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.refOf<AddressBookMsg>('/root/addressbook'));
+    const storeSpec = worker(storeActor, { dir: datadir }, { id: 'store', restart: 'permanent', shutdown: 10_000 });
+    const addressbookSpec = worker(
+      addressBookActor,
+      {
+        defaultPort: params.defaultPort,
+        dnsSeeds: params.dnsSeeds,
+        fixedSeeds: fixedSeedsOverride ?? params.fixedSeeds ?? loadFixedSeeds(params.name),
+        dnsseed: settings.dnsseed,
+        // Core: -connect never reaches the fixed seeds; -addnode/-seednode make them wait 60 s.
+        fixedseeds: settings.fixedseeds && settings.connect.length === 0,
+        manualPeers: settings.addnode.length + settings.seednode.length > 0,
+        startedAtMs,
+        // Regtest nodes live on 127.0.0.1: keep loopback addresses there (Core drops them elsewhere).
+        allowLocal: settings.network === 'regtest',
+        flushMs: addrFlushMs ?? DEFAULT_FLUSH_MS,
+        ...(dnsResolver ? { resolver: dnsResolver } : {}),
+        ...(dnsDelayMs !== undefined ? { dnsDelayMs } : {}),
       },
-    },
-    { id: 'chain', restart: 'permanent', shutdown: 10_000 },
-  );
-  const connect = settings.connect.map((e) => parseEndpoint(e, params.defaultPort));
-  // The addnode list, kept here so that it outlives a restart of the connection manager.
-  let addedNodes: Endpoint[] = settings.addnode.map((e) => parseEndpoint(e, params.defaultPort));
-  const connmanSpec = worker(
-    connmanActor,
-    {
-      config: {
-        ...DEFAULT_CONNMAN,
-        maxConnections: settings.maxconnections,
-        connectTimeoutMs: settings.timeout,
-        automaticOutbound: automaticOutbound ?? connect.length === 0,
-        listen: settings.listen,
-        groupKey: randomBytes(32),
+      { id: 'addressbook', restart: 'permanent', shutdown: 10_000 },
+    );
+    // The daily upload budget (owned here, like the throttle, so that it outlives actor restarts).
+    const upload = uploadTarget(uploadTargetBytes ?? settings.maxuploadtarget * 1024 * 1024);
+    // The tip height, for the version messages of new connections.
+    let tipHeight = 0;
+    let chainRefCache: Ref<ChainMsg> | undefined;
+    const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.refOf<ChainMsg>('/root/chain'));
+    const chainSpec = worker(
+      chainActor,
+      {
+        params,
+        dir: datadir,
+        pruneTarget,
+        blocksXor: settings.blocksxor,
+        ...chainOptions,
+        serveHistorical: () => uploadStatus(upload, throttle.totalSent, Date.now()).serve_historical_blocks,
+        onTip: (h: number) => {
+          tipHeight = h;
+        },
       },
-      connect,
-      // A getter: a restarted manager starts from the list as it is now, runtime additions included.
-      get addnode() {
-        return addedNodes;
+      { id: 'chain', restart: 'permanent', shutdown: 10_000 },
+    );
+    const connect = settings.connect.map((e) => parseEndpoint(e, params.defaultPort));
+    // The addnode list, kept here so that it outlives a restart of the connection manager.
+    let addedNodes: Endpoint[] = settings.addnode.map((e) => parseEndpoint(e, params.defaultPort));
+    const connmanSpec = worker(
+      connmanActor,
+      {
+        config: {
+          ...DEFAULT_CONNMAN,
+          maxConnections: settings.maxconnections,
+          connectTimeoutMs: settings.timeout,
+          automaticOutbound: automaticOutbound ?? connect.length === 0,
+          listen: settings.listen,
+          groupKey: randomBytes(32),
+        },
+        connect,
+        // A getter: a restarted manager starts from the list as it is now, runtime additions included.
+        get addnode() {
+          return addedNodes;
+        },
+        onAddnode: (endpoint: Endpoint, c: 'add' | 'remove') => {
+          const key = endpointKey(endpoint);
+          addedNodes = c === 'add' ? [...addedNodes.filter((e) => endpointKey(e) !== key), endpoint] : addedNodes.filter((e) => endpointKey(e) !== key);
+        },
+        seednode: settings.seednode.map((e) => parseEndpoint(e, params.defaultPort)),
+        get peers() {
+          return peersRef();
+        },
+        get addressbook() {
+          return addressbookRef();
+        },
+        get chain() {
+          return chainRef() as Ref<ToChain> | undefined;
+        },
+        magic: params.magic,
+        defaultPort: params.defaultPort,
+        peerSettings,
+        startHeight: () => tipHeight,
+        events,
+        throttle,
+        ...(tickMs !== undefined ? { tickMs } : {}),
+        ...(maxReceiveBuffer !== undefined ? { maxReceiveBuffer } : {}),
+        ...(maxSendBuffer !== undefined ? { maxSendBuffer } : {}),
+        ...(sendStallMs !== undefined ? { sendStallMs } : {}),
       },
-      onAddnode: (endpoint: Endpoint, c: 'add' | 'remove') => {
-        const key = endpointKey(endpoint);
-        addedNodes = c === 'add' ? [...addedNodes.filter((e) => endpointKey(e) !== key), endpoint] : addedNodes.filter((e) => endpointKey(e) !== key);
-      },
-      seednode: settings.seednode.map((e) => parseEndpoint(e, params.defaultPort)),
-      get peers() {
-        return peersRef();
-      },
-      get addressbook() {
-        return addressbookRef();
-      },
-      get chain() {
-        return chainRef() as Ref<ToChain> | undefined;
-      },
-      magic: params.magic,
-      defaultPort: params.defaultPort,
-      peerSettings,
-      startHeight: () => tipHeight,
-      events,
-      throttle,
-      ...(tickMs !== undefined ? { tickMs } : {}),
-      ...(maxReceiveBuffer !== undefined ? { maxReceiveBuffer } : {}),
-      ...(maxSendBuffer !== undefined ? { maxSendBuffer } : {}),
-      ...(sendStallMs !== undefined ? { sendStallMs } : {}),
-    },
-    { id: 'connman', restart: 'permanent', shutdown: 5000 },
-  );
-  const listenersSpec =
-    binds.length === 0
-      ? undefined
-      : supervisor('listeners', {
-          strategy: 'one_for_one',
-          intensity: 5,
-          period: 10,
-          children: binds.map((_bind, i) =>
-            worker(
-              listenerActor,
-              {
-                // A getter, so that a listener restarted by its supervisor keeps services set at runtime.
-                get bind() {
-                  return bindNow(i);
+      { id: 'connman', restart: 'permanent', shutdown: 5000 },
+    );
+    const listenersSpec =
+      binds.length === 0
+        ? undefined
+        : supervisor('listeners', {
+            strategy: 'one_for_one',
+            intensity: 5,
+            period: 10,
+            children: binds.map((_bind, i) =>
+              worker(
+                listenerActor,
+                {
+                  // A getter, so that a listener restarted by its supervisor keeps services set at runtime.
+                  get bind() {
+                    return bindNow(i);
+                  },
+                  get connman() {
+                    return connmanRef();
+                  },
                 },
-                get connman() {
-                  return connmanRef();
-                },
-              },
-              { id: `listener-${i}`, restart: 'permanent', shutdown: 2000 },
+                { id: `listener-${i}`, restart: 'permanent', shutdown: 2000 },
+              ),
             ),
-          ),
-        });
-  // The JSON-RPC server: on for `peerd start` and config files; for the library only when asked (many nodes share a process).
-  const rpcOn = overrides.server ?? (cli !== undefined || readConfFile === true ? settings.server : false);
-  // Built whether or not the RPC server runs: the inspector calls the same methods through it.
-  const controlContext = makeControlContext({
-    settings,
-    params,
-    userAgent: USER_AGENT,
-    services: ourServices,
-    runtime,
-    peers: async () => (await command({ op: 'peers' })).peers ?? [],
-    disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
-    addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
-    addedNodes: async () => (await command({ op: 'added-nodes' })).addedNodes ?? [],
-    disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
-    setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
-    pingAll: async () => void (await command({ op: 'ping' })),
-    totals: () => {
-      const t = netTotals(throttle);
-      return {
-        recv: t.totalbytesrecv,
-        sent: t.totalbytessent,
-        limits: { maxrecvrate: t.maxrecvrate, maxsendrate: t.maxsendrate, peermaxrecvrate: t.peermaxrecvrate, peermaxsendrate: t.peermaxsendrate },
-        upload: uploadStatus(upload, t.totalbytessent, Date.now()),
-      };
-    },
-    setNetLimit: (recv, send) => setNetLimit(recv, send),
-    setPeerLimit: (target, recv, send) => setPeerLimit(target, recv, send),
-    listeners: () => listeners(),
-    setListenerServices: (target, bits) => setListenerServices(target, bits),
-    stop: () => tree.stop(),
-  });
-  const control = rpcOn
-    ? controlSpec(controlContext, datadir, {
-        ...(rpcMaxBody !== undefined ? { maxBody: rpcMaxBody } : {}),
-        ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}),
-      })
-    : undefined;
-  const inspector =
-    settings.inspect === ''
-      ? undefined
-      : inspectorSpec(controlContext, {
-          networkDir: datadir,
-          rpcOn,
-          ...(inspectIntervalMs !== undefined ? { intervalMs: inspectIntervalMs } : {}),
+          });
+    // The JSON-RPC server: on for `peerd start` and config files; for the library only when asked (many nodes share a process).
+    const rpcOn = overrides.server ?? (cli !== undefined || readConfFile === true ? settings.server : false);
+    // Built whether or not the RPC server runs: the inspector calls the same methods through it.
+    const controlContext = makeControlContext({
+      settings,
+      params,
+      userAgent: USER_AGENT,
+      services: ourServices,
+      runtime,
+      peers: async () => (await command({ op: 'peers' })).peers ?? [],
+      disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
+      addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
+      addedNodes: async () => (await command({ op: 'added-nodes' })).addedNodes ?? [],
+      disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
+      setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
+      pingAll: async () => void (await command({ op: 'ping' })),
+      totals: () => {
+        const t = netTotals(throttle);
+        return {
+          recv: t.totalbytesrecv,
+          sent: t.totalbytessent,
+          limits: { maxrecvrate: t.maxrecvrate, maxsendrate: t.maxsendrate, peermaxrecvrate: t.peermaxrecvrate, peermaxsendrate: t.peermaxsendrate },
+          upload: uploadStatus(upload, t.totalbytessent, Date.now()),
+        };
+      },
+      setNetLimit: (recv, send) => setNetLimit(recv, send),
+      setPeerLimit: (target, recv, send) => setPeerLimit(target, recv, send),
+      listeners: () => listeners(),
+      setListenerServices: (target, bits) => setListenerServices(target, bits),
+      stop: () => tree.stop(),
+    });
+    const control = rpcOn
+      ? controlSpec(controlContext, datadir, {
+          ...(rpcMaxBody !== undefined ? { maxBody: rpcMaxBody } : {}),
           ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}),
-        });
-  const spec = nodeTreeSpec({
-    peers: peersSpec,
-    children: {
-      ...(control ? { control } : {}),
-      store: storeSpec,
-      addressbook: addressbookSpec,
-      chain: chainSpec,
-      connman: connmanSpec,
-      ...(listenersSpec ? { listeners: listenersSpec } : {}),
-      ...(inspector ? { inspector } : {}),
-    },
-  });
-  const tree = await startTree(spec, runtime);
-  log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
+        })
+      : undefined;
+    const inspector =
+      settings.inspect === ''
+        ? undefined
+        : inspectorSpec(controlContext, {
+            networkDir: datadir,
+            rpcOn,
+            ...(inspectIntervalMs !== undefined ? { intervalMs: inspectIntervalMs } : {}),
+            ...(rpcAuthFailDelayMs !== undefined ? { authFailDelayMs: rpcAuthFailDelayMs } : {}),
+          });
+    const spec = nodeTreeSpec({
+      peers: peersSpec,
+      children: {
+        ...(control ? { control } : {}),
+        store: storeSpec,
+        addressbook: addressbookSpec,
+        chain: chainSpec,
+        connman: connmanSpec,
+        ...(listenersSpec ? { listeners: listenersSpec } : {}),
+        ...(inspector ? { inspector } : {}),
+      },
+    });
+    const tree = await startTree(spec, runtime);
+    log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
 
-  const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {
-    const r = await ask<ConnmanActorMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
-    if (!r.ok) throw new Error(r.error);
-    return r;
-  };
-  tree.exited.then((reason) => log.info({ reason: formatReason(reason) }, 'peerd stopped'));
-  async function setNetLimit(recv: number, send: number): Promise<void> {
-    await command({ op: 'set-net-limit', recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') });
-  }
-  async function setPeerLimit(target: number | string, recv: number, send: number): Promise<void> {
-    const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };
-    const which = target === 'all' ? { all: true } : typeof target === 'number' ? { id: target } : /^\d+$/.test(target) ? { id: Number(target) } : { address: target };
-    await command({ op: 'set-peer-limit', ...which, ...limits });
-  }
+    const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {
+      const r = await ask<ConnmanActorMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
+      if (!r.ok) throw new Error(r.error);
+      return r;
+    };
+    tree.exited.then((reason) => log.info({ reason: formatReason(reason) }, 'peerd stopped'));
+    async function setNetLimit(recv: number, send: number): Promise<void> {
+      await command({ op: 'set-net-limit', recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') });
+    }
+    async function setPeerLimit(target: number | string, recv: number, send: number): Promise<void> {
+      const limits = { recv: checkRate(recv, 'recv'), send: checkRate(send, 'send') };
+      const which = target === 'all' ? { all: true } : typeof target === 'number' ? { id: target } : /^\d+$/.test(target) ? { id: Number(target) } : { address: target };
+      await command({ op: 'set-peer-limit', ...which, ...limits });
+    }
 
-  const listenerPath = (i: number): string => `/root/listeners/listener-${i}`;
-  async function listenerInfo(i: number): Promise<ListenerInfo | null> {
-    const ref = runtime.refOf<ListenerMsg>(listenerPath(i));
-    if (!ref) return null;
-    // Asked through its mailbox, so that a set-services sent before has been handled.
-    const a = await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
-    const summary = runtime.info(listenerPath(i))?.summary;
-    const accepted = typeof summary === 'object' && summary !== null && 'accepted' in summary ? Number((summary as { accepted: unknown }).accepted) : 0;
-    const host = a.host.includes(':') ? `[${a.host}]` : a.host;
-    return { index: i, address: `${host}:${a.port}`, services: bindNow(i).services ?? ourServices, accepted };
-  }
-  async function listeners(): Promise<ListenerInfo[]> {
-    const out: ListenerInfo[] = [];
-    for (let i = 0; i < binds.length; i++) {
-      const l = await listenerInfo(i);
-      if (l) out.push(l);
+    const listenerPath = (i: number): string => `/root/listeners/listener-${i}`;
+    async function listenerInfo(i: number): Promise<ListenerInfo | null> {
+      const ref = runtime.refOf<ListenerMsg>(listenerPath(i));
+      if (!ref) return null;
+      // Asked through its mailbox, so that a set-services sent before has been handled.
+      const a = await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
+      const summary = runtime.info(listenerPath(i))?.summary;
+      const accepted = typeof summary === 'object' && summary !== null && 'accepted' in summary ? Number((summary as { accepted: unknown }).accepted) : 0;
+      const host = a.host.includes(':') ? `[${a.host}]` : a.host;
+      return { index: i, address: `${host}:${a.port}`, services: bindNow(i).services ?? ourServices, accepted };
     }
-    return out;
-  }
-  async function setListenerServices(target: number | string, bits: bigint): Promise<ListenerInfo> {
-    if (bits < 0n || bits >= 1n << 64n) throw new RangeError('services must fit in 64 bits');
-    const all = await listeners();
-    const t = typeof target === 'string' ? target.trim() : target;
-    const found = all.find((l) => (typeof t === 'number' ? l.index === t : /^\d+$/.test(t) ? l.index === Number(t) : l.address === t));
-    if (!found) throw new Error(`Listener not found: ${String(target)}`);
-    servicesSet.set(found.index, bits);
-    const ref = runtime.refOf<ListenerMsg>(listenerPath(found.index));
-    if (ref) tell(ref, { type: 'set-services', services: bits });
-    return (await listenerInfo(found.index)) ?? { ...found, services: bits };
-  }
+    async function listeners(): Promise<ListenerInfo[]> {
+      const out: ListenerInfo[] = [];
+      for (let i = 0; i < binds.length; i++) {
+        const l = await listenerInfo(i);
+        if (l) out.push(l);
+      }
+      return out;
+    }
+    async function setListenerServices(target: number | string, bits: bigint): Promise<ListenerInfo> {
+      if (bits < 0n || bits >= 1n << 64n) throw new RangeError('services must fit in 64 bits');
+      const all = await listeners();
+      const t = typeof target === 'string' ? target.trim() : target;
+      const found = all.find((l) => (typeof t === 'number' ? l.index === t : /^\d+$/.test(t) ? l.index === Number(t) : l.address === t));
+      if (!found) throw new Error(`Listener not found: ${String(target)}`);
+      servicesSet.set(found.index, bits);
+      const ref = runtime.refOf<ListenerMsg>(listenerPath(found.index));
+      if (ref) tell(ref, { type: 'set-services', services: bits });
+      return (await listenerInfo(found.index)) ?? { ...found, services: bits };
+    }
 
-  // One reload at a time: a second SIGHUP waits for the first to finish.
-  let reloading: Promise<unknown> = Promise.resolve();
-  async function reloadOnce(): Promise<ReloadResult> {
-    const { settings: next, confFile } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
-    let level: LevelSpec;
-    try {
-      level = parseLevelSpec(next['log-level']);
-    } catch (err) {
-      throw new ConfigError('log-level', err instanceof Error ? err.message : String(err));
-    }
-    const plan = diffSettings(settings, next);
-    const errors: string[] = [];
-    const changed = new Set(plan.apply.map((c) => c.name));
-    if (changed.has('log-level')) {
-      if (setLogLevel) setLogLevel(level);
-      else log.level = level.base;
-    }
-    if (changed.has('maxrecvrate') || changed.has('maxsendrate')) await setNetLimit(next.maxrecvrate, next.maxsendrate);
-    if (changed.has('peermaxrecvrate') || changed.has('peermaxsendrate')) await setPeerLimit('all', next.peermaxrecvrate, next.peermaxsendrate);
-    if (changed.has('addnode')) {
-      const { add, remove } = addnodeDelta(settings.addnode, next.addnode);
-      for (const [list, c] of [
-        [remove, 'remove'],
-        [add, 'add'],
-      ] as const) {
-        for (const e of list) {
-          try {
-            await command({ op: 'addnode', endpoint: parseEndpoint(e, params.defaultPort), command: c });
-          } catch (err) {
-            errors.push(`addnode ${c} ${e}: ${err instanceof Error ? err.message : String(err)}`);
+    // One reload at a time: a second SIGHUP waits for the first to finish.
+    let reloading: Promise<unknown> = Promise.resolve();
+    async function reloadOnce(): Promise<ReloadResult> {
+      const { settings: next, confFile } = resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
+      let level: LevelSpec;
+      try {
+        level = parseLevelSpec(next['log-level']);
+      } catch (err) {
+        throw new ConfigError('log-level', err instanceof Error ? err.message : String(err));
+      }
+      const plan = diffSettings(settings, next);
+      const errors: string[] = [];
+      const changed = new Set(plan.apply.map((c) => c.name));
+      if (changed.has('log-level')) {
+        if (setLogLevel) setLogLevel(level);
+        else log.level = level.base;
+      }
+      if (changed.has('maxrecvrate') || changed.has('maxsendrate')) await setNetLimit(next.maxrecvrate, next.maxsendrate);
+      if (changed.has('peermaxrecvrate') || changed.has('peermaxsendrate')) await setPeerLimit('all', next.peermaxrecvrate, next.peermaxsendrate);
+      if (changed.has('addnode')) {
+        const { add, remove } = addnodeDelta(settings.addnode, next.addnode);
+        for (const [list, c] of [
+          [remove, 'remove'],
+          [add, 'add'],
+        ] as const) {
+          for (const e of list) {
+            try {
+              await command({ op: 'addnode', endpoint: parseEndpoint(e, params.defaultPort), command: c });
+            } catch (err) {
+              errors.push(`addnode ${c} ${e}: ${err instanceof Error ? err.message : String(err)}`);
+            }
           }
         }
       }
+      // The settings in force now: the next reload diffs against them (restart-only ones keep their old value).
+      const target = settings as unknown as Record<string, unknown>;
+      for (const c of plan.apply) target[c.name] = Array.isArray(c.to) ? [...c.to] : c.to;
+      return { ...plan, confFile, errors };
     }
-    // The settings in force now: the next reload diffs against them (restart-only ones keep their old value).
-    const target = settings as unknown as Record<string, unknown>;
-    for (const c of plan.apply) target[c.name] = Array.isArray(c.to) ? [...c.to] : c.to;
-    return { ...plan, confFile, errors };
-  }
 
-  return {
-    settings,
-    params,
-    reload() {
-      const p = reloading.then(reloadOnce, reloadOnce);
-      reloading = p.catch(() => undefined);
-      return p;
-    },
-    runtime,
-    tree,
-    events,
-    exited: tree.exited,
-    async listening() {
-      const out: { host: string; port: number }[] = [];
-      for (let i = 0; i < binds.length; i++) {
-        const ref = runtime.refOf<ListenerMsg>(`/root/listeners/listener-${i}`);
-        if (ref) out.push(await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000));
-      }
-      return out;
-    },
-    peers: async () => (await command({ op: 'peers' })).peers ?? [],
-    disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
-    addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
-    disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
-    setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
-    pingAll: async () => void (await command({ op: 'ping' })),
-    rpcAddress: () => rpcAddressOf(runtime),
-    setNetLimit,
-    setPeerLimit,
-    listeners,
-    setListenerServices,
-    netTotals: () => netTotals(throttle),
-    addressbook: () => {
-      const r = addressbookRef();
-      if (!r) throw new Error('the address book is not running');
-      return r;
-    },
-    async chainCall(method, args = []) {
-      const ref = chainRef();
-      if (!ref) throw new Error('the block actor is not running');
-      const r = await ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method, args, replyTo }), 30_000);
-      if (!r.ok) throw new Error(r.message);
-      return r.result;
-    },
-    actors: (p) => tree.list(p),
-    actorTree: () => tree.tree(),
-    kill: (path, mode) => tree.kill(path, mode),
-    stop: () => tree.stop(),
-    inspectAddress: () => inspectAddressOf(runtime),
-  };
+    return {
+      settings,
+      params,
+      reload() {
+        const p = reloading.then(reloadOnce, reloadOnce);
+        reloading = p.catch(() => undefined);
+        return p;
+      },
+      runtime,
+      tree,
+      events,
+      exited: tree.exited,
+      async listening() {
+        const out: { host: string; port: number }[] = [];
+        for (let i = 0; i < binds.length; i++) {
+          const ref = runtime.refOf<ListenerMsg>(`/root/listeners/listener-${i}`);
+          if (ref) out.push(await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000));
+        }
+        return out;
+      },
+      peers: async () => (await command({ op: 'peers' })).peers ?? [],
+      disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
+      addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, params.defaultPort), command: c })),
+      disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
+      setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),
+      pingAll: async () => void (await command({ op: 'ping' })),
+      rpcAddress: () => rpcAddressOf(runtime),
+      setNetLimit,
+      setPeerLimit,
+      listeners,
+      setListenerServices,
+      netTotals: () => netTotals(throttle),
+      addressbook: () => {
+        const r = addressbookRef();
+        if (!r) throw new Error('the address book is not running');
+        return r;
+      },
+      async chainCall(method, args = []) {
+        const ref = chainRef();
+        if (!ref) throw new Error('the block actor is not running');
+        const r = await ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method, args, replyTo }), 30_000);
+        if (!r.ok) throw new Error(r.message);
+        return r.result;
+      },
+      actors: (p) => tree.list(p),
+      actorTree: () => tree.tree(),
+      kill: (path, mode) => tree.kill(path, mode),
+      stop: () => tree.stop(),
+      inspectAddress: () => inspectAddressOf(runtime),
+    };
+  }
 }

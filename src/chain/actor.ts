@@ -434,5 +434,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
     flushSends(sh);
     return sh;
   },
+  // A graceful stop waits for queued block writes: the datadir lock is released only after them.
+  terminate: (sh) => sh.store.close(),
   summarize: (sh) => ({ ...chainSummary(sh.st), blockFiles: sh.store.stats(), writing: sh.writing, loaded: sh.loaded }),
 });

@@ -7,6 +7,7 @@ import { describeChange } from '../config/reload.js';
 import { levelledLogger, parseLevelSpec, setRootLogger, type LevelledLogger, type LevelSpec, type Logger } from '../log.js';
 import { logFilePath, openLogOutputs, type LogFormat, type LogOutputs } from '../log-output.js';
 import type { Settings } from '../config/options.js';
+import { lockDatadir, type DatadirLock } from '../store/lock.js';
 
 /** Adds every setting of the option table as `--name VALUE` (lists repeatable). */
 export function addSettingOptions(cmd: Command): Command {
@@ -110,9 +111,13 @@ export function installStart(program: Command, setExit: (code: number) => void):
       let levels: LevelledLogger;
       let outputs: LogOutputs | null = null;
       let log: Logger | null = null;
+      let lock: DatadirLock | null = null;
       try {
-        // Settings first (the config file may set the network, datadir and log settings), then the logger, then the node.
+        // Settings first (the config file may set the network, datadir and log settings), then the
+        // datadir lock (before the log file there is opened: a second node on it stops here), then
+        // the logger, then the node, which owns the lock from then on.
         const { settings } = resolveSettings({ cli, readConfFile: true });
+        lock = lockDatadir(networkDatadir(settings.datadir, settings.network));
         ({ levels, outputs } = await startLogging(settings, cli));
         log = levels.logger;
         setRootLogger(levels.logger);
@@ -123,8 +128,10 @@ export function installStart(program: Command, setExit: (code: number) => void):
           setLogLevel: (spec) => levels.setLevel(spec),
           // On a terminal, initial sync draws a progress bar on stderr (stdout carries the logs).
           ...(process.stderr.isTTY ? { chain: { progressBar: process.stderr } } : {}),
+          datadirLock: lock,
         });
       } catch (err) {
+        lock?.release();
         process.removeListener('SIGHUP', hup);
         const msg = err instanceof Error ? err.message : String(err);
         process.stderr.write(`peerd: ${msg}\n`);

@@ -28,7 +28,7 @@ export class StoreError extends Error {
 export interface OpenedStore {
   readonly db: Db;
   readonly path: string;
-  /** Set when an unreadable or foreign store was found and moved aside (the new one is empty). */
+  /** Set when LevelDB reported the store corrupt and it was moved aside (the new one is empty). */
   readonly movedAside: { readonly to: string; readonly reason: string } | null;
 }
 
@@ -44,10 +44,26 @@ async function tryOpen(path: string): Promise<Db> {
   return db;
 }
 
+/** classic-level's code for why an open failed: `LEVEL_CORRUPTION`, `LEVEL_LOCKED`, `LEVEL_IO_ERROR`, … */
+function levelCode(err: unknown): string | undefined {
+  const codeOf = (e: unknown): string | undefined =>
+    typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+  const cause = typeof err === 'object' && err !== null && 'cause' in err ? (err as { cause: unknown }).cause : undefined;
+  return codeOf(cause) ?? codeOf(err);
+}
+
+function detail(err: unknown): string {
+  const cause = typeof err === 'object' && err !== null && 'cause' in err ? (err as { cause: unknown }).cause : undefined;
+  const e = cause instanceof Error ? cause : err;
+  return e instanceof Error ? e.message : String(e);
+}
+
 /**
- * Opens (creating if needed) the store at `<dir>/store`. A store that LevelDB cannot open
- * (corrupt) or that is not peerd's (no format marker but keys present) is moved aside to a
- * dated name and reported in `movedAside`; it is never silently overwritten.
+ * Opens (creating if needed) the store at `<dir>/store`. Only corruption that LevelDB itself
+ * reports moves the store aside (to a dated name, reported in `movedAside`; the new store is
+ * empty and the block files are re-indexed into it). Anything else that stops the open (the
+ * store locked by another process, an I/O error, a database that is not peerd's, a newer
+ * format) is a {@link StoreError} that changes nothing on disk.
  */
 export async function openStore(dir: string): Promise<OpenedStore> {
   mkdirSync(dir, { recursive: true });
@@ -57,9 +73,17 @@ export async function openStore(dir: string): Promise<OpenedStore> {
   try {
     db = await tryOpen(path);
   } catch (err) {
-    if (!existsSync(path)) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    movedAside = { to: moveAside(path, 'corrupt'), reason: `could not open: ${reason}` };
+    const code = levelCode(err);
+    if (code === 'LEVEL_LOCKED') {
+      throw new StoreError(`the store ${path} is locked by another process (${detail(err)}): is another peerd running on this datadir? Nothing was changed`, null);
+    }
+    if (code !== 'LEVEL_CORRUPTION' || !existsSync(path)) {
+      throw new StoreError(
+        `the store ${path} could not be opened (${detail(err)}); nothing was changed. If the disk is fine and the store is damaged, move it aside: the block files are kept and re-indexed at the next start`,
+        null,
+      );
+    }
+    movedAside = { to: moveAside(path, 'corrupt'), reason: `corrupt: ${detail(err)}` };
     db = await tryOpen(path);
   }
   const format = await db.get(FORMAT_KEY);
@@ -68,8 +92,7 @@ export async function openStore(dir: string): Promise<OpenedStore> {
     for await (const _k of db.keys({ limit: 1 })) hasKeys = true;
     if (hasKeys) {
       await db.close();
-      movedAside = { to: moveAside(path, 'foreign'), reason: 'a database without peerd’s format marker' };
-      db = await tryOpen(path);
+      throw new StoreError(`the store ${path} is a database without peerd’s format marker (not peerd's): nothing was changed; move it away or use another --datadir`, null);
     }
     await db.put(FORMAT_KEY, Buffer.from(STORE_FORMAT), { sync: true });
   } else if (format.toString() !== STORE_FORMAT) {
