@@ -59,6 +59,15 @@ export function levelFor(spec: LevelSpec, actor: string | undefined): LevelWithS
   return level;
 }
 
+/** pino's standard error serializer, without the stack unless `withStack`. */
+export function serializeError(e: unknown, withStack: boolean): unknown {
+  if (!(e instanceof Error)) return e;
+  const out = pino.stdSerializers.err(e) as unknown as Record<string, unknown>;
+  if (withStack) return out;
+  const { stack: _stack, ...rest } = out;
+  return rest;
+}
+
 /** pino's number for a level (`silent` is Infinity). */
 export function levelValue(level: LevelWithSilent): number {
   return level === 'silent' ? Infinity : pino.levels.values[level];
@@ -124,6 +133,9 @@ export function levelledLogger(spec: LevelSpec, destination?: NodeJS.WritableStr
   const opts = {
     level: lowest(specs().map((s) => s.base)),
     base: { app: 'peerd' },
+    // An error's stack only when some destination logs at debug or below: at the default level
+    // an error is its type, message and code (a failed start is one line, not pages of frames).
+    serializers: { err: (e: unknown) => serializeError(e, levelValue(lowest(specs().map((s) => s.base))) <= levelValue('debug')) },
     onChild: (child: Logger) => {
       children.add(new WeakRef(child));
       if (children.size > pruneAt) {

@@ -22,6 +22,7 @@ import type { Json } from '../control/protocol.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';
+import { reindexBlockFiles } from './reindex.js';
 import {
   activateBestChain,
   chainSummary,
@@ -75,6 +76,12 @@ export interface ChainArgs {
   readonly peersPath?: string;
   /** Worker threads checking blocks (default: cores − 1, 1..4); 0 checks them on the main thread. */
   readonly checkThreads?: number;
+  /**
+   * `--reindex`: while `pending`, the next start of the actor rebuilds the index from the block
+   * files and clears it (a restart of the actor after that does not wipe the index again; an
+   * interrupted reindex is redone at the next start: its index is empty beside block files).
+   */
+  readonly reindex?: { pending: boolean };
 }
 
 export interface CheckedBlock {
@@ -345,11 +352,30 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       pruneTarget: args.pruneTarget ?? 0,
       sync: args.sync ?? true,
       xor: args.blocksXor ?? true,
+      reindex: args.reindex?.pending ?? false,
     });
+    if (args.reindex) args.reindex.pending = false;
     // A successor (we restart) opening the same directory waits in BlockStore.open for this close.
     ctx.own(() => void store.close().catch(() => undefined));
     const t0 = Date.now();
     const { tree, report } = await loadTree(args.params, store);
+    const why = store.recovered.reindex;
+    if (why !== null) {
+      const files = store.unindexedFiles().length;
+      ctx.log.info({ reason: why, files }, `reindexing ${files} block file(s) (${why}): rebuilding the block index and headers from blocks/`);
+      let last = Date.now();
+      const r = await reindexBlockFiles(store, tree, Math.floor(Date.now() / 1000), (done, of) => {
+        if (Date.now() - last < 5000) return;
+        last = Date.now();
+        ctx.log.info({ done, of }, `reindex: scanned ${done}/${of} block files`);
+      });
+      report.reindex = { reason: why, ...r };
+      ctx.log.info(
+        { ...r, reason: why },
+        `reindex done: ${r.indexed} blocks indexed from ${r.files} file(s), ${r.headers} headers added` +
+          (r.unconnected + r.bad > 0 ? `; ${r.unconnected} unconnected and ${r.bad} unusable records kept in their files, not indexed` : ''),
+      );
+    }
     const config: ChainConfig = {
       ...DEFAULT_CHAIN_CONFIG,
       ...args.config,

@@ -57,6 +57,10 @@ const FILE_PREFIX = 'chain!f!';
 const HEADER_PREFIX = 'chain!h!';
 const META_PREFIX = 'chain!m!';
 const PRUNE_HEIGHT_KEY = 'chain!pruneheight';
+/** Every key of the chain's part of the store. */
+const CHAIN_RANGE = { gte: 'chain!', lt: 'chain"' };
+/** Bytes read at a time while scanning a file for records. */
+const SCAN_CHUNK = 1024 * 1024;
 const MAX_U32 = 0xffffffff;
 /** Read handles kept open (least recently used closed first). */
 const MAX_READERS = 16;
@@ -94,6 +98,13 @@ export interface BlockStoreOptions {
    * off when a non-zero key is stored is refused.
    */
   readonly xor?: boolean;
+  /**
+   * Rebuild the index from the block files (Core's `-reindex`): every `chain!` key (block index,
+   * file infos, headers, named values) is dropped and every file on disk is handed to the caller
+   * to scan ({@link BlockStore.unindexedFiles}). Done by itself for the files the index does not
+   * know (all of them when the index is empty: lost, deleted, or a reindex cut short).
+   */
+  readonly reindex?: boolean;
 }
 
 /** Core's obfuscation key file, in the blocks directory. */
@@ -151,7 +162,7 @@ async function loadXorKey(blocksDir: string, use: boolean, dirWasEmpty: boolean,
 
 /** What `open` repaired. */
 export interface BlockStoreRecovery {
-  /** Unindexed bytes removed: torn or unindexed tails truncated, and unindexed files past the last indexed one deleted. */
+  /** Unindexed bytes removed: torn or unindexed tails past a file's committed size truncated (files the index does not know are re-indexed, never removed). */
   readonly truncatedBytes: number;
   /** Files truncated or deleted for that reason. */
   readonly files: number;
@@ -159,6 +170,18 @@ export interface BlockStoreRecovery {
   readonly droppedEntries: number;
   /** Files the index had already pruned but that still existed (a crash between the prune's batch and its unlinks), now unlinked. */
   readonly prunedLeftovers: number;
+  /** Why block files are to be re-indexed (null: none): `requested` (--reindex), `index-missing` (block files beside an empty index: lost, deleted, or a reindex cut short), `unindexed-files`. */
+  readonly reindex: 'requested' | 'index-missing' | 'unindexed-files' | null;
+}
+
+/** One record found by {@link BlockStore.scanFile}. */
+export interface ScannedRecord {
+  readonly file: number;
+  /** Offset of the block bytes (after magic and length). */
+  readonly offset: number;
+  readonly length: number;
+  /** The whole block (de-obfuscated). */
+  readonly block: Buffer;
 }
 
 export interface PruneResult {
@@ -375,6 +398,8 @@ export class BlockStore {
   private closed = false;
   private closing: Promise<void> | null = null;
   private prunedHeight: number;
+  /** See {@link unindexedFiles}. */
+  private unindexed: readonly number[] = [];
 
   private constructor(
     opts: Required<Omit<BlockStoreOptions, 'dir'>> & { blocksDir: string; xorKey: Buffer | null },
@@ -415,6 +440,22 @@ export class BlockStore {
     mkdirSync(blocksDir, { recursive: true });
     const xorKey = await loadXorKey(blocksDir, opts.xor ?? true, readdirSync(blocksDir).length === 0, sync);
 
+    // Files on disk.
+    const onDisk = new Map<number, number>();
+    for (const name of readdirSync(blocksDir)) {
+      const m = FILE_NAME_RE.exec(name);
+      if (m) onDisk.set(Number(m[1]), statSync(join(blocksDir, name)).size);
+    }
+    // File infos are written last by a reindex (finishReindex): until then, killed or not, the
+    // index has none and the next open finds block files beside an empty index and reindexes again.
+    let reindex: BlockStoreRecovery['reindex'] = opts.reindex ? 'requested' : null;
+    if (reindex === null && [...onDisk.values()].some((size) => size > 0)) {
+      let indexed = false;
+      for await (const _k of db.keys({ ...range(FILE_PREFIX), limit: 1 })) indexed = true;
+      if (!indexed) reindex = 'index-missing';
+    }
+    if (reindex === 'requested') await db.clear(CHAIN_RANGE);
+
     const infos = new Map<number, FileInfo>();
     for await (const [k, v] of db.iterator(range(FILE_PREFIX))) {
       const n = Number(k.slice(FILE_PREFIX.length));
@@ -436,20 +477,12 @@ export class BlockStore {
     const pruneRaw = await db.get(PRUNE_HEIGHT_KEY);
     const pruneHeight = pruneRaw && pruneRaw.length === 4 ? pruneRaw.readUInt32LE(0) : 0;
 
-    // Files on disk.
-    const onDisk = new Map<number, number>();
-    for (const name of readdirSync(blocksDir)) {
-      const m = FILE_NAME_RE.exec(name);
-      if (m) onDisk.set(Number(m[1]), statSync(join(blocksDir, name)).size);
-    }
-
     let truncatedBytes = 0;
     let files = 0;
     let droppedEntries = 0;
     let prunedLeftovers = 0;
     const repairs: { type: 'put'; key: string; value: Buffer }[] = [];
     const drops: string[] = [];
-    const highest = infos.size > 0 ? Math.max(...infos.keys()) : -1;
 
     for (const [n, info] of infos) {
       const path = join(blocksDir, blockFileName(n));
@@ -503,27 +536,119 @@ export class BlockStore {
         }
       }
     }
-    // Files past the last indexed one hold only unindexed bytes (a crash before their first batch).
-    for (const [n, size] of onDisk) {
-      if (infos.has(n) || n <= highest) continue;
-      await unlink(join(blocksDir, blockFileName(n)));
-      if (size > 0) {
-        truncatedBytes += size;
-        files++;
-      }
-    }
+    // Files the index does not know (a crash before their first batch, a lost or new index, a
+    // blocks directory brought from elsewhere) are never removed: the caller scans them and indexes
+    // what connects (reindex). Until then they are kept whole, appended after, never overwritten.
+    const unindexed = [...onDisk.keys()].filter((n) => !infos.has(n)).sort((a, b) => a - b);
+    for (const n of unindexed) infos.set(n, { ...emptyInfo(), size: onDisk.get(n)! });
+    // Entries a killed reindex adopted into such files were dropped above (no file info): scanned again.
+    if (unindexed.length > 0 && reindex === null) reindex = 'unindexed-files';
     if (repairs.length > 0 || drops.length > 0) {
       await db.batch([...repairs, ...drops.map((key) => ({ type: 'del' as const, key }))], { sync: true });
     }
     if (sync && (files > 0 || prunedLeftovers > 0)) await syncDir(blocksDir);
 
-    let cur = highest < 0 ? 0 : highest;
+    const top = infos.size > 0 ? Math.max(...infos.keys()) : -1;
+    let cur = top < 0 ? 0 : top;
     if (infos.get(cur)?.pruned) cur++;
     if (!infos.has(cur)) infos.set(cur, emptyInfo());
 
-    const store = new BlockStore({ db, magic: Buffer.from(magic), maxFileSize, pruneTarget, sync, xor: xorKey !== null, blocksDir, xorKey }, index, infos, cur, pruneHeight, { truncatedBytes, files, droppedEntries, prunedLeftovers });
+    const store = new BlockStore({ db, magic: Buffer.from(magic), maxFileSize, pruneTarget, sync, xor: xorKey !== null, reindex: false, blocksDir, xorKey }, index, infos, cur, pruneHeight, {
+      truncatedBytes,
+      files,
+      droppedEntries,
+      prunedLeftovers,
+      reindex,
+    });
+    store.unindexed = unindexed;
     live.set(blocksDir, store);
     return store;
+  }
+
+  /** Block files the index does not cover, to be scanned and re-indexed (see {@link BlockStoreOptions.reindex}); empty once {@link finishReindex} ran. */
+  unindexedFiles(): readonly number[] {
+    return this.unindexed;
+  }
+
+  /**
+   * Every whole record of block file `n`, in file order: magic, length, then a block of that
+   * length that lies entirely in the file. Bytes that are not a record (a torn write, damage)
+   * are skipped up to the next magic, as Core's reindex does; a torn last record ends the scan.
+   * Records are not checked beyond that: the caller checks each block.
+   */
+  async *scanFile(n: number): AsyncGenerator<ScannedRecord> {
+    if (this.closed) throw new BlockStoreError('block store is closed');
+    const fh = await fsOpen(join(this.blocksDir, blockFileName(n)), 'r');
+    try {
+      const size = (await fh.stat()).size;
+      let pos = 0;
+      while (pos + RECORD_HEADER_SIZE <= size) {
+        const head = await readAt(fh, pos, RECORD_HEADER_SIZE);
+        if (this.xorKey) xorAt(head, pos, this.xorKey);
+        const length = head.readUInt32LE(4);
+        if (!head.subarray(0, 4).equals(this.magic) || length < 80) {
+          const next = await this.findMagic(fh, pos + 1, size);
+          if (next < 0) return;
+          pos = next;
+          continue;
+        }
+        if (pos + RECORD_HEADER_SIZE + length > size) return;
+        const block = await readAt(fh, pos + RECORD_HEADER_SIZE, length);
+        if (this.xorKey) xorAt(block, pos + RECORD_HEADER_SIZE, this.xorKey);
+        yield { file: n, offset: pos + RECORD_HEADER_SIZE, length, block };
+        pos += RECORD_HEADER_SIZE + length;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** The position of the next network magic at or after `from`, or -1. */
+  private async findMagic(fh: FileHandle, from: number, size: number): Promise<number> {
+    for (let pos = from; pos + 4 <= size; pos += SCAN_CHUNK - 3) {
+      const chunk = await readAt(fh, pos, Math.min(SCAN_CHUNK, size - pos));
+      if (this.xorKey) xorAt(chunk, pos, this.xorKey);
+      const i = chunk.indexOf(this.magic);
+      if (i >= 0) return pos + i;
+    }
+    return -1;
+  }
+
+  /**
+   * Indexes blocks found by {@link scanFile} where they lie (nothing is written to the block
+   * files), in one batch. A block already indexed keeps its first location.
+   */
+  async adopt(found: readonly { readonly hash: Uint8Array; readonly height: number; readonly file: number; readonly offset: number; readonly length: number }[]): Promise<void> {
+    this.usable();
+    const ops: { type: 'put'; key: string; value: Buffer }[] = [];
+    for (const f of found) {
+      const key = hexOf(f.hash);
+      if (this.index.has(key) || this.inQueue.has(key)) continue;
+      const info = this.infos.get(f.file);
+      if (!info || info.pruned || f.offset + f.length > info.size) throw new BlockStoreError(`adopt: ${blockFileName(f.file)}:${f.offset} is not in a kept file`);
+      const e: Entry = { file: f.file, offset: f.offset, length: f.length, height: f.height };
+      this.index.set(key, e);
+      const size = info.size;
+      addToInfo(info, f.height, 0);
+      info.size = size;
+      ops.push({ type: 'put', key: BLOCK_PREFIX + key, value: encodeEntry(e) });
+    }
+    if (ops.length > 0) await this.db.batch(ops, { sync: this.sync });
+  }
+
+  /** Ends a reindex: the file infos of every scanned file written, in one synced batch (the mark of a finished reindex). */
+  async finishReindex(): Promise<void> {
+    this.usable();
+    const ops: ({ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string })[] = [];
+    for (const n of this.unindexed) {
+      const info = this.infos.get(n);
+      if (info) ops.push({ type: 'put', key: fileKey(n), value: encodeInfo(info) });
+    }
+    // The file appended to keeps its info too (it may be new and empty).
+    const cur = this.infos.get(this.cur);
+    if (cur) ops.push({ type: 'put', key: fileKey(this.cur), value: encodeInfo(cur) });
+    if (ops.length > 0) await this.db.batch(ops, { sync: true });
+    this.unindexed = [];
   }
 
   /** The block is indexed (and so readable, unless its file was damaged behind our back). */

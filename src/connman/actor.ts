@@ -407,7 +407,14 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
       .with({ type: 'peer-ready' }, (m) => {
         feed(sh, ctx, m);
         const p = sh.logic.peers.get(m.id);
-        if (p) sh.args.events?.emit('peer-connected', { id: m.id, address: endpointKey(p.endpoint), connType: p.connType, services: m.services });
+        if (p) {
+          sh.args.events?.emit('peer-connected', { id: m.id, address: endpointKey(p.endpoint), connType: p.connType, services: m.services });
+          // As Core: each new outbound peer at the default level, inbound ones at debug (a busy listener would flood the log).
+          const line = { peer: m.id, address: endpointKey(p.endpoint), connType: p.connType, version: m.version, subver: m.userAgent, startHeight: m.startHeight, services: m.services.toString(16) };
+          const text = `new ${p.connType} peer connected: ${endpointKey(p.endpoint)}, version ${m.version ?? '?'} ${m.userAgent ?? ''}, blocks=${m.startHeight ?? '?'}, peer=${m.id}`;
+          if (p.connType === 'inbound') ctx.log.debug(line, text);
+          else ctx.log.info(line, text);
+        }
         const ref = sh.peerRefs.get(m.id);
         if (p && sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-connected', id: m.id, endpoint: p.endpoint, connType: p.connType, services: m.services, ...(ref ? { ref } : {}) });
       })

@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { match } from 'ts-pattern';
 import { defineActor, tell, type Ref } from '../../supervisors/runtime.js';
 import type { ConnmanActorMsg } from './actor.js';
+import { bindError } from '../util/bind-error.js';
 
 export interface BindSpec {
   readonly host: string;
@@ -63,9 +64,10 @@ export const listenerActor = defineActor<ListenerState, ListenerMsg, ListenerArg
       });
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (err: unknown): void => reject(bindError('P2P', args.bind.host, args.bind.port, '--bind', err));
+      server.once('error', fail);
       server.listen({ host: args.bind.host, port: args.bind.port }, () => {
-        server.removeListener('error', reject);
+        server.removeListener('error', fail);
         resolve();
       });
     });

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from 'pino';
 import { handleBody, type Dispatch } from './protocol.js';
 import { isLoopback, subnetHas, type IpSubnet } from '../util/subnet.js';
+import { bindError } from '../util/bind-error.js';
 
 export interface RpcServerOptions {
   readonly binds: readonly { host: string; port: number }[];
@@ -177,7 +178,7 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       s.on('connection', (socket) => socket.on('error', () => socket.destroy()));
       servers.push(s);
       await new Promise<void>((resolve, reject) => {
-        s.once('error', (err) => reject(new Error(`Unable to bind RPC on ${b.host}:${b.port}: ${err.message}`)));
+        s.once('error', (err) => reject(bindError('the RPC server', b.host, b.port, '--rpcport/--rpcbind', err)));
         s.listen(b.port, b.host, () => {
           s.removeAllListeners('error');
           s.on('error', (err) => o.log.error({ err }, 'RPC server error'));

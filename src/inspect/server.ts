@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { basicAuthChecker } from '../control/auth.js';
 import { RPC, RpcError, type Json } from '../control/protocol.js';
+import { bindError } from '../util/bind-error.js';
 
 /** The page's files, next to this module (`npm run build` copies them into dist). */
 export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
@@ -274,7 +275,7 @@ export async function startInspectServer(o: InspectServerOptions): Promise<Inspe
   });
   server.on('connection', (socket) => socket.on('error', () => socket.destroy()));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`Unable to bind the inspector on ${o.host}:${o.port}: ${err.message}`)));
+    server.once('error', (err) => reject(bindError('the inspector', o.host, o.port, '--inspect', err)));
     server.listen(o.port, o.host, () => {
       server.removeAllListeners('error');
       server.on('error', (err) => o.log.error({ err }, 'inspector server error'));

@@ -21,7 +21,17 @@ import { netThrottle, rateBucket, recvCharge, recvWait, sendAllowance, sendCharg
 
 /** Where a peer reports: the connection manager's messages it sends. */
 export type PeerReport =
-  | { readonly type: 'peer-ready'; readonly id: number; readonly services: bigint; readonly relayTxs: boolean; readonly now: number }
+  | {
+      readonly type: 'peer-ready';
+      readonly id: number;
+      readonly services: bigint;
+      readonly relayTxs: boolean;
+      readonly now: number;
+      /** What the peer said of itself in its version message (for the connection log line). */
+      readonly version?: number;
+      readonly userAgent?: string;
+      readonly startHeight?: number;
+    }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
   | { readonly type: 'peer-closing'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
 
@@ -240,7 +250,16 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
       case 'ready':
         flushToChain(sh, ctx);
         sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
-        tell(sh.args.reportTo, { type: 'peer-ready', id: sh.args.id, services: e.remote.services, relayTxs: e.remote.relay, now: Date.now() });
+        tell(sh.args.reportTo, {
+          type: 'peer-ready',
+          id: sh.args.id,
+          services: e.remote.services,
+          relayTxs: e.remote.relay,
+          now: Date.now(),
+          version: e.remote.version,
+          userAgent: e.remote.userAgent,
+          startHeight: e.remote.startHeight,
+        });
         chainHello(sh, ctx);
         break;
       case 'ping-rtt':

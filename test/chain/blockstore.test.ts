@@ -112,7 +112,7 @@ test('the 2000 regtest blocks round-trip through rotating blk files in Core’s 
   if (!blocks) return t.skip(missingFixture(REGTEST));
   const dir = tmp(t);
   const a = await openAll(dir, { maxFileSize: MB });
-  assert.deepEqual(a.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0 });
+  assert.deepEqual(a.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0, reindex: null });
   const total = blocks.reduce((n, b) => n + b.block.length, 0);
   const t0 = performance.now();
   const locs: BlockLocation[] = [];
@@ -151,7 +151,7 @@ test('the 2000 regtest blocks round-trip through rotating blk files in Core’s 
 
   const b = await openAll(dir, { maxFileSize: MB });
   t.after(() => b.close());
-  assert.deepEqual(b.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0 });
+  assert.deepEqual(b.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0, reindex: null });
   assert.equal(b.store.stats().blocks, 2000);
   for (const [i, blk] of blocks.entries()) {
     assert.ok(b.store.has(blk.hash));
@@ -237,7 +237,7 @@ test('a write error fails the store (every later put rejects) and a reopen recov
   await a.store.close();
   const b = await openAll(dir);
   t.after(() => b.close());
-  assert.deepEqual(b.store.recovered, { truncatedBytes: blocks[10].block.length + 8, files: 1, droppedEntries: 0, prunedLeftovers: 0 });
+  assert.deepEqual(b.store.recovered, { truncatedBytes: blocks[10].block.length + 8, files: 1, droppedEntries: 0, prunedLeftovers: 0, reindex: null });
   await assertAllThere(b.store, blocks.slice(0, 10));
   assert.equal(b.store.has(blocks[10].hash), false);
   await b.store.put(blocks[10].hash, 11, blocks[10].block);
@@ -332,28 +332,44 @@ test('a torn or unindexed tail is truncated at open; indexed blocks stay intact 
   for (const c of cases) {
     appendFileSync(lastPath, c.tail);
     const o = await openAll(dir, { maxFileSize: SMALL });
-    assert.deepEqual(o.store.recovered, { truncatedBytes: c.tail.length, files: 1, droppedEntries: 0, prunedLeftovers: 0 }, c.name);
+    assert.deepEqual(o.store.recovered, { truncatedBytes: c.tail.length, files: 1, droppedEntries: 0, prunedLeftovers: 0, reindex: null }, c.name);
     assert.equal(statSync(lastPath).size, size, c.name);
     await assertAllThere(o.store, s.blocks);
     await o.close();
   }
-  // An unindexed file past the last one (a crash before its first batch) goes, whatever it holds.
+  // A file the index does not know (a crash before its first batch, a lost index) is never
+  // removed: it is kept whole and handed over to be scanned and indexed (reindex).
   const stray = join(blocksDir(dir), blockFileName(last + 1));
-  writeFileSync(stray, Buffer.concat([rec, next.block]));
+  const strayBytes = Buffer.concat([rec, next.block]);
+  const key = readFileSync(join(blocksDir(dir), XOR_KEY_FILE));
+  xorAt(strayBytes, 0, key); // as the store would have written it
+  writeFileSync(stray, strayBytes);
   const o = await openAll(dir, { maxFileSize: SMALL });
-  assert.deepEqual(o.store.recovered, { truncatedBytes: 8 + next.block.length, files: 1, droppedEntries: 0, prunedLeftovers: 0 });
-  assert.equal(existsSync(stray), false);
+  assert.deepEqual(o.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0, reindex: 'unindexed-files' });
+  assert.equal(statSync(stray).size, strayBytes.length, 'the unindexed file is kept whole');
+  assert.deepEqual(o.store.unindexedFiles(), [last + 1]);
+  const found = [];
+  for await (const r of o.store.scanFile(last + 1)) found.push(r);
+  assert.deepEqual(
+    found.map((r) => [r.file, r.offset, r.length]),
+    [[last + 1, 8, next.block.length]],
+  );
+  assert.ok(found[0].block.equals(next.block), 'the record reads back de-obfuscated');
   await assertAllThere(o.store, s.blocks);
-  // The next put goes right after the last indexed record.
-  const loc = await o.store.put(next.hash, next.height, next.block);
-  const prev = s.locs.at(-1)!;
-  if (loc.file === prev.file) assert.equal(loc.offset, prev.offset + prev.length + 8);
-  else assert.deepEqual([loc.file, loc.offset], [prev.file + 1, 8]);
+  await o.store.adopt([{ hash: next.hash, height: next.height, file: last + 1, offset: 8, length: next.block.length }]);
+  await o.store.finishReindex();
+  assert.deepEqual(o.store.unindexedFiles(), []);
+  await assertAllThere(o.store, [...s.blocks, next]);
+  // The next put goes after the adopted record (or to a new file), never over it.
+  const after = all[121];
+  const loc = await o.store.put(after.hash, after.height, after.block);
+  if (loc.file === last + 1) assert.equal(loc.offset, 8 + next.block.length + 8);
+  else assert.deepEqual([loc.file, loc.offset], [last + 2, 8]);
   await o.close();
   const again = await openAll(dir, { maxFileSize: SMALL });
   t.after(() => again.close());
-  assert.deepEqual(again.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0 });
-  await assertAllThere(again.store, [...s.blocks, next]);
+  assert.deepEqual(again.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0, reindex: null });
+  await assertAllThere(again.store, [...s.blocks, next, after]);
 });
 
 test('index entries past their file’s end (data lost under the index) are dropped, the rest kept', async (t) => {
@@ -370,7 +386,7 @@ test('index entries past their file’s end (data lost under the index) are drop
   rmSync(join(blocksDir(dir), blockFileName(1)));
   const inFile1 = s.locs.filter((l) => l.file === 1).length;
   const o = await openAll(dir, { maxFileSize: SMALL });
-  assert.deepEqual(o.store.recovered, { truncatedBytes: 18, files: 1, droppedEntries: 2 + inFile1, prunedLeftovers: 0 });
+  assert.deepEqual(o.store.recovered, { truncatedBytes: 18, files: 1, droppedEntries: 2 + inFile1, prunedLeftovers: 0, reindex: null });
   const kept = s.blocks.filter((_, i) => s.locs[i].file !== 1 && i < inLast.at(-2)!.i);
   const lost = s.blocks.filter((b) => !kept.includes(b));
   await assertAllThere(o.store, kept);
@@ -384,7 +400,7 @@ test('index entries past their file’s end (data lost under the index) are drop
   await o.close();
   const again = await openAll(dir, { maxFileSize: SMALL });
   t.after(() => again.close());
-  assert.deepEqual(again.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0 });
+  assert.deepEqual(again.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0, reindex: null });
   await assertAllThere(again.store, s.blocks);
 });
 
@@ -440,7 +456,7 @@ test('prune: 2000 blocks in 1 MB files with a 2 MB target, prune(1712) removes w
   writeFileSync(join(blocksDir(dir), blockFileName(r.files[0])), Buffer.alloc(1000, 1));
   const b = await openAll(dir, { maxFileSize: MB, pruneTarget: target });
   t.after(() => b.close());
-  assert.deepEqual(b.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 1 });
+  assert.deepEqual(b.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 1, reindex: null });
   assert.deepEqual(blkFiles(dir), remaining);
   assert.equal(b.store.pruneHeight(), expectHeight);
   assert.deepEqual(b.store.stats(), st);
@@ -511,7 +527,7 @@ test('fast-check: random put / burst / reopen / torn tail / prune sequences agre
             case 'reopen':
               await o.close();
               o = await openAll(dir, opts);
-              assert.deepEqual(o.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0 });
+              assert.deepEqual(o.store.recovered, { truncatedBytes: 0, files: 0, droppedEntries: 0, prunedLeftovers: 0, reindex: null });
               break;
             case 'tear': {
               await o.close();

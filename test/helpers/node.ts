@@ -7,7 +7,9 @@ import { RawPeer, type RawListener } from './raw-peer.js';
 
 /** A regtest node on 127.0.0.1 (port 0), no DNS seeds, a throwaway datadir, silent logs. */
 export async function testNode(over: NodeOptions = {}): Promise<NodeHandle & { port: number; cleanup(): Promise<void> }> {
-  const datadir = mkdtempSync(join(tmpdir(), 'peerd-test-'));
+  // A throwaway datadir unless the test brings its own (then the test removes it).
+  const own = over.datadir === undefined;
+  const datadir = over.datadir ?? mkdtempSync(join(tmpdir(), 'peerd-test-'));
   const node = await startNode({
     network: 'regtest',
     datadir,
@@ -22,7 +24,7 @@ export async function testNode(over: NodeOptions = {}): Promise<NodeHandle & { p
     port: addr?.port ?? 0,
     async cleanup() {
       await node.stop();
-      rmSync(datadir, { recursive: true, force: true });
+      if (own) rmSync(datadir, { recursive: true, force: true });
     },
   });
 }
