@@ -30,6 +30,7 @@ import { storeActor } from './store/actor.js';
 import { lockDatadir, type DatadirLock } from './store/lock.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
 import { loadFixedSeeds } from './addressbook/seeds.js';
+import { NO_ASMAP } from './netaddress/netgroup.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { uploadStatus, uploadTarget } from './throttle/upload-target.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
@@ -254,9 +255,13 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     let bookRef: Ref<AddressBookMsg> | undefined;
     const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.refOf<AddressBookMsg>('/root/addressbook'));
     const storeSpec = worker(storeActor, { dir: datadir }, { id: 'store', restart: 'permanent', shutdown: 10_000 });
+    // Network groups, one rule for the address book and the connection manager (Core's node.netgroupman).
+    // Core's groups without an asmap; an -asmap option would build `new NetGroupManager(asmap)` here.
+    const netgroups = NO_ASMAP;
     const addressbookSpec = worker(
       addressBookActor,
       {
+        netgroups,
         defaultPort: params.defaultPort,
         dnsSeeds: params.dnsSeeds,
         fixedSeeds: fixedSeedsOverride ?? params.fixedSeeds ?? loadFixedSeeds(params.name),
@@ -307,6 +312,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           automaticOutbound: automaticOutbound ?? connect.length === 0,
           listen: settings.listen,
           groupKey: randomBytes(32),
+          netgroups,
         },
         connect,
         // A getter: a restarted manager starts from the list as it is now, runtime additions included.

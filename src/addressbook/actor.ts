@@ -20,7 +20,8 @@ import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
 import { endpointKey } from '../connman/logic.js';
 import type { CommandResult, ConnmanActorMsg } from '../connman/actor.js';
 import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../connman/bans.js';
-import { normalizeIp } from '../connman/netgroup.js';
+import { normalizeIp } from '../netaddress/netaddress.js';
+import type { NetGroupManager } from '../netaddress/netgroup.js';
 import { storeDb, type StoreMsg } from '../store/actor.js';
 import type { Db } from '../store/db.js';
 import { formatHost, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
@@ -149,6 +150,8 @@ export interface AddressBookArgs {
   readonly startedAtMs?: number;
   /** Keep loopback/local addresses (regtest: every test node is on 127.0.0.1). */
   readonly allowLocal: boolean;
+  /** Network groups (the connection manager's, so that both agree on them); Core's without an asmap by default. */
+  readonly netgroups?: NetGroupManager;
   /** Snapshot interval, ms (Core's DUMP_PEERS_INTERVAL: 15 min). */
   readonly flushMs?: number;
   /** Delay before the DNS seeds are considered, ms (Core: 11 s). */
@@ -308,7 +311,7 @@ async function flush(sh: Shell, ctx: ActorContext<AddressBookMsg>): Promise<void
 }
 
 function manOptions(key: Buffer, args: AddressBookArgs): AddrManOptions {
-  return { key, ...(args.random ? { random: args.random } : {}), allowLocal: args.allowLocal };
+  return { key, ...(args.random ? { random: args.random } : {}), allowLocal: args.allowLocal, ...(args.netgroups ? { netgroups: args.netgroups } : {}) };
 }
 
 /** The fixed seeds parsed (bad entries logged and skipped) and the policy that decides when to add them. */

@@ -20,7 +20,8 @@ import { createHash } from 'node:crypto';
 import { isValidAddress, networkFromId, networkId, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { SipHasher } from './addrman-hash.js';
 import { ByteColumn } from './byte-column.js';
-import { NETWORK_NAMES, familyClass, groupInto, isRoutableRaw, linkedIPv4Raw, storedLength, CLASS_IPV4, type NetworkName } from './netgroup.js';
+import { NETWORK_NAMES, familyClass, isRoutableRaw, linkedIPv4Raw, storedLength, CLASS_IPV4, type NetworkName } from '../netaddress/netaddress.js';
+import { MAX_GROUP_BYTES, NO_ASMAP, type NetGroupManager } from '../netaddress/netgroup.js';
 import { prng } from '../util/prng.js';
 
 // --- Core's parameters ---------------------------------------------------------------------
@@ -77,6 +78,8 @@ export interface AddrManOptions {
   random?: () => number;
   /** Admit local and private addresses (127.0.0.1, 10/8, …): for tests and private networks. Default false. */
   allowLocal?: boolean;
+  /** Network groups (bucket placement): Core's, without an asmap, by default. Share the connection manager's. */
+  netgroups?: NetGroupManager;
 }
 
 /**
@@ -158,6 +161,8 @@ function deriveKey(key: Uint8Array, tag: string): Buffer {
  * The address manager. Not thread-safe, not async: one actor owns it.
  */
 export class AddrMan {
+  /** The network groups placement uses; the address book's outbound selection uses them too. */
+  readonly netgroups: NetGroupManager;
   private readonly random: () => number;
   private readonly allowLocal: boolean;
   private readonly sip: SipHasher;
@@ -218,17 +223,21 @@ export class AddrMan {
 
   // Scratch for hash inputs.
   private readonly sb = new Uint8Array(128);
-  private readonly srcGroup = new Uint8Array(8);
+  private readonly srcGroup = new Uint8Array(MAX_GROUP_BYTES);
   private srcGroupLen = 0;
 
   constructor(opts: AddrManOptions) {
     if (opts.key.length !== 32) throw new RangeError('address manager key must be 32 bytes');
     this.random = opts.random ?? Math.random;
     this.allowLocal = opts.allowLocal ?? false;
+    this.netgroups = opts.netgroups ?? NO_ASMAP;
     const k = deriveKey(opts.key, 'peerd/addrman/bucket');
     this.sip = new SipHasher(k);
     this.idxSeed = k.readUInt32LE(16);
-    this.keyFingerprint = deriveKey(opts.key, 'peerd/addrman/fingerprint').subarray(0, 8);
+    // Placement depends on the key and on the groups: a snapshot written under another asmap
+    // is re-bucketed on load, as one written under another key (Core compares the asmap version).
+    const asmap = this.netgroups.asmapVersion;
+    this.keyFingerprint = deriveKey(opts.key, asmap === null ? 'peerd/addrman/fingerprint' : `peerd/addrman/fingerprint/asmap/${asmap}`).subarray(0, 8);
     // Full capacity at once: zero-filled typed arrays cost address space, not memory, until
     // written, and growing by copies would leave the old arrays' pages in the C heap.
     this.grow(MAX_ENTRIES);
@@ -545,7 +554,7 @@ export class AddrMan {
 
   /** Writes the length-prefixed group of entry `id` at sb[at…]; returns the new offset. */
   private putGroup(at: number, id: number): number {
-    const n = groupInto(this.sb, at + 1, this.net[id], this.addr.buf(id), this.addr.off(id));
+    const n = this.netgroups.groupInto(this.sb, at + 1, this.net[id], this.addr.buf(id), this.addr.off(id));
     this.sb[at] = n;
     return at + 1 + n;
   }
@@ -557,7 +566,7 @@ export class AddrMan {
   }
 
   private setSourceGroup(netId: number, b: Uint8Array, o: number, len: number): void {
-    if (storedLength(netId) === len && len > 0) this.srcGroupLen = groupInto(this.srcGroup, 0, netId, b, o);
+    if (storedLength(netId) === len && len > 0) this.srcGroupLen = this.netgroups.groupInto(this.srcGroup, 0, netId, b, o);
     else {
       // A source of a network we do not store (should not happen): one group per network id.
       this.srcGroup[0] = 0;

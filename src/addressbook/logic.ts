@@ -12,7 +12,7 @@ import type { Ref } from '../../supervisors/runtime.js';
 import type { PeerMsg } from '../peer/actor.js';
 import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
 import { endpointKey } from '../connman/logic.js';
-import { isLocalIp, netGroup, normalizeIp } from '../connman/netgroup.js';
+import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
 import { discourage, isBanned, isDiscouraged, type BanList } from '../connman/bans.js';
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
@@ -384,9 +384,10 @@ export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number
   const out: Candidate[] = [];
   const usable = (e: Endpoint): boolean => {
     const key = endpointKey(e);
-    if (busy.has(key) || groups.has(netGroup(e.host)) || blockedIp(s, e.host, nowMs)) return false;
+    const group = s.man.netgroups.hostGroup(e.host);
+    if (busy.has(key) || groups.has(group) || blockedIp(s, e.host, nowMs)) return false;
     busy.add(key);
-    groups.add(netGroup(e.host));
+    groups.add(group);
     return true;
   };
   if (req.purpose === 'outbound') {

@@ -28,7 +28,7 @@ import type { Endpoint } from '../connman/logic.js';
 import { parseSubnet, type BanList } from '../connman/bans.js';
 import { createHash } from 'node:crypto';
 import { networkFromId, networkId, type AddressNetwork, type NetAddress, type TimedNetAddress } from '../wire/address.js';
-import { storedLength } from './netgroup.js';
+import { storedLength } from '../netaddress/netaddress.js';
 
 export const KEY_KEY = 'ab!key';
 export const SNAPSHOT_KEY = 'ab!snapshot';

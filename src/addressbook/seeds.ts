@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatAddress, isValidAddress, networkId, parseAddress, type NetAddress } from '../wire/address.js';
 import type { NetworkName as ChainName } from '../wire/network.js';
-import { isRoutableRaw, networkName } from './netgroup.js';
+import { isRoutableRaw, networkName } from '../netaddress/netaddress.js';
 
 /** The networks that ship a list (regtest has none). */
 export const SEEDED_NETWORKS: readonly ChainName[] = ['main', 'testnet3', 'testnet4', 'signet'];

@@ -13,7 +13,7 @@ import { startChild, whichChildren, type DynMsg } from '../../supervisors/superv
 import { parseAddress } from '../wire/address.js';
 import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';
-import { isLocalIp, normalizeIp } from './netgroup.js';
+import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
 import type { AddressBookMsg, BanListUpdate, BookChanged } from '../addressbook/actor.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';

@@ -4,7 +4,7 @@
  * for misbehaviour) covers one address for 24 h: never dialled, and let in only while inbound
  * slots are to spare (preferred for eviction). The address-book actor will own and persist this.
  */
-import { normalizeIp } from './netgroup.js';
+import { normalizeIp } from '../netaddress/netaddress.js';
 import { parseIpSubnet, subnetHas, type IpSubnet } from '../util/subnet.js';
 
 export const DEFAULT_BAN_MS = 24 * 3600 * 1000;

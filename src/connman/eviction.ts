@@ -1,4 +1,4 @@
-import type { NetKind } from './netgroup.js';
+import type { NetworkName } from '../netaddress/netaddress.js';
 
 /**
  * What the connection manager knows of an inbound peer when it must make room: the inputs of
@@ -23,7 +23,8 @@ export interface EvictionCandidate {
   /** Discouraged peers are evicted first. */
   readonly preferEvict: boolean;
   readonly isLocal: boolean;
-  readonly network: NetKind;
+  /** The network the connection goes through (Core's ConnectedThroughNetwork: GetNetClass). */
+  readonly network: NetworkName;
   /** Whitelisted (noban) peers are never evicted. */
   readonly noban: boolean;
   readonly inbound: boolean;
@@ -50,7 +51,7 @@ const byBlockRelayOnlyTime: Cmp = (a, b) =>
   flag(b.relayTxs, a.relayTxs) || num(a.lastBlockAt, b.lastBlockAt) || flag(a.relevantServices, b.relevantServices) || byNewestFirst(a, b);
 const byBlockTime: Cmp = (a, b) => num(a.lastBlockAt, b.lastBlockAt) || flag(a.relevantServices, b.relevantServices) || byNewestFirst(a, b);
 
-type Disadvantaged = { readonly isLocal: boolean; readonly net: NetKind | null; count: number };
+type Disadvantaged = { readonly isLocal: boolean; readonly net: NetworkName | null; count: number };
 
 function inGroup(n: Disadvantaged, c: EvictionCandidate): boolean {
   return n.isLocal ? c.isLocal : c.network === n.net;

@@ -10,7 +10,8 @@
 import { match } from 'ts-pattern';
 import { backoffDelay, type BackoffOptions } from '../../supervisors/decisions.js';
 import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
-import { isLocalIp, keyedNetGroup, netGroup, netKind, normalizeIp } from './netgroup.js';
+import { isLocalIp, netKind, normalizeIp } from '../netaddress/netaddress.js';
+import { keyedNetGroup, NO_ASMAP, type NetGroupManager } from '../netaddress/netgroup.js';
 
 export type ConnType = 'inbound' | 'outbound-full-relay' | 'block-relay-only' | 'manual' | 'feeler' | 'addr-fetch';
 
@@ -47,6 +48,8 @@ export interface ConnmanConfig {
   readonly manualBackoff: BackoffOptions;
   /** Secret for keyed network groups (eviction must not be predictable by peers). */
   readonly groupKey: Uint8Array;
+  /** Network groups (outbound diversity, eviction); the address book must use the same. */
+  readonly netgroups: NetGroupManager;
   /** How many recent disconnects to remember for the operator. */
   readonly disconnectHistory: number;
 }
@@ -62,6 +65,7 @@ export const DEFAULT_CONNMAN: Omit<ConnmanConfig, 'groupKey'> = {
   listen: true,
   manualBackoff: { minMs: 1000, maxMs: 300_000, randomFactor: 0.2, resetAfterMs: 60_000 },
   disconnectHistory: 1000,
+  netgroups: NO_ASMAP,
 };
 
 /** Outbound slots Core reserves: full relay + block relay + feeler (inbound gets the rest). */
@@ -280,7 +284,7 @@ function busyEndpoints(s: ConnmanState): Set<string> {
 
 function startDial(s: ConnmanState, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, fx: ConnmanEffect[]): number {
   const id = s.nextId++;
-  s.dials.set(id, { id, endpoint, connType, group: netGroup(endpoint.host), startedAt: now, manualKey });
+  s.dials.set(id, { id, endpoint, connType, group: s.config.netgroups.hostGroup(endpoint.host), startedAt: now, manualKey });
   fx.push({ kind: 'dial', id, endpoint, connType, timeoutMs: s.config.connectTimeoutMs });
   return id;
 }
@@ -309,7 +313,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
   const take = (list: Endpoint[]): Endpoint | null => {
     while (list.length > 0) {
       const e = list.shift() as Endpoint;
-      const g = netGroup(e.host);
+      const g = s.config.netgroups.hostGroup(e.host);
       if (groups.has(g) || busy.has(endpointKey(e)) || s.banned(e.host) || s.discouraged(e.host)) continue;
       groups.add(g);
       busy.add(endpointKey(e));
@@ -393,7 +397,7 @@ function evictionCandidate(p: ConnPeer): EvictionCandidate {
 }
 
 function newPeer(s: ConnmanState, id: number, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, noban = false): ConnPeer {
-  const group = netGroup(endpoint.host);
+  const group = s.config.netgroups.hostGroup(endpoint.host);
   return {
     id,
     endpoint,
@@ -543,7 +547,7 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
         s.wantingAddresses = false;
         const groups = usedGroups(s);
         const busy = busyEndpoints(s);
-        const dialable = list.some((c) => !groups.has(netGroup(c.host)) && !busy.has(endpointKey(c)) && !s.banned(c.host) && !s.discouraged(c.host));
+        const dialable = list.some((c) => !groups.has(s.config.netgroups.hostGroup(c.host)) && !busy.has(endpointKey(c)) && !s.banned(c.host) && !s.discouraged(c.host));
         if (dialable) resetAddrBackoff(s);
         else {
           s.addrEmptyRounds++;

@@ -3,10 +3,10 @@
  * are small functions over a {@link ControlContext}; `dispatch` checks the parameters as Core's
  * RPCHelpMan does (positional or named, count, types) before calling them.
  */
-import { isIPv6 } from 'node:net';
 import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
 import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry, type PeerAddrCounts } from './context.js';
-import { isLoopback, parseIpSubnet, subnetHas } from '../util/subnet.js';
+import { parseIpSubnet, subnetHas } from '../util/subnet.js';
+import { netKind } from '../netaddress/netaddress.js';
 import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/runtime.js';
@@ -47,11 +47,6 @@ function hex16(bits: bigint): string {
   return bits.toString(16).padStart(16, '0');
 }
 
-function peerNetwork(host: string): string {
-  if (isLoopback(host) || /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.|f[cd]|fe80)/i.test(host)) return 'not_publicly_routable';
-  return isIPv6(host) ? 'ipv6' : 'ipv4';
-}
-
 /**
  * Core's getpeerinfo object for one peer (every field of v30; peerd's own extras at the end).
  * `addr`: the address book's counts for it (zeros when the book did not answer).
@@ -61,7 +56,7 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
   const o: JsonObject = {
     id: p.id,
     addr: p.addr,
-    network: peerNetwork(p.endpoint.host),
+    network: netKind(p.endpoint.host),
     services: hex16(services),
     servicesnames: serviceNames(services),
     relaytxes: p.relayTxs,

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { formatSeed, loadFixedSeeds, parseSeed, parseSeedList, seedCounts, seedFile, seedProblem, SEEDED_NETWORKS } from '../../src/addressbook/seeds.js';
 import { networkParams } from '../../src/wire/network.js';
-import { isRoutable } from '../../src/addressbook/netgroup.js';
+import { isRoutable } from '../../src/netaddress/netaddress.js';
 import type { NetAddress } from '../../src/wire/address.js';
 
 /** The counts the lists were generated with (Core's makeseeds keeps at most 512 a network). */

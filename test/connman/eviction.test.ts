@@ -2,9 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { selectPeerToEvict, type EvictionCandidate } from '../../src/connman/eviction.js';
-import { netGroup, keyedNetGroup, isLocalIp, netKind } from '../../src/connman/netgroup.js';
-
-const KEY = Buffer.from('eviction test key');
 
 function cand(id: number, over: Partial<EvictionCandidate> = {}): EvictionCandidate {
   return {
@@ -25,19 +22,6 @@ function cand(id: number, over: Partial<EvictionCandidate> = {}): EvictionCandid
     ...over,
   };
 }
-
-test('network groups: IPv4 /16, IPv6 /32, loopback one group, mapped IPv4 as IPv4', () => {
-  assert.equal(netGroup('1.2.3.4'), netGroup('1.2.200.9'));
-  assert.notEqual(netGroup('1.2.3.4'), netGroup('1.3.3.4'));
-  assert.equal(netGroup('::ffff:1.2.3.4'), netGroup('1.2.9.9'));
-  assert.equal(netGroup('2001:db8:1::1'), netGroup('2001:db8:ffff::2'));
-  assert.notEqual(netGroup('2001:db8::1'), netGroup('2001:db9::1'));
-  assert.equal(netGroup('127.0.0.1'), netGroup('::1'));
-  assert.equal(netGroup('2002:0102:0304::1'), netGroup('1.2.0.0'), '6to4 groups by the embedded IPv4');
-  assert.ok(isLocalIp('127.0.0.5'));
-  assert.equal(netKind('fc00::1'), 'cjdns');
-  assert.notEqual(keyedNetGroup(KEY, 'ipv4:1.2'), keyedNetGroup(Buffer.from('other'), 'ipv4:1.2'));
-});
 
 test('a small set of peers is fully protected: the newcomer is refused', () => {
   const peers = Array.from({ length: 20 }, (_, i) => cand(i));

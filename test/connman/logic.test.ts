@@ -11,9 +11,12 @@ import {
   type ConnmanMsg,
   type Endpoint,
 } from '../../src/connman/logic.js';
-import { netGroup } from '../../src/connman/netgroup.js';
+import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
+
+const netGroup = (host: string): string => NO_ASMAP.hostGroup(host);
 
 const config = { ...DEFAULT_CONNMAN, groupKey: Buffer.from('k') };
+// Candidates are public addresses (11/8, one group per /16): Core puts every private one (10/8, …) in one single group.
 const ep = (host: string, port = 18444): Endpoint => ({ host, port });
 
 function run(s: ConnmanState, msg: ConnmanMsg): ConnmanEffect[] {
@@ -28,7 +31,7 @@ test('fills 8 full-relay and 2 block-relay-only slots, one per network group', (
   const first = run(s, { type: 'tick', now: 0 });
   assert.ok(first.some((e) => e.kind === 'want-addresses'), 'asks the address book when it has no candidates');
   // 12 groups, with duplicates inside groups.
-  const list = Array.from({ length: 30 }, (_, i) => ep(`10.${i % 12}.0.${i}`));
+  const list = Array.from({ length: 30 }, (_, i) => ep(`11.${i % 12}.0.${i}`));
   run(s, { type: 'addresses', purpose: 'outbound', list, now: 0 });
   const fx = run(s, { type: 'tick', now: 1 });
   const d = dials(fx);
@@ -42,14 +45,14 @@ test('fills 8 full-relay and 2 block-relay-only slots, one per network group', (
 
 test('a dead outbound peer is replaced in the same step', () => {
   const s = initConnman({ config: { ...config, blockRelayTarget: 0, fullRelayTarget: 1 }, connect: [], addnode: [], now: 0 });
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1')], now: 0 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.1.0.1'), ep('11.2.0.1')], now: 0 });
   const [d] = dials(run(s, { type: 'tick', now: 0 }));
   run(s, { type: 'dial-ok', id: d.id, now: 1 });
   run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: false, now: 1 });
   const fx = run(s, { type: 'peer-down', id: d.id, reason: 'ping timeout', misbehaving: false, now: 5 });
   const next = dials(fx);
   assert.equal(next.length, 1);
-  assert.equal(next[0].endpoint.host, '10.2.0.1');
+  assert.equal(next[0].endpoint.host, '11.2.0.1');
   assert.equal(s.disconnects.at(-1)?.reason, 'ping timeout');
 });
 
@@ -100,17 +103,17 @@ test('inbound: accepted up to the limit, then eviction, then refusal when all ar
   assert.equal(maxInbound(small), 3);
   const s = initConnman({ config: small, connect: [], addnode: [], now: 0 });
   for (let i = 0; i < 3; i++) {
-    const fx = run(s, { type: 'inbound', socketId: i, remote: ep(`10.${i}.0.1`, 5000), now: i });
+    const fx = run(s, { type: 'inbound', socketId: i, remote: ep(`11.${i}.0.1`, 5000), now: i });
     assert.equal(fx[0].kind, 'accept');
   }
   // With only 3 inbound peers every one is protected (by netgroup alone), so the newcomer is refused.
-  const fx = run(s, { type: 'inbound', socketId: 9, remote: ep('10.9.0.1', 5000), now: 10 });
+  const fx = run(s, { type: 'inbound', socketId: 9, remote: ep('11.9.0.1', 5000), now: 10 });
   assert.deepEqual(fx, [{ kind: 'refuse', socketId: 9, reason: 'full, no peer evictable' }]);
 
   const big = { ...config, maxConnections: 11 + 40 };
   const t = initConnman({ config: big, connect: [], addnode: [], now: 0 });
-  for (let i = 0; i < 40; i++) run(t, { type: 'inbound', socketId: i, remote: ep(`10.${i % 2}.0.${i}`, 5000), now: i });
-  const out = run(t, { type: 'inbound', socketId: 99, remote: ep('10.7.0.1', 5000), now: 100 });
+  for (let i = 0; i < 40; i++) run(t, { type: 'inbound', socketId: i, remote: ep(`11.${i % 2}.0.${i}`, 5000), now: i });
+  const out = run(t, { type: 'inbound', socketId: 99, remote: ep('11.7.0.1', 5000), now: 100 });
   assert.equal(out[0].kind, 'disconnect');
   assert.equal(out[1].kind, 'accept');
   assert.equal(t.peers.size, 40);
@@ -122,12 +125,12 @@ test('banned addresses are refused; discouraged ones only while there is room to
     connect: [],
     addnode: [],
     now: 0,
-    banned: (ip) => ip === '10.0.0.66',
-    discouraged: (ip) => ip === '10.0.0.77',
+    banned: (ip) => ip === '11.0.0.66',
+    discouraged: (ip) => ip === '11.0.0.77',
   });
-  assert.equal(run(s, { type: 'inbound', socketId: 1, remote: ep('10.0.0.66'), now: 0 })[0].kind, 'refuse');
-  assert.equal(run(s, { type: 'inbound', socketId: 2, remote: ep('10.1.0.1'), now: 0 })[0].kind, 'accept');
-  assert.deepEqual(run(s, { type: 'inbound', socketId: 3, remote: ep('10.0.0.77'), now: 0 }), [{ kind: 'refuse', socketId: 3, reason: 'discouraged' }]);
+  assert.equal(run(s, { type: 'inbound', socketId: 1, remote: ep('11.0.0.66'), now: 0 })[0].kind, 'refuse');
+  assert.equal(run(s, { type: 'inbound', socketId: 2, remote: ep('11.1.0.1'), now: 0 })[0].kind, 'accept');
+  assert.deepEqual(run(s, { type: 'inbound', socketId: 3, remote: ep('11.0.0.77'), now: 0 }), [{ kind: 'refuse', socketId: 3, reason: 'discouraged' }]);
   assert.equal(s.refused.get('banned'), 1);
 });
 
@@ -144,14 +147,14 @@ test('property: slots never exceed their targets, whatever order events arrive i
           op === 0
             ? { type: 'tick', now }
             : op === 1
-              ? { type: 'addresses', purpose: 'outbound', list: Array.from({ length: 5 }, (_, i) => ep(`10.${(x + i) % 30}.1.${i}`)), now }
+              ? { type: 'addresses', purpose: 'outbound', list: Array.from({ length: 5 }, (_, i) => ep(`11.${(x + i) % 30}.1.${i}`)), now }
               : op === 2
                 ? { type: 'dial-ok', id, now }
                 : op === 3
                   ? { type: 'dial-failed', id, error: 'e', now }
                   : op === 4
                     ? { type: 'peer-down', id, reason: 'r', misbehaving: false, now }
-                    : { type: 'inbound', socketId: x, remote: ep(`10.${x}.2.2`), now };
+                    : { type: 'inbound', socketId: x, remote: ep(`11.${x}.2.2`), now };
         updateConnman(s, msg);
         const count = (t: string) => [...s.peers.values(), ...s.dials.values()].filter((p) => p.connType === t).length;
         assert.ok(count('outbound-full-relay') <= 8);
@@ -173,17 +176,17 @@ test('seed nodes are dialled once as addr-fetch and never retried; offered addre
   assert.equal(d.connType, 'addr-fetch');
   run(s, { type: 'dial-failed', id: d.id, error: 'refused', now: 1 });
   assert.equal(dials(run(s, { type: 'tick', now: 1_000_000 })).filter((x) => x.connType === 'addr-fetch').length, 0);
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.1.0.1'), ep('10.2.0.1')], now: 1 });
-  assert.deepEqual(s.candidates.map((e) => e.host), ['10.1.0.1', '10.2.0.1']);
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.1.0.1'), ep('11.1.0.1'), ep('11.2.0.1')], now: 1 });
+  assert.deepEqual(s.candidates.map((e) => e.host), ['11.1.0.1', '11.2.0.1']);
 });
 
 test('a feeler tests one learned address every interval, in a network group not used by outbound peers', () => {
   const s = initConnman({ config: { ...config, fullRelayTarget: 1, blockRelayTarget: 0 }, connect: [], addnode: [], now: 0 });
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1'), ep('10.2.0.1'), ep('10.2.0.2'), ep('10.3.0.1')], now: 0 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.1.0.1'), ep('11.2.0.1'), ep('11.2.0.2'), ep('11.3.0.1')], now: 0 });
   const first = dials(run(s, { type: 'tick', now: 1 }));
   assert.deepEqual(first.map((d) => d.connType), ['outbound-full-relay']);
   const feel = dials(run(s, { type: 'tick', now: 120_001 }));
-  assert.deepEqual(feel.map((d) => [d.connType, d.endpoint.host]), [['feeler', '10.2.0.1']]);
+  assert.deepEqual(feel.map((d) => [d.connType, d.endpoint.host]), [['feeler', '11.2.0.1']]);
   assert.deepEqual(dials(run(s, { type: 'tick', now: 120_002 })), [], 'one feeler at a time, one per interval');
   run(s, { type: 'dial-failed', id: feel[0].id, error: 'x', now: 120_003 });
   assert.deepEqual(dials(run(s, { type: 'tick', now: 200_000 })), [], 'not before the interval has passed again');
@@ -194,23 +197,23 @@ test('anchors from the address book are dialled first, as block-relay-only, befo
   const s = initConnman({ config, connect: [], addnode: [], now: 0 });
   run(s, { type: 'tick', now: 0 });
   const list = [
-    { host: '10.50.0.1', port: 18444, anchor: true },
-    { host: '10.51.0.1', port: 18444, anchor: true },
-    ...Array.from({ length: 12 }, (_, i) => ep(`10.${i}.0.1`)),
+    { host: '11.50.0.1', port: 18444, anchor: true },
+    { host: '11.51.0.1', port: 18444, anchor: true },
+    ...Array.from({ length: 12 }, (_, i) => ep(`11.${i}.0.1`)),
   ];
   run(s, { type: 'addresses', purpose: 'outbound', list, now: 0 });
   const d = dials(run(s, { type: 'tick', now: 1 }));
   assert.deepEqual(
     d.slice(0, 2).map((x) => [x.endpoint.host, x.connType]),
     [
-      ['10.50.0.1', 'block-relay-only'],
-      ['10.51.0.1', 'block-relay-only'],
+      ['11.50.0.1', 'block-relay-only'],
+      ['11.51.0.1', 'block-relay-only'],
     ],
     'the anchors are the first dials, into the block-relay-only slots',
   );
   assert.equal(d.filter((x) => x.connType === 'block-relay-only').length, 2, 'no further block-relay-only dial: the anchors took both slots');
   assert.equal(d.filter((x) => x.connType === 'outbound-full-relay').length, 8);
-  assert.ok(d.filter((x) => x.connType === 'outbound-full-relay').every((x) => x.endpoint.host !== '10.50.0.1' && x.endpoint.host !== '10.51.0.1'), 'no anchor in a full-relay slot');
+  assert.ok(d.filter((x) => x.connType === 'outbound-full-relay').every((x) => x.endpoint.host !== '11.50.0.1' && x.endpoint.host !== '11.51.0.1'), 'no anchor in a full-relay slot');
   assert.equal('anchor' in d[0].endpoint, false, 'the dialled endpoint carries no marker');
 });
 
@@ -219,16 +222,16 @@ test('anchors beyond the free block-relay-only slots are dropped, never used for
   run(s, {
     type: 'addresses',
     purpose: 'outbound',
-    list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.51.0.1', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')],
+    list: [{ host: '11.50.0.1', port: 18444, anchor: true }, { host: '11.51.0.1', port: 18444, anchor: true }, ep('11.1.0.1'), ep('11.2.0.1')],
     now: 0,
   });
   const d = dials(run(s, { type: 'tick', now: 0 }));
   assert.deepEqual(
     d.map((x) => [x.endpoint.host, x.connType]),
     [
-      ['10.50.0.1', 'block-relay-only'],
-      ['10.1.0.1', 'outbound-full-relay'],
-      ['10.2.0.1', 'outbound-full-relay'],
+      ['11.50.0.1', 'block-relay-only'],
+      ['11.1.0.1', 'outbound-full-relay'],
+      ['11.2.0.1', 'outbound-full-relay'],
     ],
   );
   assert.equal(s.anchors.length, 0, 'the anchor left over is forgotten');
@@ -236,14 +239,14 @@ test('anchors beyond the free block-relay-only slots are dropped, never used for
 
 test('an anchor in a network group already in use is skipped', () => {
   const s = initConnman({ config: { ...config, blockRelayTarget: 2, fullRelayTarget: 1 }, connect: [], addnode: [], now: 0 });
-  run(s, { type: 'addresses', purpose: 'outbound', list: [{ host: '10.50.0.1', port: 18444, anchor: true }, { host: '10.50.0.2', port: 18444, anchor: true }, ep('10.1.0.1'), ep('10.2.0.1')], now: 0 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [{ host: '11.50.0.1', port: 18444, anchor: true }, { host: '11.50.0.2', port: 18444, anchor: true }, ep('11.1.0.1'), ep('11.2.0.1')], now: 0 });
   const d = dials(run(s, { type: 'tick', now: 0 }));
   assert.deepEqual(
     d.map((x) => [x.endpoint.host, x.connType]),
     [
-      ['10.50.0.1', 'block-relay-only'],
-      ['10.1.0.1', 'outbound-full-relay'],
-      ['10.2.0.1', 'block-relay-only'],
+      ['11.50.0.1', 'block-relay-only'],
+      ['11.1.0.1', 'outbound-full-relay'],
+      ['11.2.0.1', 'block-relay-only'],
     ],
   );
 });
@@ -272,12 +275,12 @@ test('address rounds that offer nothing dialable back off 1, 2, 4 … 30 s; a bo
   assert.equal(asks(run(s, { type: 'book-changed', now })), 1);
   assert.equal(s.addrEmptyRounds, 0);
   // An answer whose only candidate is in a group in use counts as empty too.
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.1')], now });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.1.0.1')], now });
   const step = run(s, { type: 'tick', now: now + 1 });
   const [d] = dials(step);
-  assert.equal(d?.endpoint.host, '10.1.0.1');
+  assert.equal(d?.endpoint.host, '11.1.0.1');
   assert.equal(asks(step), 1, 'one slot still empty');
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.1.0.2')], now: now + 2 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.1.0.2')], now: now + 2 });
   assert.equal(s.addrEmptyRounds, 1, 'its group is taken by the first dial');
   assert.equal(asks(run(s, { type: 'tick', now: now + 500 })), 0, 'waiting');
   // The outbound peer comes up and goes: its group is free, the wait ends.
@@ -288,7 +291,7 @@ test('address rounds that offer nothing dialable back off 1, 2, 4 … 30 s; a bo
   assert.ok(dials(fx).length + asks(fx) > 0, 'the slots are filled or asked for at once');
   // A dialable answer resets the count as well.
   s.addrEmptyRounds = 3;
-  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('10.9.0.1')], now: now + 800 });
+  run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.9.0.1')], now: now + 800 });
   assert.equal(s.addrEmptyRounds, 0);
   assert.equal(s.addrRetryAt, 0);
 });

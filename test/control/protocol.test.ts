@@ -188,6 +188,25 @@ test('param checking: named and positional, optional nulls', () => {
   assert.ok(corePeerInfo(fakePeer({ pingtime: null, minping: null })).pingtime === undefined);
 });
 
+test("getpeerinfo's network is Core's GetNetworkName(GetNetClass()) of the peer's address", () => {
+  const network = (host: string): Json | undefined => corePeerInfo(fakePeer({ endpoint: { host, port: 8333 } })).network;
+  const cases: [string, string][] = [
+    ['1.2.3.4', 'ipv4'],
+    ['2001:4860::8888', 'ipv6'],
+    ['2002:102:304::1', 'ipv4'], // 6to4 goes through IPv4
+    ['2001:0:9999::fefd:fcfb', 'ipv4'], // Teredo
+    ['127.0.0.1', 'not_publicly_routable'],
+    ['0.0.0.0', 'not_publicly_routable'],
+    ['::1', 'not_publicly_routable'],
+    ['10.0.0.1', 'not_publicly_routable'],
+    ['100.64.0.1', 'not_publicly_routable'],
+    ['192.0.2.1', 'not_publicly_routable'],
+    ['fd00::1', 'not_publicly_routable'],
+    ['2001:db8::1', 'not_publicly_routable'],
+  ];
+  for (const [host, want] of cases) assert.equal(network(host), want, host);
+});
+
 test('subnets, loopback, basic auth', () => {
   assert.equal(parseIpSubnet('10.1.2.3/255.255.0.0')?.text, '10.1.0.0/16');
   assert.equal(parseIpSubnet('10.1.2.3')?.text, '10.1.2.3/32');
