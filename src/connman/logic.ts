@@ -147,7 +147,20 @@ export interface ConnmanState {
   readonly banned: (ip: string) => boolean;
   readonly discouraged: (ip: string) => boolean;
   readonly random: () => number;
+  /** While no peer is connected: since when, and the dials since the last status line (see {@link noteAlone}). */
+  readonly alone: AloneState;
 }
+
+export interface AloneState {
+  since: number | null;
+  reportedAt: number;
+  dials: number;
+  failures: number;
+  lastError: string | null;
+}
+
+/** How long with no peer before the first status line, and between two of them, ms. */
+export const ALONE_REPORT_MS = 60_000;
 
 export type ConnmanMsg =
   | { readonly type: 'tick'; readonly now: number }
@@ -238,6 +251,7 @@ export function initConnman(init: ConnmanInit): ConnmanState {
     banned: init.banned ?? (() => false),
     discouraged: init.discouraged ?? (() => false),
     random: init.random ?? Math.random,
+    alone: { since: null, reportedAt: 0, dials: 0, failures: 0, lastError: null },
   };
 }
 
@@ -614,7 +628,58 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
       }
     })
     .exhaustive();
+  noteAlone(s, msg, fx);
   return { state: s, effects: fx };
+}
+
+/**
+ * A node with no peer says so at the default level, once a minute after the first minute: how
+ * many dials it made, how many failed and the last reason, what the address book has offered,
+ * and what to do. Silent again from the first connection.
+ */
+function noteAlone(s: ConnmanState, msg: ConnmanMsg, fx: ConnmanEffect[]): void {
+  const a = s.alone;
+  for (const e of fx) if (e.kind === 'dial') a.dials++;
+  if (msg.type === 'dial-failed') {
+    a.failures++;
+    a.lastError = msg.error;
+  }
+  if (msg.type !== 'tick') return;
+  const now = msg.now;
+  let ready = 0;
+  for (const p of s.peers.values()) if (p.ready) ready++;
+  if (ready > 0 || !s.networkActive) {
+    a.since = null;
+    a.dials = 0;
+    a.failures = 0;
+    a.lastError = null;
+    return;
+  }
+  if (a.since === null) {
+    a.since = now;
+    a.reportedAt = now;
+    return;
+  }
+  if (now - a.since < ALONE_REPORT_MS || now - a.reportedAt < ALONE_REPORT_MS) return;
+  const minutes = Math.round((now - a.since) / 60_000);
+  const tried = a.dials === 0 ? 'no dial in the last minute' : `${a.dials} dial(s) in the last minute, ${a.failures} failed${a.lastError ? ` (last: ${a.lastError})` : ''}`;
+  const offered = s.candidates.length + s.feelerCandidates.length;
+  const hint =
+    s.manual.size > 0
+      ? 'retrying the --connect/--addnode peers with backoff'
+      : offered === 0 && a.dials === 0
+        ? 'the address book has no address to try: give peers with --addnode HOST:PORT or --connect HOST:PORT (DNS seeds need a network)'
+        : 'retrying other addresses';
+  fx.push({
+    kind: 'log',
+    level: 'info',
+    msg: `no peer connected for ${minutes} min: ${tried}; ${hint}`,
+    data: { aloneForMs: now - a.since, dials: a.dials, failed: a.failures, lastError: a.lastError, manual: s.manual.size, candidates: offered },
+  });
+  a.reportedAt = now;
+  a.dials = 0;
+  a.failures = 0;
+  a.lastError = null;
 }
 
 /** Counts for the registry summary and RPC. */

@@ -295,3 +295,39 @@ test('address rounds that offer nothing dialable back off 1, 2, 4 … 30 s; a bo
   assert.equal(s.addrEmptyRounds, 0);
   assert.equal(s.addrRetryAt, 0);
 });
+
+test('alone: with no peer for a minute, one status line a minute (dials, failures, the last reason, a hint); silent again once connected', () => {
+  const s = initConnman({ config: { ...config, blockRelayTarget: 0, fullRelayTarget: 1 }, connect: [], addnode: [ep('127.0.0.1', 1)], now: 0 });
+  const logs = (fx: ConnmanEffect[]) => fx.filter((e): e is Extract<ConnmanEffect, { kind: 'log' }> => e.kind === 'log' && e.level === 'info');
+  assert.deepEqual(logs(run(s, { type: 'tick', now: 0 })), [], 'not at once');
+  let dialled = 0;
+  let lines: Extract<ConnmanEffect, { kind: 'log' }>[] = [];
+  for (let now = 1000; now <= 125_000; now += 1000) {
+    const fx = run(s, { type: 'tick', now });
+    for (const d of dials(fx)) {
+      dialled++;
+      lines.push(...logs(run(s, { type: 'dial-failed', id: d.id, error: 'connect ECONNREFUSED 127.0.0.1:1', now })));
+    }
+    lines.push(...logs(fx));
+  }
+  assert.ok(dialled >= 2, 'the addnode peer was retried');
+  assert.equal(lines.length, 2, 'at 60 s and at 120 s');
+  assert.match(lines[0].msg, /^no peer connected for 1 min: \d+ dial\(s\) in the last minute, \d+ failed \(last: connect ECONNREFUSED 127\.0\.0\.1:1\); retrying the --connect\/--addnode peers with backoff$/);
+  assert.match(lines[1].msg, /^no peer connected for 2 min/);
+  // Connected: no more lines, and the clock starts again at the next loss.
+  const [d] = dials(run(s, { type: 'addnode', endpoint: ep('11.9.0.1'), command: 'onetry', now: 126_000 }));
+  assert.ok(d, 'onetry dials at once');
+  run(s, { type: 'dial-ok', id: d.id, now: 126_000 });
+  run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: true, now: 126_000 });
+  lines = [];
+  for (let now = 127_000; now <= 300_000; now += 1000) lines.push(...logs(run(s, { type: 'tick', now })));
+  assert.deepEqual(lines, []);
+});
+
+test('alone: with no address at all and no manual peer the line says how to give one', () => {
+  const s = initConnman({ config, connect: [], addnode: [], now: 0 });
+  const lines: string[] = [];
+  for (let now = 0; now <= 61_000; now += 1000) for (const e of run(s, { type: 'tick', now })) if (e.kind === 'log' && e.level === 'info') lines.push(e.msg);
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /no dial in the last minute; the address book has no address to try: give peers with --addnode HOST:PORT or --connect HOST:PORT/);
+});
