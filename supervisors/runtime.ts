@@ -7,8 +7,7 @@
  * `stop` is patched on import (see nact.ts) so stopping an actor stops its subtree, and the
  * patched stop calls back into the cell, which releases everything synchronously.
  */
-import type { Logger } from 'pino';
-import { rootLogger } from '../src/log.js';
+import { pino, type Logger } from 'pino';
 import { Exit, formatReason, type ExitReason } from './exit.js';
 import type { RestartType } from './decisions.js';
 import { realScheduler, type Cancel, type Scheduler } from './scheduler.js';
@@ -756,8 +755,15 @@ export interface RuntimeOptions {
   readonly scheduler?: Scheduler;
   /** Random source in [0,1) for backoff jitter (inject for deterministic tests). */
   readonly random?: () => number;
-  /** Parent logger; each actor logs through `logger.child({ actor: path })`. Default `rootLogger()`. */
+  /** Parent logger; each actor logs through `logger.child({ actor: path })`. Default: a silent logger. */
   readonly logger?: Logger;
+}
+
+let silent: Logger | undefined;
+
+/** The default logger of a runtime given none: writes nothing (a library stays quiet unless told). */
+function silentLogger(): Logger {
+  return (silent ??= pino({ level: 'silent' }));
 }
 
 export interface ActorInfo {
@@ -835,7 +841,7 @@ export class Runtime {
     this.name = opts.name ?? `peerd-${process.pid}-${++systemSeq}-${Math.floor(Math.random() * 1e9).toString(36)}`;
     this.scheduler = opts.scheduler ?? realScheduler;
     this.random = opts.random ?? Math.random;
-    this.logger = opts.logger ?? rootLogger();
+    this.logger = opts.logger ?? silentLogger();
     nact.start({ name: this.name });
     const sys = findSystem(this.name);
     if (sys === undefined) throw new Error(`nact system ${this.name} did not start`);
