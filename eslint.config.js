@@ -16,6 +16,16 @@ export default tseslint.config(
     },
   },
   {
+    // supervisors/ is a library: it takes nothing from the node.
+    files: ['supervisors/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**'], message: 'supervisors/ imports nothing from src/' }] }] },
+  },
+  {
+    // Everything else reaches supervisors/ through its public surface only.
+    files: ['src/**/*.ts', 'src/**/*.tsx', 'test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/supervisors/*', '!**/supervisors/index.js'], message: 'import supervisors/index.js, not the files behind it' }] }] },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

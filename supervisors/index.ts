@@ -6,6 +6,7 @@ export {
   AskError,
   InjectedCrash,
   RECENT_EXITS,
+  globToRegExp,
   ask,
   tell,
   send,

@@ -8,7 +8,7 @@
  * the address book.
  */
 import { match } from 'ts-pattern';
-import { backoffDelay, type BackoffOptions } from '../../supervisors/decisions.js';
+import { backoffDelay, type BackoffOptions } from '../../supervisors/index.js';
 import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
 import { isLocalIp, keyedNetGroup, netGroup, netKind, normalizeIp } from './netgroup.js';
 

@@ -20,7 +20,7 @@ import {
 } from '../../src/addressbook/logic.js';
 import { emptyBans, ban, parseSubnet } from '../../src/connman/bans.js';
 import { netGroup } from '../../src/connman/netgroup.js';
-import type { Ref } from '../../supervisors/runtime.js';
+import type { Ref } from '../../supervisors/index.js';
 import type { PeerMsg } from '../../src/peer/actor.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 
