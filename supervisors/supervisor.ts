@@ -20,21 +20,11 @@ import {
   type RestartType,
   type Strategy,
 } from './decisions.js';
-import {
-  ask,
-  cellOfContext,
-  defineActor,
-  shutdownCell,
-  tell,
-  type ActorContext,
-  type ActorDef,
-  type Cell,
-  type CellMeta,
-  type Ref,
-  type RefBase,
-  type Runtime,
-  type SpawnOptions,
-} from './runtime.js';
+import { defineActor, type ActorContext, type ActorDef, type SpawnOptions } from './actor.js';
+import { cellOfContext, shutdownCell, type Cell, type CellMeta } from './cell.js';
+import { ask, tell } from './messaging.js';
+import type { Ref, RefBase } from './ref.js';
+import type { Runtime } from './runtime.js';
 
 export type Shutdown = 'brutal_kill' | number;
 export type ChildType = 'worker' | 'supervisor';

@@ -6,7 +6,10 @@
  * Each slot is filled with the child spec its module provides; a slot left empty is simply
  * absent (no placeholder actors). `startTree` starts any tree and returns a handle.
  */
-import { Runtime, type ActorDef, type Ref, type RuntimeOptions, type TreeNode, type ActorInfo, type KillMode } from './runtime.js';
+import { Runtime, type KillMode, type RuntimeOptions } from './runtime.js';
+import type { ActorDef } from './actor.js';
+import type { Ref } from './ref.js';
+import type { ActorInfo, TreeNode } from './introspect.js';
 import { dynamicSupervisor, startSupervisor, type ChildSpec, type DynamicSupervisorOptions, type SupMsg, type SupervisorFlags } from './supervisor.js';
 import { Exit, type ExitReason } from './exit.js';
 
