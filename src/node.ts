@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode, supervisor, worker, type DynMsg, nodeTreeSpec, peersSupervisor, startTree, type TreeHandle, formatReason, type ExitReason } from '../supervisors/index.js';
+import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode, supervisor, worker, type DynMsg, startTree, type TreeHandle, formatReason, type ExitReason } from '../supervisors/index.js';
+import { nodeTreeSpec, peersSupervisor } from './tree.js';
 import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './config/load.js';
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
 import type { Settings } from './config/options.js';
