@@ -16,6 +16,21 @@ export default tseslint.config(
     },
   },
   {
+    // supervisors/ is a library: it takes nothing from the node.
+    files: ['supervisors/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/src/**'], message: 'supervisors/ imports nothing from src/' }] }] },
+  },
+  // Everything else reaches supervisors/ through its public surface only. The patterns count the
+  // '../' of each depth, so that test/supervisors/ (the tests' helpers) is not mistaken for it.
+  ...[1, 2, 3].map((depth) => {
+    const dirs = '/*'.repeat(depth - 1);
+    const up = '../'.repeat(depth);
+    return {
+      files: ['src', 'test', 'bench'].flatMap((d) => [`${d}${dirs}/*.ts`, `${d}${dirs}/*.tsx`]),
+      rules: { 'no-restricted-imports': ['error', { patterns: [{ group: [`${up}supervisors/*`, `!${up}supervisors/index.js`], message: 'import supervisors/index.js, not the files behind it' }] }] },
+    };
+  }),
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

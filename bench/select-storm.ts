@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { ask, tell, type Ref } from '../supervisors/runtime.js';
+import { ask, tell, type Ref } from '../supervisors/index.js';
 import { AddrMan } from '../src/addressbook/addrman.js';
 import type { AddressBookMsg, BanReply } from '../src/addressbook/actor.js';
 import { silentLogger } from '../src/log.js';

@@ -6,10 +6,8 @@
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode } from '../supervisors/runtime.js';
-import { supervisor, worker, type DynMsg } from '../supervisors/supervisor.js';
-import { nodeTreeSpec, peersSupervisor, startTree, type TreeHandle } from '../supervisors/tree.js';
-import { formatReason, type ExitReason } from '../supervisors/exit.js';
+import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode, supervisor, worker, type DynMsg, startTree, type TreeHandle, formatReason, type ExitReason } from '../supervisors/index.js';
+import { nodeTreeSpec, peersSupervisor } from './tree.js';
 import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './config/load.js';
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
 import type { Settings } from './config/options.js';

@@ -1,35 +1,23 @@
+// The public surface of supervisors/: import from here, never from the files behind it.
 export * from './exit.js';
 export * from './decisions.js';
 export * from './scheduler.js';
+export type { Ref, RefBase } from './ref.js';
+export { tell, ask, AskError, type AskErrorCode } from './messaging.js';
 export {
-  Runtime,
-  AskError,
-  InjectedCrash,
-  RECENT_EXITS,
-  ask,
-  tell,
-  send,
   defineActor,
-  definePure,
-  performEffect,
   type ActorContext,
   type ActorDef,
-  type ActorInfo,
   type ActorKind,
   type Closeable,
   type CrashDecision,
   type Down,
-  type ExitRecord,
-  type Effect,
-  type KillMode,
-  type PureDef,
-  type Ref,
-  type RefBase,
-  type RuntimeOptions,
   type SpawnOptions,
-  type Step,
   type Timers,
-  type TreeNode,
-} from './runtime.js';
+} from './actor.js';
+export { definePure, performEffect, send, type Effect, type PureDef, type Step } from './pure.js';
+export { InjectedCrash } from './sys.js';
+export { Runtime, type KillMode, type RuntimeOptions } from './runtime.js';
+export { RECENT_EXITS, globToRegExp, type ActorInfo, type ExitRecord, type TreeNode } from './introspect.js';
 export * from './supervisor.js';
 export * from './tree.js';

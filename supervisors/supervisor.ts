@@ -7,7 +7,7 @@
  * A supervisor only sees control messages (its children's EXITs, restarts, admin requests):
  * traffic to a child goes straight to the child's mailbox, never through its supervisor.
  */
-import { match } from 'ts-pattern';
+import { P, match } from 'ts-pattern';
 import { Exit, formatReason, type ExitReason } from './exit.js';
 import {
   NO_BACKOFF,
@@ -20,21 +20,11 @@ import {
   type RestartType,
   type Strategy,
 } from './decisions.js';
-import {
-  ask,
-  cellOfContext,
-  defineActor,
-  shutdownCell,
-  tell,
-  type ActorContext,
-  type ActorDef,
-  type Cell,
-  type CellMeta,
-  type Ref,
-  type RefBase,
-  type Runtime,
-  type SpawnOptions,
-} from './runtime.js';
+import { defineActor, type ActorContext, type ActorDef, type SpawnOptions } from './actor.js';
+import { cellOfContext, shutdownCell, type Cell, type CellMeta } from './cell.js';
+import { ask, tell } from './messaging.js';
+import type { Ref, RefBase } from './ref.js';
+import type { Runtime } from './runtime.js';
 
 export type Shutdown = 'brutal_kill' | number;
 export type ChildType = 'worker' | 'supervisor';
@@ -86,19 +76,22 @@ export interface ChildStatus {
 
 export type StartChildResult<M> = { readonly ok: true; readonly ref: Ref<M> } | { readonly ok: false; readonly error: 'max_children' | 'already_present' | 'start_failed'; readonly message: string };
 
-export type SupMsg =
+/** The messages both kinds of supervisor handle alike (a child's exit, a restart, which_children). */
+type CommonMsg =
   | { readonly type: 'EXIT'; readonly id: string; readonly incarnation: number; readonly reason: ExitReason }
   | { readonly type: 'RESTART'; readonly ids: readonly string[] }
-  | { readonly type: 'WHICH_CHILDREN'; readonly replyTo: Ref<ChildStatus[]> }
+  | { readonly type: 'WHICH_CHILDREN'; readonly replyTo: Ref<ChildStatus[]> };
+
+/** The static supervisor's messages. */
+export type SupMsg =
+  | CommonMsg
   | { readonly type: 'START_CHILD'; readonly spec: ChildSpec; readonly replyTo: Ref<StartChildResult<unknown>> }
   | { readonly type: 'TERMINATE_CHILD'; readonly id: string; readonly replyTo: Ref<boolean> }
   | { readonly type: 'RESTART_CHILD'; readonly id: string; readonly replyTo: Ref<boolean> };
 
 /** The dynamic supervisor's messages; `A` is the start argument, `M` the children's message type. */
 export type DynMsg<A, M> =
-  | { readonly type: 'EXIT'; readonly id: string; readonly incarnation: number; readonly reason: ExitReason }
-  | { readonly type: 'RESTART'; readonly ids: readonly string[] }
-  | { readonly type: 'WHICH_CHILDREN'; readonly replyTo: Ref<ChildStatus[]> }
+  | CommonMsg
   | { readonly type: 'START_CHILD'; readonly args: A; readonly replyTo: Ref<StartChildResult<M>> }
   | { readonly type: 'TERMINATE_CHILD'; readonly id: string; readonly replyTo: Ref<boolean> }
   | { readonly type: 'COUNT_CHILDREN'; readonly replyTo: Ref<{ readonly active: number; readonly max: number }> };
@@ -346,6 +339,51 @@ async function onExit(st: SupState, ctx: ActorContext<unknown>, id: string, inca
   return st;
 }
 
+/** A supervisor's state before any child has started (`dyn` for a dynamic supervisor). */
+function initialState(rt: Runtime, flags: Flags, dyn?: DynamicSupervisorOptions<unknown, unknown, unknown>): SupState {
+  return {
+    flags,
+    dynamic: dyn !== undefined,
+    children: new Map(),
+    window: [],
+    escalated: false,
+    seq: 0,
+    maxChildren: dyn?.maxChildren ?? Infinity,
+    dyn,
+    now: () => rt.scheduler.now(),
+  };
+}
+
+/** EXIT, RESTART and WHICH_CHILDREN, the same for both kinds of supervisor. */
+function handleCommon(st: SupState, msg: CommonMsg, ctx: ActorContext<unknown>): SupState | Promise<SupState> {
+  return match(msg)
+    .with({ type: 'EXIT' }, (m) => onExit(st, ctx, m.id, m.incarnation, m.reason))
+    .with({ type: 'RESTART' }, async (m) => {
+      if (!st.escalated) await restartIds(st, ctx, m.ids);
+      return st;
+    })
+    .with({ type: 'WHICH_CHILDREN' }, (m) => {
+      tell(m.replyTo, [...st.children.values()].map(statusOf));
+      return st;
+    })
+    .exhaustive();
+}
+
+const COMMON = { type: P.union('EXIT', 'RESTART', 'WHICH_CHILDREN') } as const;
+
+/** start_child's common part: adds `rec` and starts it; replies with its ref, or start_failed (and forgets it). */
+async function addAndStart(st: SupState, ctx: ActorContext<unknown>, rec: ChildRec, replyTo: Ref<StartChildResult<unknown>>): Promise<SupState> {
+  st.children.set(rec.id, rec);
+  try {
+    const cell = await startRec(cellOfContext(ctx), rec);
+    tell(replyTo, { ok: true, ref: cell.ref });
+  } catch (err) {
+    st.children.delete(rec.id);
+    tell(replyTo, { ok: false, error: 'start_failed', message: err instanceof Error ? err.message : String(err) });
+  }
+  return st;
+}
+
 function summarize(st: SupState): unknown {
   let running = 0;
   const pending: string[] = [];
@@ -379,17 +417,7 @@ export const supervisorDef: ActorDef<SupState, SupMsg, SupervisorOptions> = defi
   name: 'sup',
   kind: 'supervisor',
   async init(opts, ctx) {
-    const st: SupState = {
-      flags: flagsOf(opts),
-      dynamic: false,
-      children: new Map(),
-      window: [],
-      escalated: false,
-      seq: 0,
-      maxChildren: Infinity,
-      dyn: undefined,
-      now: () => ctx.runtime.scheduler.now(),
-    };
+    const st = initialState(ctx.runtime, flagsOf(opts));
     const sup = cellOfContext(ctx as ActorContext<unknown>);
     for (const spec of opts.children) {
       if (st.children.has(spec.id)) throw new Error(`duplicate child id ${spec.id}`);
@@ -409,30 +437,13 @@ export const supervisorDef: ActorDef<SupState, SupMsg, SupervisorOptions> = defi
   handle(st, msg, ctx0) {
     const ctx = ctx0 as ActorContext<unknown>;
     return match(msg)
-      .with({ type: 'EXIT' }, (m) => onExit(st, ctx, m.id, m.incarnation, m.reason))
-      .with({ type: 'RESTART' }, async (m) => {
-        if (!st.escalated) await restartIds(st, ctx, m.ids);
-        return st;
-      })
-      .with({ type: 'WHICH_CHILDREN' }, (m) => {
-        tell(m.replyTo, [...st.children.values()].map(statusOf));
-        return st;
-      })
+      .with(COMMON, (m) => handleCommon(st, m, ctx))
       .with({ type: 'START_CHILD' }, async (m) => {
         if (st.children.has(m.spec.id)) {
           tell(m.replyTo, { ok: false, error: 'already_present', message: `child ${m.spec.id} already present` });
           return st;
         }
-        const rec = recOf(m.spec);
-        st.children.set(rec.id, rec);
-        try {
-          const cell = await startRec(cellOfContext(ctx), rec);
-          tell(m.replyTo, { ok: true, ref: cell.ref });
-        } catch (err) {
-          st.children.delete(rec.id);
-          tell(m.replyTo, { ok: false, error: 'start_failed', message: err instanceof Error ? err.message : String(err) });
-        }
-        return st;
+        return addAndStart(st, ctx, recOf(m.spec), m.replyTo);
       })
       .with({ type: 'TERMINATE_CHILD' }, async (m) => {
         const rec = st.children.get(m.id);
@@ -485,31 +496,14 @@ const dynamicDef: ActorDef<SupState, ErasedDynMsg, ErasedDynOptions> = defineAct
   name: 'dynsup',
   kind: 'dynamic_supervisor',
   init(opts, ctx) {
-    return {
-      now: () => ctx.runtime.scheduler.now(),
-      flags: flagsOf({ strategy: 'one_for_one', ...(opts.intensity !== undefined ? { intensity: opts.intensity } : {}), ...(opts.period !== undefined ? { period: opts.period } : {}), ...(opts.backoff ? { backoff: opts.backoff } : {}) }),
-      dynamic: true,
-      children: new Map(),
-      window: [],
-      escalated: false,
-      seq: 0,
-      maxChildren: opts.maxChildren ?? Infinity,
-      dyn: opts,
-    };
+    const flags = flagsOf({ strategy: 'one_for_one', ...(opts.intensity !== undefined ? { intensity: opts.intensity } : {}), ...(opts.period !== undefined ? { period: opts.period } : {}), ...(opts.backoff ? { backoff: opts.backoff } : {}) });
+    return initialState(ctx.runtime, flags, opts);
   },
   handle(st, msg, ctx0) {
     const ctx = ctx0 as ActorContext<unknown>;
     const dyn = st.dyn!;
     return match(msg)
-      .with({ type: 'EXIT' }, (m) => onExit(st, ctx, m.id, m.incarnation, m.reason))
-      .with({ type: 'RESTART' }, async (m) => {
-        if (!st.escalated) await restartIds(st, ctx, m.ids);
-        return st;
-      })
-      .with({ type: 'WHICH_CHILDREN' }, (m) => {
-        tell(m.replyTo, [...st.children.values()].map(statusOf));
-        return st;
-      })
+      .with(COMMON, (m) => handleCommon(st, m, ctx))
       .with({ type: 'COUNT_CHILDREN' }, (m) => {
         let active = 0;
         for (const c of st.children.values()) if (c.cell !== undefined) active++;
@@ -527,16 +521,7 @@ const dynamicDef: ActorDef<SupState, ErasedDynMsg, ErasedDynOptions> = defineAct
           tell(m.replyTo, { ok: false, error: 'already_present', message: `child ${name} already present` });
           return st;
         }
-        const rec = dynRec(st, dyn, m.args, name);
-        st.children.set(name, rec);
-        try {
-          const cell = await startRec(cellOfContext(ctx), rec);
-          tell(m.replyTo, { ok: true, ref: cell.ref });
-        } catch (err) {
-          st.children.delete(name);
-          tell(m.replyTo, { ok: false, error: 'start_failed', message: err instanceof Error ? err.message : String(err) });
-        }
-        return st;
+        return addAndStart(st, ctx, dynRec(st, dyn, m.args, name), m.replyTo);
       })
       .with({ type: 'TERMINATE_CHILD' }, async (m) => {
         const rec = st.children.get(m.id);

@@ -1,49 +1,17 @@
 /**
- * The node's supervision tree, built from configuration:
- *
- *   root (one_for_one) → store, addressbook, chain, peers (dynamic), connman, listeners, control, inspector
- *
- * Each slot is filled with the child spec its module provides; a slot left empty is simply
- * absent (no placeholder actors). `startTree` starts any tree and returns a handle.
+ * A supervision tree on a runtime: `startTree(spec)` starts the root supervisor with its
+ * children (in order) and returns a handle to stop it, watch its exit and inspect it.
  */
-import { Runtime, type ActorDef, type Ref, type RuntimeOptions, type TreeNode, type ActorInfo, type KillMode } from './runtime.js';
-import { dynamicSupervisor, startSupervisor, type ChildSpec, type DynamicSupervisorOptions, type SupMsg, type SupervisorFlags } from './supervisor.js';
-import { Exit, type ExitReason } from './exit.js';
-
-/** The slots of the node's root supervisor, in start order (shutdown runs in reverse). */
-export const NODE_SLOTS = ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control', 'inspector'] as const;
-export type NodeSlot = (typeof NODE_SLOTS)[number];
-
-export interface NodeTreeConfig {
-  /** Root flags (default one_for_one, intensity 3 in 5 s). */
-  readonly root?: SupervisorFlags;
-  /** Child specs by slot; each spec's id must equal its slot. */
-  readonly children?: Partial<Record<Exclude<NodeSlot, 'peers'>, ChildSpec>>;
-  /** The peers dynamic supervisor (a `peersSupervisor(...)` spec). */
-  readonly peers?: ChildSpec;
-}
+import { Runtime, type KillMode, type RuntimeOptions } from './runtime.js';
+import type { Ref } from './ref.js';
+import type { ActorInfo, TreeNode } from './introspect.js';
+import { startSupervisor, type ChildSpec, type SupMsg, type SupervisorFlags } from './supervisor.js';
+import type { ExitReason } from './exit.js';
 
 export interface TreeSpec extends SupervisorFlags {
   readonly children: readonly ChildSpec[];
   /** The root supervisor's name (default `root`). */
   readonly name?: string;
-}
-
-/** The `peers` dynamic supervisor: temporary children (the connection manager replaces them). */
-export function peersSupervisor<S, M, A>(def: ActorDef<S, M, A>, opts: Omit<DynamicSupervisorOptions<S, M, A>, 'def'> = {}): ChildSpec {
-  return dynamicSupervisor('peers', { restart: 'temporary', shutdown: 2000, intensity: 1000, period: 1, ...opts, def });
-}
-
-/** Orders the configured children into the node's root spec. */
-export function nodeTreeSpec(cfg: NodeTreeConfig): TreeSpec {
-  const children: ChildSpec[] = [];
-  for (const slot of NODE_SLOTS) {
-    const spec = slot === 'peers' ? cfg.peers : cfg.children?.[slot];
-    if (spec === undefined) continue;
-    if (spec.id !== slot) throw new Error(`child spec for slot ${slot} has id ${spec.id}`);
-    children.push(spec);
-  }
-  return { strategy: 'one_for_one', intensity: 3, period: 5, ...cfg.root, children };
 }
 
 export interface TreeHandle {
@@ -80,5 +48,3 @@ export async function startTree(spec: TreeSpec, runtime: Runtime | RuntimeOption
     kill: (path, mode, opts) => rt.kill(path, mode, opts),
   };
 }
-
-export { Exit };

@@ -13,8 +13,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
 import { match } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
-import { formatReason } from '../../supervisors/exit.js';
+import { defineActor, tell, ask, type ActorContext, type Down, type Ref, formatReason } from '../../supervisors/index.js';
 import type { FromPeer, PeerInfo, PeerMsg } from '../peer/actor.js';
 import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
 import { endpointKey } from '../connman/logic.js';

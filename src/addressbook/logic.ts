@@ -8,7 +8,7 @@
  * Where this is silent it does what Core's net_processing.cpp and net.cpp do.
  */
 import { createHash } from 'node:crypto';
-import type { Ref } from '../../supervisors/runtime.js';
+import type { Ref } from '../../supervisors/index.js';
 import type { PeerMsg } from '../peer/actor.js';
 import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
 import { endpointKey } from '../connman/logic.js';

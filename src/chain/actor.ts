@@ -10,7 +10,7 @@
  * made again).
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/runtime.js';
+import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/index.js';
 import { Reader, Writer } from '../wire/buffer.js';
 import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';

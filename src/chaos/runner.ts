@@ -4,7 +4,7 @@
  * handled a message), and checks the node's invariants before, during and after.
  */
 import { performance } from 'node:perf_hooks';
-import type { KillMode } from '../../supervisors/runtime.js';
+import type { KillMode } from '../../supervisors/index.js';
 import { almostPlan, killTimes, normalizeTarget, parseIntensity, pickVictim, type ChaosMode, type ScheduleOptions } from './scheduler.js';
 import type { ActorRecord, ChaosTarget, StoreInfo } from './target.js';
 import { sleep } from '../util/sleep.js';

@@ -4,7 +4,7 @@
  * victim. Every choice comes from a PRNG derived from (seed, step), so the same seed on the same
  * tree gives the same victims in the same order, whatever happened at earlier steps.
  */
-import { globToRegExp } from '../../supervisors/runtime.js';
+import { globToRegExp } from '../../supervisors/index.js';
 import { prng } from '../util/prng.js';
 export { prng };
 

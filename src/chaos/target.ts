@@ -3,7 +3,7 @@
  * JSON-RPC (listactors, killactor, getconnectioncount, getdeadletters, getaddrmaninfo, listbanned,
  * getresources, getblockcount, getstoreinfo).
  */
-import { ask, type KillMode } from '../../supervisors/runtime.js';
+import { ask, type KillMode } from '../../supervisors/index.js';
 import type { NodeHandle } from '../node.js';
 import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../addressbook/actor.js';
 import { rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';

@@ -7,9 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { match, P } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type Runtime } from '../../supervisors/runtime.js';
-import { formatReason } from '../../supervisors/exit.js';
-import { startChild, whichChildren, type DynMsg } from '../../supervisors/supervisor.js';
+import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type Runtime, formatReason, startChild, whichChildren, type DynMsg } from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
 import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';

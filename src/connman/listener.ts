@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { match } from 'ts-pattern';
-import { defineActor, tell, type Ref } from '../../supervisors/runtime.js';
+import { defineActor, tell, type Ref } from '../../supervisors/index.js';
 import type { ConnmanActorMsg } from './actor.js';
 import { bindError } from '../util/bind-error.js';
 

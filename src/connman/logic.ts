@@ -8,7 +8,7 @@
  * the address book.
  */
 import { match } from 'ts-pattern';
-import { backoffDelay, type BackoffOptions } from '../../supervisors/decisions.js';
+import { backoffDelay, type BackoffOptions } from '../../supervisors/index.js';
 import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
 import { isLocalIp, netKind, normalizeIp } from '../netaddress/netaddress.js';
 import { keyedNetGroup, NO_ASMAP, type NetGroupManager } from '../netaddress/netgroup.js';

@@ -6,7 +6,7 @@
  * the cookie; a restart writes a new cookie and binds again.
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type Ref } from '../../supervisors/runtime.js';
+import { defineActor, tell, type Ref } from '../../supervisors/index.js';
 import { basicAuthChecker, cookiePath, removeCookie, writeCookie } from './auth.js';
 import { startRpcServer, type RpcServer, type RpcStats } from './rpc-server.js';
 import { dispatch } from './methods.js';

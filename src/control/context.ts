@@ -2,7 +2,7 @@
  * What the RPC methods see of the node: a small, handle-like interface. `node.ts` builds the
  * real one; tests build fakes, so every method is testable without HTTP.
  */
-import type { Ref, ActorInfo, TreeNode, KillMode } from '../../supervisors/runtime.js';
+import type { Ref, ActorInfo, TreeNode, KillMode } from '../../supervisors/index.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import type { AddedNodeInfo } from '../connman/actor.js';

@@ -9,7 +9,7 @@ import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';
 import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
-import type { KillMode, Ref, TreeNode } from '../../supervisors/runtime.js';
+import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
 import { resourceReport } from '../util/resources.js';
 

@@ -2,8 +2,7 @@
  * How the node plugs the control actor in: the ControlContext over the node's runtime and
  * connection manager, and the `control` child spec. Kept here so `node.ts` only wires it.
  */
-import { ask, type Ref, type Runtime, type KillMode } from '../../supervisors/runtime.js';
-import { worker, type ChildSpec } from '../../supervisors/supervisor.js';
+import { ask, type Ref, type Runtime, type KillMode, worker, type ChildSpec } from '../../supervisors/index.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { AddedNodeInfo } from '../connman/actor.js';

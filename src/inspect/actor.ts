@@ -6,7 +6,7 @@
  * methods. Stopping it, whatever the cause, closes the server; a restart binds the same port.
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/runtime.js';
+import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/index.js';
 import type { ControlContext } from '../control/context.js';
 import { dispatch } from '../control/methods.js';
 import type { Json } from '../control/protocol.js';

@@ -11,7 +11,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ExitRecord, TreeNode } from '../../supervisors/runtime.js';
+import type { ExitRecord, TreeNode } from '../../supervisors/index.js';
 import { COMMANDS } from '../wire/messages.js';
 import { actorType, type PeerRow, type PingSample, type SyncView } from './snapshot.js';
 

@@ -5,7 +5,7 @@
  * `handled` counters for messages/s, the bandwidth history, each peer's ping history).
  * Tested without sockets or clocks: the caller passes `now`.
  */
-import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/runtime.js';
+import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/index.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import { serviceNames } from '../control/methods.js';

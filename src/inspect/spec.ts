@@ -2,8 +2,7 @@
  * How the node plugs the inspector in: the `inspector` child spec (from `--inspect` and the RPC
  * credential settings) and the lookup of its bound address. Kept here so `node.ts` only wires it.
  */
-import { ask, type Runtime } from '../../supervisors/runtime.js';
-import { worker, type ChildSpec } from '../../supervisors/supervisor.js';
+import { ask, type Runtime, worker, type ChildSpec } from '../../supervisors/index.js';
 import { ConfigError } from '../config/load.js';
 import { cookiePath, readCookie } from '../control/auth.js';
 import type { ControlContext } from '../control/context.js';

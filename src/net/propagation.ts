@@ -15,7 +15,7 @@
  * the sync, 2 ms for a block, 10 ms for an address), so a figure is at most one poll (plus one
  * pass over the nodes) late. The nodes run in this process, so polls and nodes share its loop.
  */
-import { ask } from '../../supervisors/runtime.js';
+import { ask } from '../../supervisors/index.js';
 import type { AddressBookMsg, NodeAddressJson } from '../addressbook/actor.js';
 import { mineBlock } from '../chain/generate.js';
 import { Reader } from '../wire/buffer.js';

@@ -7,8 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/runtime.js';
-import { Exit } from '../../supervisors/exit.js';
+import { defineActor, tell, type ActorContext, type Ref, Exit } from '../../supervisors/index.js';
 import { FrameDecoder, encodeFrame } from '../wire/framing.js';
 import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
 import type { NetAddress } from '../wire/address.js';

@@ -9,7 +9,7 @@
  * crash). Users also monitor the store to crash at once rather than at their next write.
  */
 import { match } from 'ts-pattern';
-import { defineActor, ask, AskError, tell, type Ref, type Runtime } from '../../supervisors/runtime.js';
+import { defineActor, ask, AskError, tell, type Ref, type Runtime } from '../../supervisors/index.js';
 import { openStore, type Db } from './db.js';
 
 export type StoreMsg = { readonly type: 'db'; readonly replyTo: Ref<Db> } | { readonly type: 'info'; readonly replyTo: Ref<StoreInfo> };

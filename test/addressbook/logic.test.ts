@@ -20,9 +20,9 @@ import {
 } from '../../src/addressbook/logic.js';
 import { emptyBans, ban, parseSubnet } from '../../src/connman/bans.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
+import type { Ref } from '../../supervisors/index.js';
 
 const netGroup = (host: string): string => NO_ASMAP.hostGroup(host);
-import type { Ref } from '../../supervisors/runtime.js';
 import type { PeerMsg } from '../../src/peer/actor.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 

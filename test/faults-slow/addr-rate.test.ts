@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { activePeer, SLOW_SKIP, sync } from '../helpers/faults.js';
-import { ask } from '../../supervisors/runtime.js';
+import { ask } from '../../supervisors/index.js';
 import type { AddressBookMsg, AddrmanInfo } from '../../src/addressbook/actor.js';
 import type { NodeHandle } from '../../src/node.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';

@@ -17,7 +17,7 @@ import { openStore } from '../../src/store/db.js';
 import { saveAnchors } from '../../src/addressbook/persist.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 import type { NodeHandle } from '../../src/node.js';
-import { ask } from '../../supervisors/runtime.js';
+import { ask } from '../../supervisors/index.js';
 import type { AddressBookMsg, AddrmanInfo } from '../../src/addressbook/actor.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);

@@ -7,7 +7,7 @@
  * imported (the test runner may load it) without the environment variable.
  */
 import { createInterface } from 'node:readline';
-import { ask } from '../../supervisors/runtime.js';
+import { ask } from '../../supervisors/index.js';
 import { startNode } from '../../src/node.js';
 import { silentLogger } from '../../src/log.js';
 import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanReply, NodeAddressJson } from '../../src/addressbook/actor.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TreeNode, ExitRecord } from '../../supervisors/runtime.js';
+import type { TreeNode, ExitRecord } from '../../supervisors/index.js';
 import { InspectorMetrics, OTHER_MSG, msgLabel, type MetricsInput } from '../../src/inspect/metrics.js';
 import type { PeerRow } from '../../src/inspect/snapshot.js';
 import { parseMetrics } from '../helpers/inspect.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { TreeNode } from '../../supervisors/runtime.js';
+import type { TreeNode } from '../../supervisors/index.js';
 import type { PeerInfo } from '../../src/peer/actor.js';
 import {
   BANDWIDTH_POINTS,

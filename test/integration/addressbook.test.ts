@@ -1,7 +1,7 @@
 /** The address book over real sockets on 127.0.0.1: getaddr cache, rate limits, addrv2 of every network. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ask } from '../../supervisors/runtime.js';
+import { ask } from '../../supervisors/index.js';
 import { testNode, until, fedNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import type { AddressBookMsg, AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/addressbook/actor.js';

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ask } from '../../supervisors/runtime.js';
+import { ask } from '../../supervisors/index.js';
 import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import type { AddressBookMsg, AddrmanInfo } from '../../src/addressbook/actor.js';

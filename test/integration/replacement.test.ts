@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
-import type { KillMode } from '../../supervisors/runtime.js';
+import type { KillMode } from '../../supervisors/index.js';
 import type { PeerInfo } from '../../src/peer/actor.js';
 
 type Node = Awaited<ReturnType<typeof testNode>>;

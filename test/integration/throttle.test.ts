@@ -17,7 +17,7 @@ import { testNode, until } from '../helpers/node.js';
 import { RawPeer, frame } from '../helpers/raw-peer.js';
 import type { PeerMsg } from '../../src/peer/actor.js';
 import { UNKNOWN_COMMAND } from '../../src/wire/messages.js';
-import { tell } from '../../supervisors/runtime.js';
+import { tell } from '../../supervisors/index.js';
 
 const MB = 1_000_000;
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

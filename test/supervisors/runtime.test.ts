@@ -304,8 +304,13 @@ test('guarded crash handling: throwing onCrash, throwing init, crash loops: no z
     await settle(rt);
     assert.equal(rt.cells.size, 0);
     assert.equal(rt.nactActorCount(), 0);
-    await assert.rejects(startSupervisor(rt, { children: [] }), /stopping|noproc|stopped/i).catch(() => {});
+    // the root's exit does not stop the runtime: a new top-level supervisor still starts…
+    const again = await startSupervisor(rt, { children: [] }, 'again');
+    assert.equal(rt.info(again.path)?.kind, 'supervisor');
     await h.stop();
+    // …until the runtime is stopped; then it refuses new actors
+    assert.equal(rt.cells.size, 0);
+    await assert.rejects(startSupervisor(rt, { children: [] }), /runtime is stopping/);
     // a supervisor whose child fails at first start fails its own start, leaving nothing
     const rt2 = new Runtime();
     await assert.rejects(startSupervisor(rt2, { children: [worker(probe, { id: 'a' }, { id: 'a' }), worker(probe, { id: 'b', failInit: () => true }, { id: 'b' })] }), /init of b fails/);

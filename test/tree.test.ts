@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { settle } from './helpers.js';
-import { probe, type ProbeMsg } from './fixtures.js';
-import { Exit, NODE_SLOTS, nodeTreeSpec, peersSupervisor, startChild, startTree, worker, type DynMsg } from '../../supervisors/index.js';
+import { settle } from './supervisors/helpers.js';
+import { probe, type ProbeMsg } from './supervisors/fixtures.js';
+import { Exit, startChild, startTree, worker, type DynMsg } from '../supervisors/index.js';
+import { NODE_SLOTS, nodeTreeSpec, peersSupervisor } from '../src/tree.js';
 
 test('node tree: slots in canonical order, peers as a dynamic supervisor, absent slots omitted', async () => {
   assert.deepEqual([...NODE_SLOTS], ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control', 'inspector']);
