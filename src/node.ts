@@ -426,7 +426,6 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       },
     });
     const tree = await startTree(spec, runtime);
-    log.info({ network: settings.network, datadir, listen: binds.map((b) => `${b.host}:${b.port}`) }, 'peerd started');
 
     const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {
       const r = await ask<ConnmanActorMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
@@ -514,7 +513,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       return { ...plan, confFile, errors };
     }
 
-    return {
+    const handle: NodeHandle = {
       settings,
       params,
       reload() {
@@ -564,5 +563,20 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       stop: () => tree.stop(),
       inspectAddress: () => inspectAddressOf(runtime),
     };
+    // The addresses really bound (port 0 resolved), and how to stop.
+    const hostPort = (a: { host: string; port: number }): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+    const bound = await handle.listening().catch(() => []);
+    const rpc = await handle.rpcAddress().catch(() => null);
+    log.info(
+      {
+        network: settings.network,
+        datadir,
+        listen: bound.map(hostPort),
+        rpc: rpc ? hostPort(rpc) : null,
+        stop: 'Ctrl-C or SIGTERM, or `peerd rpc stop` with the same --network/--datadir',
+      },
+      'peerd started',
+    );
+    return handle;
   }
 }

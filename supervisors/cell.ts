@@ -283,7 +283,12 @@ export class Cell {
       }
     }
     this.runtime.recordExit(this, reason);
-    if (reason.kind === 'error') this.ctx.log.warn({ err: reason.error }, 'actor crashed');
+    // An init that throws is reported by whoever started the actor (its supervisor, or the caller of
+    // spawn/startTree, who gets the error): here only at debug, so a failed start is said once.
+    if (reason.kind === 'error') {
+      if (this.initialized) this.ctx.log.warn({ err: reason.error }, 'actor crashed');
+      else this.ctx.log.debug({ err: reason.error }, 'actor failed to start');
+    }
     else this.ctx.log.debug({ reason: formatReason(reason) }, 'actor stopped');
   }
 }

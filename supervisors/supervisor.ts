@@ -427,7 +427,9 @@ export const supervisorDef: ActorDef<SupState, SupMsg, SupervisorOptions> = defi
       try {
         await startRec(sup, rec);
       } catch (err) {
-        ctx.log.error({ child: rec.id, err }, 'child failed to start; supervisor init fails');
+        // The error goes on up to whoever starts this supervisor (a parent reports a failed restart
+        // at warn; startTree's caller gets it): said once there, not at every level of the tree.
+        ctx.log.debug({ child: rec.id, err }, 'child failed to start; supervisor init fails');
         await shutdownChildren(st, ctx as ActorContext<unknown>);
         throw err;
       }

@@ -135,8 +135,9 @@ export function installStart(program: Command, setExit: (code: number) => void):
         process.removeListener('SIGHUP', hup);
         const msg = err instanceof Error ? err.message : String(err);
         process.stderr.write(`peerd: ${msg}\n`);
-        // Also in the log file, when it is open: why this start failed.
-        log?.fatal({ error: msg }, `start failed: ${msg}`);
+        // Also in the log file, when it is open (and only there: the terminal has the line above): why this start failed.
+        outputs?.file?.stream.write(`${JSON.stringify({ level: 60, time: Date.now(), app: 'peerd', error: msg, msg: `start failed: ${msg}` })}\n`);
+        log?.debug({ err }, 'start failed');
         await outputs?.close();
         return setExit(err instanceof ConfigError ? 2 : 1);
       }

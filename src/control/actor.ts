@@ -7,7 +7,7 @@
  */
 import { match } from 'ts-pattern';
 import { defineActor, tell, type Ref } from '../../supervisors/index.js';
-import { basicAuthChecker, cookiePath, removeCookie, writeCookie } from './auth.js';
+import { basicAuthChecker, cookiePath, removeCookie, removeRpcAddress, writeCookie, writeRpcAddress } from './auth.js';
 import { startRpcServer, type RpcServer, type RpcStats } from './rpc-server.js';
 import { dispatch } from './methods.js';
 import type { ControlContext } from './context.js';
@@ -75,6 +75,11 @@ export const controlActor = defineActor<ControlState, ControlMsg, ControlArgs>({
       ...(args.authFailDelayMs !== undefined ? { authFailDelayMs: args.authFailDelayMs } : {}),
     });
     ctx.own(() => server.destroy());
+    const first = server.addresses()[0];
+    if (first !== undefined) {
+      const written = writeRpcAddress(args.networkDir, first);
+      ctx.own(() => removeRpcAddress(args.networkDir, written));
+    }
     ctx.log.info({ rpc: server.addresses().map((a) => `${a.host}:${a.port}`), auth: cookie ? `cookie ${cookie.path}` : 'rpcuser/rpcpassword' }, 'RPC server listening');
     return { server, cookie };
   },

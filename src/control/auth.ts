@@ -45,6 +45,42 @@ export function readCookie(path: string): string | null {
   }
 }
 
+/**
+ * The RPC server's bound address (`host:port`), written beside the cookie by the node that holds
+ * the datadir (port 0 resolved) and removed when its server stops: `peerd rpc` and the friendly
+ * commands given a `--datadir` and no `--rpcport` reach that node, not whatever listens on the
+ * network's default port.
+ */
+export const RPC_ADDRESS_FILE = '.rpcaddress';
+
+export function writeRpcAddress(networkDir: string, address: { host: string; port: number }): string {
+  const text = `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  const path = join(networkDir, RPC_ADDRESS_FILE);
+  writeFileSync(`${path}.tmp`, `${text}\n`);
+  renameSync(`${path}.tmp`, path);
+  return text;
+}
+
+export function removeRpcAddress(networkDir: string, text: string): void {
+  const path = join(networkDir, RPC_ADDRESS_FILE);
+  try {
+    if (readFileSync(path, 'utf8').trim() === text) rmSync(path, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
+export function readRpcAddress(networkDir: string): { host: string; port: number } | null {
+  try {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(readFileSync(join(networkDir, RPC_ADDRESS_FILE), 'utf8').trim());
+    if (!m) return null;
+    const port = Number(m[3]);
+    return port > 0 && port < 65536 ? { host: m[1] ?? m[2], port } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A checker for `Authorization` headers against one `user:password`. */
 export function basicAuthChecker(userColonPass: string): (header: string | undefined) => boolean {
   const key = randomBytes(32);

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { networkDatadir } from '../config/load.js';
 import type { NetworkChoice } from '../config/options.js';
 import { networkParams } from '../wire/network.js';
-import { cookiePath, readCookie } from './auth.js';
+import { cookiePath, readCookie, readRpcAddress } from './auth.js';
 import type { Json } from './protocol.js';
 
 export interface RpcClientOptions {
@@ -40,10 +40,17 @@ export interface ClientSettings {
   readonly rpccookiefile?: string;
 }
 
-/** Client options from the same settings the node takes (port: --rpcport, else the network's). */
+/**
+ * Client options from the same settings the node takes. Port: --rpcport; else the address the
+ * node running on this datadir wrote (`.rpcaddress`, when --rpcconnect is not given); else the
+ * network's.
+ */
 export function clientOptions(s: ClientSettings): RpcClientOptions {
-  const port = s.rpcport !== undefined && s.rpcport > 0 ? s.rpcport : networkParams(s.network).rpcPort;
-  const host = s.rpcconnect && s.rpcconnect !== '' ? s.rpcconnect : '127.0.0.1';
+  const given = s.rpcport !== undefined && s.rpcport > 0;
+  const hostGiven = s.rpcconnect !== undefined && s.rpcconnect !== '';
+  const written = given || hostGiven ? null : readRpcAddress(networkDatadir(s.datadir, s.network));
+  const port = given ? s.rpcport! : (written?.port ?? networkParams(s.network).rpcPort);
+  const host = hostGiven ? s.rpcconnect! : (written?.host ?? '127.0.0.1');
   if (s.rpcpassword !== undefined && s.rpcpassword !== '') return { host, port, credentials: `${s.rpcuser ?? ''}:${s.rpcpassword}` };
   return { host, port, cookieFile: cookiePath(networkDatadir(s.datadir, s.network), s.rpccookiefile ?? '') };
 }
@@ -78,7 +85,11 @@ export function rpcCall(opts: RpcClientOptions, method: string, params: readonly
         res.on('error', (err) => reject(new RpcCallError(err.message)));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 401) return reject(new RpcCallError('Authorization failed: Incorrect rpcuser or rpcpassword'));
+          if (res.statusCode === 401) {
+            // With a cookie, the likely cause is another node's server on that port (each node writes its own cookie).
+            const which = opts.credentials === undefined && opts.cookieFile ? ` (the cookie ${opts.cookieFile} is not the one of the node at ${host}:${opts.port}: is that another node? give its --rpcport, or the --datadir of the node you mean)` : '';
+            return reject(new RpcCallError(`Authorization failed: Incorrect rpcuser or rpcpassword${which}`));
+          }
           let reply: { result?: Json; error?: { code: number; message: string } | null };
           try {
             reply = JSON.parse(text) as typeof reply;
