@@ -48,7 +48,7 @@ export function readFixture(name: string): Buffer | null {
 
 /** The skip message for a missing fixture. */
 export function missingFixture(name: string): string {
-  return `fixture ${name} not found (expected in <project root>/../shared/fixtures/ or $PEERD_FIXTURES)`;
+  return `fixture ${name} not found: the fixtures (real bytes from Bitcoin Core v30 and the main network) are not in the repository; put them in <project root>/../shared/fixtures/ or point $PEERD_FIXTURES at them (docs/testing.md)`;
 }
 
 /** Splits `regtest-2000.blocks` (records of u32 LE length + raw block) into views of each block. */

@@ -5,11 +5,18 @@ import { silentLogger } from '../../src/log.js';
 import { startNode, type NodeHandle, type NodeOptions } from '../../src/node.js';
 import { RawPeer, type RawListener } from './raw-peer.js';
 
+/** Throwaway datadirs made here: removed when the test process exits, whether or not the test called cleanup(). */
+const throwaway = new Set<string>();
+process.once('exit', () => {
+  for (const dir of throwaway) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A regtest node on 127.0.0.1 (port 0), no DNS seeds, a throwaway datadir, silent logs. */
 export async function testNode(over: NodeOptions = {}): Promise<NodeHandle & { port: number; cleanup(): Promise<void> }> {
   // A throwaway datadir unless the test brings its own (then the test removes it).
   const own = over.datadir === undefined;
   const datadir = over.datadir ?? mkdtempSync(join(tmpdir(), 'peerd-test-'));
+  if (own) throwaway.add(datadir);
   const node = await startNode({
     network: 'regtest',
     datadir,

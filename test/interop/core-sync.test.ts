@@ -32,7 +32,7 @@ test('interop: Bitcoin Core syncs regtest-2000 from peerd alone', { timeout: 180
   const server = await startChainServer({ blocksFile: file, host: '127.0.0.1', port: 0 });
   t.after(() => server.close());
   const node = await testNode({ connect: [`127.0.0.1:${server.port}`], server: true, rpcport: 0 });
-  t.after(() => node.stop());
+  t.after(() => node.cleanup());
   await until('peerd synced to 2000', async () => Number(await node.chainCall('getblockcount')) === 2000, 60_000);
 
   const coreDir = tmpDir(t, 'peerd-core-');
