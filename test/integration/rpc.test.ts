@@ -1,10 +1,11 @@
 import { test } from 'node:test';
+import { coreBin, missingCore } from '../helpers/core.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import Client from 'bitcoin-core';
 import { testNode, until } from '../helpers/node.js';
 import { rpcCall, RpcCallError } from '../../src/control/client.js';
@@ -210,18 +211,25 @@ test('rpc: the npm bitcoin-core client drives the node (getnetworkinfo, addnode,
 });
 
 test('rpc: bitcoin-cli (if installed) works with -rpcport and -rpccookiefile', async (t) => {
-  const which = spawnSync('sh', ['-c', 'command -v bitcoin-cli'], { encoding: 'utf8' });
-  if (which.status !== 0) {
-    t.skip('bitcoin-cli is not on PATH');
+  const cli = coreBin('bitcoin-cli');
+  if (cli === null) {
+    t.skip(missingCore('bitcoin-cli'));
     return;
   }
   const a = await rpcNode();
+  // Asynchronously: the node answering is in this process (spawnSync would stall it).
+  const runCli = (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(cli, ['-regtest', `-rpcport=${a.port}`, `-rpccookiefile=${a.cookieFile}`, ...args], { encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+      );
+    });
   try {
-    const r = spawnSync('bitcoin-cli', ['-regtest', `-rpcport=${a.port}`, `-rpccookiefile=${a.cookieFile}`, 'getnetworkinfo'], { encoding: 'utf8', timeout: 20_000 });
-    assert.equal(r.status, 0, r.stderr);
+    const r = await runCli(['getnetworkinfo']);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { subversion: string }).subversion, '/peerd:0.1.0/');
-    const e = spawnSync('bitcoin-cli', ['-regtest', `-rpcport=${a.port}`, `-rpccookiefile=${a.cookieFile}`, 'disconnectnode', '', '99'], { encoding: 'utf8', timeout: 20_000 });
-    assert.notEqual(e.status, 0);
+    const e = await runCli(['disconnectnode', '', '99']);
+    assert.notEqual(e.code, 0);
     assert.match(e.stderr, /Node not found in connected nodes/);
   } finally {
     await a.node.cleanup();

@@ -1,7 +1,7 @@
 /**
  * Optional interop: a real Bitcoin Core node syncs the whole chain from peerd alone.
  *
- * Needs `bitcoind` on PATH and the fixture `regtest-2000.blocks` (blocks made by Core itself, so
+ * Needs `bitcoind` (../shared/bin/ or PATH) and the fixture `regtest-2000.blocks` (blocks made by Core itself, so
  * that Core's full validation accepts them); skips with the reason when either is missing.
  * Core runs on regtest with `-connect` to peerd only, no listener (`-listen=0`), no RPC server
  * (`-server=0`), no DNS or fixed seeds: it binds nothing and dials only 127.0.0.1. Its progress
@@ -9,23 +9,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startChainServer } from '../../src/chain/serve.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';
 import { tmpDir } from '../helpers/chain.js';
+import { coreBin, missingCore } from '../helpers/core.js';
 import { clientOptions, rpcCall } from '../../src/control/client.js';
 
-function bitcoindPath(): string | null {
-  const r = spawnSync('sh', ['-c', 'command -v bitcoind'], { encoding: 'utf8' });
-  const p = r.stdout.trim();
-  return r.status === 0 && p !== '' ? p : null;
-}
-
 test('interop: Bitcoin Core syncs regtest-2000 from peerd alone', { timeout: 180_000 }, async (t) => {
-  const bitcoind = bitcoindPath();
-  if (!bitcoind) return t.skip('bitcoind is not on PATH: this optional interop test needs Bitcoin Core');
+  const bitcoind = coreBin('bitcoind');
+  if (!bitcoind) return t.skip(missingCore('bitcoind'));
   const file = fixturePath('regtest-2000.blocks');
   if (!file) return t.skip(missingFixture('regtest-2000.blocks'));
 
