@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import Client from 'bitcoin-core';
 import { testNode, until } from '../helpers/node.js';
 import { rpcCall, RpcCallError } from '../../src/control/client.js';
