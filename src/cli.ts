@@ -20,7 +20,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('peerd')
     .description('A Bitcoin P2P node built from supervised actors')
     .version(pkg.version)
-    .showHelpAfterError()
+    // The error (and commander's "Did you mean …?") stays the last thing on screen, not 45 lines of usage.
+    .showHelpAfterError('(add --help to see every option)')
     .exitOverride();
   for (const install of installers) install(program, setExit);
   return program;

@@ -1,6 +1,6 @@
 /** `peerd start [flags]`: runs the node until SIGINT/SIGTERM; every flag of the option table. */
 import { Option, type Command } from 'commander';
-import { OPTION_DEFS, type OptionDef } from '../config/options.js';
+import { OPTION_DEFS, optionHelp, type OptionDef } from '../config/options.js';
 import { ConfigError, networkDatadir, resolveSettings, type RawValues } from '../config/load.js';
 import { startNode, type NodeHandle } from '../node.js';
 import { describeChange } from '../config/reload.js';
@@ -13,7 +13,7 @@ import { lockDatadir, type DatadirLock } from '../store/lock.js';
 export function addSettingOptions(cmd: Command): Command {
   for (const d of OPTION_DEFS as readonly OptionDef[]) {
     const arg = d.kind === 'bool' ? '<0|1>' : `<${(d.arg ?? 'value').toLowerCase()}>`;
-    const o = new Option(`--${d.name} ${arg}`, d.description + (d.unit ? ` (${d.unit})` : '') + (d.kind === 'list' ? ' (repeatable)' : ''));
+    const o = new Option(`--${d.name} ${arg}`, optionHelp(d));
     o.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     cmd.addOption(o);
   }

@@ -6,6 +6,8 @@ import {
   NETWORK_NAMES,
   defaults,
   optionDef,
+  optionHelp,
+  nearestOption,
   type NetworkChoice,
   type OptionDef,
   type Settings,
@@ -103,7 +105,7 @@ export function parseConf(text: string, file: string): ParsedConf {
       sections.set(net, target);
     }
     const def = optionDef(key);
-    if (!def) throw new ConfigError(where, `unknown setting "${key}"`);
+    if (!def) throw new ConfigError(where, unknownSetting(key));
     if (def.name === 'conf') throw new ConfigError(where, 'conf cannot be set inside a config file');
     if (def.name === 'network' && target !== global) throw new ConfigError(where, 'network cannot be set inside a network section');
     parseValue(def, value, where); // validate now so the line number is reported
@@ -112,12 +114,17 @@ export function parseConf(text: string, file: string): ParsedConf {
   return { global, sections };
 }
 
+function unknownSetting(name: string): string {
+  const near = nearestOption(name);
+  return `unknown setting "${name}"${near ? `; did you mean "${near}"?` : ' (peerd start --help lists them)'}`;
+}
+
 /** Applies raw values onto settings: lists accumulate, scalars take the last value. */
 function apply(settings: Settings, raw: RawValues): void {
   const target = settings as unknown as Record<string, unknown>;
   for (const [name, values] of raw) {
     const def = optionDef(name);
-    if (!def) throw new ConfigError(values[0]?.where ?? name, `unknown setting "${name}"`);
+    if (!def) throw new ConfigError(values[0]?.where ?? name, unknownSetting(name));
     if (def.kind === 'list') {
       target[name] = values.map((v) => v.value.trim());
     } else {
@@ -214,6 +221,6 @@ export function isHostPort(v: string): boolean {
 export function describeOptions(): { flag: string; description: string }[] {
   return OPTION_DEFS.map((d: OptionDef) => ({
     flag: `--${d.name}${d.kind === 'bool' ? ' 0|1' : d.arg ? ` ${d.arg}` : ''}`,
-    description: d.description + (d.unit ? ` (${d.unit})` : ''),
+    description: optionHelp(d),
   }));
 }

@@ -166,6 +166,56 @@ function defaultDatadir(): string {
   return `${home}/.peerd`;
 }
 
+/**
+ * An option's help text: its description with one parenthesis at the end holding the unit, that
+ * it may be repeated, what the description's own trailing parenthesis said, and the default
+ * (`(bytes/s, 0 = unlimited; default 0)`, not `(0 = unlimited) (bytes/s)`).
+ */
+export function optionHelp(d: OptionDef, fallback: Settings = defaults()): string {
+  let text = d.description;
+  const notes: string[] = [];
+  const unit = d.unit;
+  if (unit && !new RegExp(`(^|[^A-Za-z])${unit.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}([^A-Za-z]|$)`).test(text)) notes.push(unit);
+  const tail = /\s*\(([^()]*)\)$/.exec(text);
+  if (tail) {
+    text = text.slice(0, tail.index);
+    notes.push(tail[1]);
+  }
+  if (d.kind === 'list' && !notes.some((n) => n.includes('repeatable')) && !text.includes('repeatable')) notes.unshift('repeatable');
+  const value = (fallback as unknown as Record<string, unknown>)[d.name];
+  const shown =
+    typeof value === 'boolean' ? (value ? '1' : '0') : typeof value === 'number' ? (value < 0 ? null : String(value)) : typeof value === 'string' ? (value === '' ? null : value) : null;
+  const dflt = shown !== null && !notes.some((n) => n.includes('default')) ? `default ${shown}` : null;
+  if (notes.length === 0 && dflt === null) return text;
+  return `${text} (${notes.join(', ')}${dflt ? `${notes.length > 0 ? '; ' : ''}${dflt}` : ''})`;
+}
+
+/** The known setting nearest to a misspelt `name` (Damerau-Levenshtein, at most a third of its length off), or null. */
+export function nearestOption(name: string): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const d of OPTION_DEFS as readonly OptionDef[]) {
+    const dist = editDistance(name.toLowerCase(), d.name);
+    if (dist < bestD) {
+      bestD = dist;
+      best = d.name;
+    }
+  }
+  return best !== null && bestD > 0 && bestD <= Math.max(1, Math.floor(best.length / 3)) ? best : null;
+}
+
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
 export function optionDef(name: string): OptionDef | undefined {
   return (OPTION_DEFS as readonly OptionDef[]).find((d) => d.name === name);
 }

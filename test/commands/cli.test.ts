@@ -86,6 +86,11 @@ test('peerd start: refuses unknown and malformed flags with a clear message and 
   const unknown = await run(['start', '--nonsense', '1']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown option '--nonsense'/);
+  // A misspelt flag: the error, the suggestion and one line pointing at --help, last on screen (no 45 lines of usage).
+  const typo = await run(['start', '--netwrk', 'regtest']);
+  assert.equal(typo.code, 2);
+  assert.equal(typo.stderr, "error: unknown option '--netwrk'\n(Did you mean --network?)\n(add --help to see every option)\n");
+  assert.equal(typo.stdout, '');
   const dir = mkdtempSync(join(tmpdir(), 'peerd-cli-'));
   try {
     const bad = await run(['start', '--network', 'regtest', '--datadir', dir, '--maxconnections', 'many']);
@@ -94,7 +99,7 @@ test('peerd start: refuses unknown and malformed flags with a clear message and 
     writeFileSync(join(dir, 'peerd.conf'), 'listen=1\npingintervall=3\n');
     const conf = await run(['start', '--network', 'regtest', '--datadir', dir]);
     assert.equal(conf.code, 2);
-    assert.match(conf.stderr, /peerd\.conf:2: unknown setting "pingintervall"/);
+    assert.match(conf.stderr, /peerd\.conf:2: unknown setting "pingintervall"; did you mean "pinginterval"\?/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConf, resolveSettings, ConfigError, networkDatadir, type RawValues } from '../../src/config/load.js';
+import { OPTION_DEFS, optionDef, optionHelp, type OptionDef } from '../../src/config/options.js';
 
 function cli(pairs: [string, string][]): RawValues {
   const m: RawValues = new Map();
@@ -59,7 +60,9 @@ test('config file: global lines, network sections, network.key shorthand, and th
 
 test('bad config lines are reported with file and line number', () => {
   const cases: [string, RegExp][] = [
-    ['maxconnections=12\nmaxconections=3', /peerd\.conf:2: unknown setting "maxconections"/],
+    ['maxconnections=12\nmaxconections=3', /peerd\.conf:2: unknown setting "maxconections"; did you mean "maxconnections"\?/],
+    ['rpcprot=1', /peerd\.conf:1: unknown setting "rpcprot"; did you mean "rpcport"\?/],
+    ['colour=blue', /peerd\.conf:1: unknown setting "colour" \(peerd start --help lists them\)$/],
     ['\n\nmaxconnections=lots', /peerd\.conf:3: maxconnections must be a whole number/],
     ['listen=maybe', /peerd\.conf:1: listen must be 0 or 1/],
     ['[moon]', /peerd\.conf:1: unknown section \[moon\]/],
@@ -81,4 +84,17 @@ test('bad flags are refused with the flag named', () => {
 test('each network but main keeps its data in a subdirectory, as Core', () => {
   assert.equal(networkDatadir('/d', 'main'), '/d');
   assert.equal(networkDatadir('/d', 'regtest'), join('/d', 'regtest'));
+});
+
+test('help text: one parenthesis per option (unit, repeatable, the description note, the default), never two', () => {
+  for (const d of OPTION_DEFS as readonly OptionDef[]) {
+    const h = optionHelp(d);
+    assert.doesNotMatch(h, /\) \(/, `${d.name}: ${h}`);
+    assert.ok((h.match(/repeatable/g) ?? []).length <= 1, `${d.name}: ${h}`);
+  }
+  const def = (name: string): OptionDef => optionDef(name)!;
+  assert.equal(optionHelp(def('maxrecvrate')), 'receive at most this rate from all peers together (bytes/s, 0 = unlimited; default 0)');
+  assert.equal(optionHelp(def('peertimeout')), 'handshake must finish within this time (s; default 60)');
+  assert.match(optionHelp(def('seednode')), /\(repeatable\)$/);
+  assert.match(optionHelp(def('listen')), /\(default 1\)$/);
 });
