@@ -289,6 +289,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         dir: datadir,
         pruneTarget,
         blocksXor: settings.blocksxor,
+        // --reindex: the first start of the block actor rebuilds the index; its restarts do not.
+        reindex: { pending: settings.reindex },
         ...chainOptions,
         serveHistorical: () => uploadStatus(upload, throttle.totalSent, Date.now()).serve_historical_blocks,
         onTip: (h: number) => {

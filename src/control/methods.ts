@@ -584,21 +584,31 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
   },
   killactor: {
     category: 'peerd',
-    description: "Chaos and admin: 'kill' stops the actor from outside, 'crash' makes it throw in its handler, 'socket' destroys a peer's socket, 'stall' blocks its mailbox for [ms].",
+    description:
+      "Chaos and admin: 'kill' stops the actor from outside, 'crash' makes it throw in its handler, 'socket' destroys a peer's socket, 'stall' blocks its mailbox for [ms]. The target is an actor path, a pattern (`*` one segment: every match), or `peer:HOST:PORT`, the peer actor of that connection whatever its id (still valid after the connection is replaced).",
     params: [
-      { name: 'path', type: 'string', description: 'The actor path, e.g. /root/peers/peer-3' },
+      { name: 'path', type: 'string', description: 'An actor path (/root/peers/peer-3), a pattern (/root/peers/*) or peer:HOST:PORT' },
       { name: 'mode', type: 'string', optional: true, description: 'kill (default), crash, socket or stall' },
       { name: 'ms', type: 'number', optional: true, description: 'for stall: how long, ms (default 1000)' },
     ],
-    result: '{path, mode}',
-    handler: (ctx, [path, mode, ms]) => {
+    result: '{path, mode, killed: [path, …]}',
+    handler: async (ctx, [path, mode, ms]) => {
       const m = (str(mode) ?? 'kill') as KillMode;
       if (!KILL_MODES.includes(m)) throw new RpcError(RPC.INVALID_PARAMETER, `Unknown mode "${String(mode)}" (kill, crash, socket, stall)`);
       const p = str(path) ?? '';
-      if (!ctx.kill(p, m, { ms: num(ms) ?? 1000 })) {
-        throw new RpcError(RPC.INVALID_PARAMETER, m === 'socket' && ctx.actors(p).length > 0 ? `Actor ${p} has no socket` : `No actor at ${p}`);
+      let targets: string[];
+      if (p.startsWith('peer:')) {
+        const addr = p.slice('peer:'.length);
+        const peer = (await ctx.peers()).find((x) => x.addr === addr || `${x.endpoint.host}:${x.endpoint.port}` === addr);
+        if (!peer) throw new RpcError(RPC.INVALID_PARAMETER, `No peer connected at ${addr}`);
+        targets = [`/root/peers/peer-${peer.id}`];
+      } else targets = p.includes('*') ? ctx.actors(p).map((a) => a.path) : [p];
+      if (targets.length === 0) throw new RpcError(RPC.INVALID_PARAMETER, `No actor matches ${p}`);
+      const killed = targets.filter((t) => ctx.kill(t, m, { ms: num(ms) ?? 1000 }));
+      if (killed.length === 0) {
+        throw new RpcError(RPC.INVALID_PARAMETER, m === 'socket' && ctx.actors(targets[0]).length > 0 ? `Actor ${targets[0]} has no socket` : `No actor at ${p}`);
       }
-      return { path: p, mode: m };
+      return { path: p, mode: m, killed };
     },
   },
   getdisconnects: {

@@ -48,9 +48,11 @@ export function peerdCommand(cwd = process.cwd()): string {
 }
 
 /** The text printed once the network is up: the inspector link, every node's ports and cookie, and what to try. */
-export function demoText(net: TestNetwork, o: { readonly peerd?: string; readonly peerToKill?: string } = {}): string {
+export function demoText(net: TestNetwork, o: { readonly peerd?: string } = {}): string {
   const peerd = o.peerd ?? peerdCommand();
-  const victim = o.peerToKill ?? '/root/peers/peer-1';
+  // By address, not by actor id: a replaced connection gets a new id, the address stays.
+  const second = net.nodes[1];
+  const victim = second ? `peer:127.0.0.1:${second.port}` : '/root/peers/*';
   const first = net.nodes[0];
   const conn = (i: number): string => {
     const n = net.nodes[i];
@@ -77,7 +79,9 @@ export function demoText(net: TestNetwork, o: { readonly peerd?: string; readonl
   lines.push('      node-1 live in the terminal: peers, sync, actor tree');
   lines.push(`  ${peerd} tree ${conn(0)}`);
   lines.push(`  ${peerd} kill ${victim} kill ${conn(0)}`);
-  lines.push(`      kill node-0's peer actor${o.peerToKill ? ' of its link to node-1' : ''} (\`peerd peers\` lists them): the connection manager redials it (addnode), the tree heals`);
+  lines.push(
+    `      kill node-0's peer actor ${second ? 'of its link to node-1 (named by address, so it works again after every heal)' : '(every one: a pattern)'}: the connection manager redials it (addnode), the tree heals`,
+  );
   lines.push(`  ${peerd} kill /root/chain crash ${conn(1)}`);
   lines.push('      crash the block actor: its supervisor restarts it and it reloads the chain from its store');
   lines.push(`  ${peerd} throttle all 2000 2000 ${conn(0)}`);

@@ -100,8 +100,11 @@ function syncLine(snap: Snapshot): Line {
       return [seg(`sync: ${sy.message}`, { color: 'red' })];
     case 'ok': {
       const pct = sy.progress !== null ? `${(sy.progress * 100).toFixed(2)}%` : sy.headers > 0 ? `${((sy.blocks / sy.headers) * 100).toFixed(2)}%` : '-';
-      const ibd = sy.ibd === true ? ' · initial block download' : sy.ibd === false ? ' · synced' : '';
-      return [seg('sync: '), seg(`headers ${sy.headers} · blocks ${sy.blocks} · ${pct}${ibd}`, { color: sy.ibd === false ? 'green' : 'yellow' })];
+      // Every known block stored but the tip older than 24 h (Core's rule for leaving initial
+      // block download): caught up with the peers, not downloading; say that, not "initial block download".
+      const caughtUp = sy.headers > 0 && sy.blocks >= sy.headers;
+      const state = sy.ibd === false ? ' · synced' : caughtUp ? ' · caught up (tip older than 24 h)' : sy.ibd === true ? ' · initial block download' : '';
+      return [seg('sync: '), seg(`headers ${sy.headers} · blocks ${sy.blocks} · ${pct}${state}`, { color: sy.ibd === false || caughtUp ? 'green' : 'yellow' })];
     }
   }
 }

@@ -81,6 +81,19 @@ test('browser: the page shows the tree live; killing a peer from its panel is he
     await peerRow.click();
     const panel = page.locator(`#peer-panel[data-path="/root/peers/peer-${outbound.id}"]`);
     await panel.waitFor();
+    // Beside the panel, on a narrower screen too, the tree fits its card: no column scrolls out of view.
+    for (const width of [1480, 1310, 1280, 1140, 1024]) {
+      await page.setViewportSize({ width, height: 1000 });
+      // (A string: this project's TypeScript has no DOM types.)
+      const fit = (await page.evaluate(`(() => {
+        const table = document.querySelector('#tree');
+        const box = table.parentElement.getBoundingClientRect();
+        const hidden = [...table.querySelectorAll('thead th')].filter((th) => { const r = th.getBoundingClientRect(); return r.left < box.left - 1 || r.right > box.right + 1; }).map((th) => th.textContent);
+        return { overflow: table.parentElement.scrollWidth - table.parentElement.clientWidth, hidden };
+      })()`)) as { overflow: number; hidden: string[] };
+      assert.deepEqual(fit, { overflow: 0, hidden: [] }, `at ${width} px`);
+    }
+    await page.setViewportSize({ width: 1480, height: 1000 });
     await panel.getByText(outbound.addr, { exact: true }).waitFor();
     const text = await panel.innerText();
     assert.match(text, /outbound/);

@@ -157,6 +157,13 @@ test('`npm start` twice on the default datadir (~/.peerd): the second exits 1 wi
   await c.closed;
 });
 
+/** What the block actor's start reindexed (its summary's `loaded.reindex`), or null. */
+function reindexOf(node: { actors(p: string): { summary?: unknown }[] }): { reason: string; indexed: number; unconnected: number; bad: number } | null {
+  const summary = node.actors('/root/chain')[0]?.summary as { loaded?: { reindex?: { reason: string; indexed: number; unconnected: number; bad: number } } } | undefined;
+  const r = summary?.loaded?.reindex;
+  return r ? { reason: r.reason, indexed: r.indexed, unconnected: r.unconnected, bad: r.bad } : null;
+}
+
 test('an index deleted by hand (the whole store) is rebuilt from the block files at the next start: every block still there', async (t) => {
   const blocks = chainOf(250, { txsPerBlock: 2 });
   const stub = await serveBlocks(t, blocks);
@@ -170,6 +177,7 @@ test('an index deleted by hand (the whole store) is rebuilt from the block files
 
   const b = await testNode({ datadir, connect: [], listen: false });
   t.after(() => b.stop());
+  assert.deepEqual(reindexOf(b), { reason: 'index-missing', indexed: 250, unconnected: 0, bad: 0 });
   assert.equal(Number(await b.chainCall('getblockcount')), 250);
   assert.equal(await b.chainCall('getbestblockhash'), stub.tip);
   for (const h of [1, 100, 250]) {
@@ -187,6 +195,13 @@ test('an index deleted by hand (the whole store) is rebuilt from the block files
   // --reindex on a healthy datadir: the same chain again.
   const c = await testNode({ datadir, connect: [], listen: false, reindex: true });
   t.after(() => c.stop());
+  assert.deepEqual(reindexOf(c), { reason: 'requested', indexed: 250, unconnected: 0, bad: 0 });
+  assert.equal(Number(await c.chainCall('getblockcount')), 250);
+  // A crash of the block actor after that does not wipe the index again.
+  assert.ok(c.kill('/root/chain', 'crash'));
+  await until('the block actor back', () => (c.actors('/root/chain')[0]?.incarnation ?? 0) > 1);
+  await until('loaded', () => c.actors('/root/chain')[0]?.status === 'idle');
+  assert.equal(reindexOf(c), null, 'no reindex at the restart');
   assert.equal(Number(await c.chainCall('getblockcount')), 250);
   await c.stop();
 });

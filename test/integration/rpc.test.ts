@@ -84,11 +84,26 @@ test('rpc: cookie file (0600, __cookie__:64 hex), every method over HTTP, cookie
     const disc = (await call('getdisconnects')) as { reason: string }[];
     assert.ok(disc.some((d) => d.reason === 'disconnected by operator'));
 
+    // killactor by peer address: the same target works again once the connection is replaced (new id).
+    const peerPath = async (): Promise<string> => `/root/peers/peer-${((await call('getpeerinfo')) as { id: number }[])[0].id}`;
+    await until('re-dialled', async () => ((await call('getpeerinfo')) as unknown[]).length === 1);
+    const first = await peerPath();
+    assert.deepEqual(await call('killactor', [`peer:127.0.0.1:${b.port}`]), { path: `peer:127.0.0.1:${b.port}`, mode: 'kill', killed: [first] });
+    await until('re-dialled after the kill', async () => ((await call('getpeerinfo')) as unknown[]).length === 1 && (await peerPath()) !== first);
+    const second = await peerPath();
+    assert.deepEqual(((await call('killactor', [`peer:127.0.0.1:${b.port}`])) as { killed: string[] }).killed, [second]);
+    await assert.rejects(call('killactor', ['peer:127.0.0.1:1']), { code: -8, message: 'No peer connected at 127.0.0.1:1' });
+    // A pattern kills every match.
+    await until('re-dialled once more', async () => ((await call('getpeerinfo')) as unknown[]).length === 1);
+    const live = ((await call('listactors', ['/root/peers/*'])) as { path: string }[]).map((x) => x.path);
+    assert.equal(live.length, 1);
+    assert.deepEqual(((await call('killactor', ['/root/peers/*'])) as { killed: string[] }).killed, live);
+
     assert.equal(await call('addnode', [`127.0.0.1:${b.port}`, 'remove']), null);
     await assert.rejects(call('addnode', [`127.0.0.1:${b.port}`, 'remove']), { code: -24 });
 
     // killactor: the connection manager restarts
-    assert.deepEqual(await call('killactor', ['/root/connman', 'kill']), { path: '/root/connman', mode: 'kill' });
+    assert.deepEqual(await call('killactor', ['/root/connman', 'kill']), { path: '/root/connman', mode: 'kill', killed: ['/root/connman'] });
     await until('connman back', () => (a.node.actors('/root/connman')[0]?.incarnation ?? 0) > 1);
     await assert.rejects(call('killactor', ['/root/nothing']), { code: -8 });
     assert.equal(await call('setnetworkactive', [false]), false);

@@ -145,6 +145,8 @@ test('screen: prompts, status and errors in the status line', () => {
 test('screen: sync figures, no data yet, no peers, help', () => {
   assert.match(frame(input({}, { ...SNAP, sync: { kind: 'ok', chain: 'regtest', blocks: 150, headers: 200, progress: 0.75, ibd: true } })), /^sync: headers 200 · blocks 150 · 75\.00% · initial block download$/m);
   assert.match(frame(input({}, { ...SNAP, sync: { kind: 'ok', chain: null, blocks: 5, headers: 5, progress: null, ibd: false } })), /^sync: headers 5 · blocks 5 · 100\.00% · synced$/m);
+  // Every block stored, but Core's rule still says initial block download (an old tip): not shown as downloading.
+  assert.match(frame(input({}, { ...SNAP, sync: { kind: 'ok', chain: 'regtest', blocks: 400, headers: 400, progress: 1, ibd: true } })), /^sync: headers 400 · blocks 400 · 100\.00% · caught up \(tip older than 24 h\)$/m);
   const empty = frame(input({}, EMPTY_SNAPSHOT));
   assert.match(empty, /^\(no data yet\)$/m);
   assert.match(empty, /^sync: …$/m);
