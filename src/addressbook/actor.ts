@@ -194,6 +194,8 @@ interface Shell {
   readonly loadReport: Readonly<Record<string, unknown>>;
   /** When and what fixed seeds to add. */
   readonly fixed: { readonly policy: FixedSeedsPolicy; readonly seeds: readonly NetAddress[] };
+  /** The DNS seed round under way: answers still due, and what came back (one summary line at its end). */
+  dns: { pending: number; answered: number; added: number; failed: string[] } | null;
 }
 
 export async function defaultResolver(host: string): Promise<string[]> {
@@ -410,6 +412,7 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBook
     journalFailed: 0,
     loadReport: report,
     fixed: fixedSeeds(args, ctx),
+    dns: null,
   };
 }
 
@@ -582,6 +585,7 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         const resolve = sh.args.resolver ?? defaultResolver;
         const self = ctx.self;
         ctx.log.info({ seeds: sh.args.dnsSeeds.length, addresses: book.man.size }, 'querying DNS seeds');
+        sh.dns = { pending: sh.args.dnsSeeds.length, answered: 0, added: 0, failed: [] };
         for (const seed of sh.args.dnsSeeds) {
           resolve(seed).then(
             (hosts) => tell(self, { type: 'dns-result', seed, hosts }),
@@ -590,7 +594,25 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         }
       })
       .with({ type: 'dns-result' }, async ({ seed, hosts, error }) => {
-        if (error !== undefined) return ctx.log.info({ seed, error }, 'DNS seed failed');
+        // One line for the whole round (offline, eight identical failures said nothing more than one).
+        const round = sh.dns;
+        const done = (): void => {
+          if (round === null || --round.pending > 0) return;
+          sh.dns = null;
+          const n = round.answered + round.failed.length;
+          if (round.failed.length === 0) ctx.log.info({ seeds: n, added: round.added }, `DNS seeds: ${n} of ${n} answered, ${round.added} new addresses`);
+          else
+            ctx.log.info(
+              { seeds: n, answered: round.answered, added: round.added, failed: round.failed },
+              `DNS seeds: ${round.answered} of ${n} answered (${round.failed[0]}${round.failed.length > 1 ? `, and ${round.failed.length - 1} more` : ''})` +
+                (round.answered === 0 ? '; no network or no DNS here? the built-in fixed seeds follow after 60 s, or give peers with --addnode/--connect' : ''),
+            );
+        };
+        if (error !== undefined) {
+          round?.failed.push(`${seed}: ${error}`);
+          ctx.log.debug({ seed, error }, 'DNS seed failed');
+          return done();
+        }
         const nowSec = Math.floor(nowMs / 1000);
         const addrs: TimedNetAddress[] = [];
         for (const h of hosts) {
@@ -605,7 +627,12 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
           sh.dirty = true;
           changed(sh);
         }
-        ctx.log.info({ seed, found: hosts.length, added }, 'DNS seed answered');
+        ctx.log.debug({ seed, found: hosts.length, added }, 'DNS seed answered');
+        if (round !== null) {
+          round.answered++;
+          round.added += added;
+        }
+        done();
         await written;
       })
       .with({ type: 'fixed-seeds' }, async () => {

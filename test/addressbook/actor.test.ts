@@ -1,5 +1,6 @@
 /** The address-book and store actors in a small tree (no sockets): persistence, restarts, bans, seeds, anchors. */
 import { test } from 'node:test';
+import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +68,37 @@ test('DNS seeds: queried through the injected resolver when the book is nearly e
     const i = await info(t);
     assert.equal(i.ipv4?.new, 2);
     assert.equal(i.ipv6?.new, 1);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DNS seeds: one line for the round at the default level (how many answered, the first failure), not one per seed', async () => {
+  const dir = tmp();
+  const lines: { msg: string; level: number }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as { msg: string; level: number }) });
+  const seeds = ['a.seed.invalid', 'b.seed.invalid', 'c.seed.invalid', 'd.seed.invalid'];
+  const t = await startTree(
+    {
+      strategy: 'one_for_one',
+      intensity: 20,
+      period: 5,
+      children: [
+        worker(storeActor, { dir }, { id: 'store', shutdown: 5000 }),
+        worker(
+          addressBookActor,
+          { ...BASE, dnsseed: true, dnsSeeds: seeds, dnsDelayMs: 1, resolver: async (h) => (h.startsWith('a') ? ['5.6.7.8'] : Promise.reject(new Error(`queryA ECONNREFUSED ${h}`))) },
+          { id: 'addressbook', shutdown: 5000 },
+        ),
+      ],
+    },
+    new Runtime({ logger }),
+  );
+  try {
+    await until('the round is over', () => lines.some((l) => l.msg.startsWith('DNS seeds:')));
+    const dns = lines.filter((l) => /DNS seed/.test(l.msg)).map((l) => l.msg);
+    assert.deepEqual(dns, ['querying DNS seeds', 'DNS seeds: 1 of 4 answered (b.seed.invalid: queryA ECONNREFUSED b.seed.invalid, and 2 more)']);
   } finally {
     await t.stop();
     rmSync(dir, { recursive: true, force: true });

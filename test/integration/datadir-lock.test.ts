@@ -205,3 +205,26 @@ test('an index deleted by hand (the whole store) is rebuilt from the block files
   assert.equal(Number(await c.chainCall('getblockcount')), 250);
   await c.stop();
 });
+
+test('the store locked by another process (not a peerd): `peerd start` refuses in one line, exit 1, and moves nothing', async (t) => {
+  const datadir = tmpDir(t, 'peerd-storelock-');
+  const store = join(datadir, 'regtest', 'store');
+  mkdirSync(join(datadir, 'regtest'), { recursive: true });
+  // Another program holding the LevelDB open (a backup tool, an inspector…), not the datadir lock.
+  const holder = run(t, process.execPath, [
+    '--input-type=module',
+    '-e',
+    `import { ClassicLevel } from 'classic-level'; const db = new ClassicLevel(${JSON.stringify(store)}); await db.open(); await db.put('!meta!format', 'peerd-store-1'); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`,
+  ]);
+  await until('the holder has the store', () => holder.out().includes('held'), 10_000);
+  const before = readdirSync(join(datadir, 'regtest')).sort();
+  const r = run(t, process.execPath, [peerdBin, 'start', '--network', 'regtest', '--datadir', datadir, '--bind', '127.0.0.1:0', '--rpcport', '0', '--log-format', 'json']);
+  assert.equal(await r.closed, 1, r.err());
+  assert.equal(r.err().trim().split('\n').length, 1, r.err());
+  assert.match(r.err(), /^peerd: the store .*regtest\/store is locked by another process .*Nothing was changed/);
+  assert.doesNotMatch(r.out(), /\n\s+at /, 'no stack trace');
+  const after = readdirSync(join(datadir, 'regtest')).filter((n) => !['.lock', 'debug.log', 'blocks'].includes(n)).sort();
+  assert.deepEqual(after, before.filter((n) => n !== 'debug.log'), 'nothing moved aside');
+  process.kill(-holder.proc.pid!, 'SIGKILL');
+  await holder.closed;
+});
