@@ -13,7 +13,7 @@ import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from 
 import type { PeerSettings } from '../peer/protocol.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
-import type { AddressBookMsg, BanListUpdate, BookChanged } from '../addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo, BanListUpdate, BookChanged } from '../addressbook/actor.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
   addnodeRefusal,
@@ -236,6 +236,17 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
     })
     .with({ kind: 'schedule' }, ({ ms }) => ctx.timers.after('retry', ms, { type: 'tick' }))
     .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
+    .with({ kind: 'alone' }, ({ minutes, text, data }) => {
+      // With what the address book knows, if it answers soon (the line is not held up for long).
+      const say = (known: number | null): void =>
+        ctx.log.info({ ...data, addressesKnown: known }, `no peer connected for ${minutes} min${known === null ? '' : ` (${known} addresses known)`}: ${text}`);
+      const book = sh.args.addressbook;
+      if (!book) return say(null);
+      ask<AddressBookMsg, AddrmanInfo>(book, (replyTo) => ({ type: 'info', replyTo }), 1000).then(
+        (i) => say(i.all_networks?.total ?? 0),
+        () => say(null),
+      );
+    })
     .exhaustive();
 }
 

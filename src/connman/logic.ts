@@ -202,7 +202,9 @@ export type ConnmanEffect =
   | { readonly kind: 'want-addresses'; readonly purpose: 'outbound' | 'feeler'; readonly count: number; readonly excludeGroups: readonly string[] }
   | { readonly kind: 'attempt'; readonly endpoint: Endpoint; readonly ok: boolean; readonly connType: ConnType }
   | { readonly kind: 'schedule'; readonly ms: number }
-  | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'debug'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };
+  | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'debug'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> }
+  /** The status line while no peer is connected (the shell adds how many addresses the book knows). */
+  | { readonly kind: 'alone'; readonly minutes: number; readonly text: string; readonly data: Readonly<Record<string, unknown>> };
 
 export interface ConnmanStep {
   readonly state: ConnmanState;
@@ -671,9 +673,9 @@ function noteAlone(s: ConnmanState, msg: ConnmanMsg, fx: ConnmanEffect[]): void 
         ? 'the address book has no address to try: give peers with --addnode HOST:PORT or --connect HOST:PORT (DNS seeds need a network)'
         : 'retrying other addresses';
   fx.push({
-    kind: 'log',
-    level: 'info',
-    msg: `no peer connected for ${minutes} min: ${tried}; ${hint}`,
+    kind: 'alone',
+    minutes,
+    text: `${tried}; ${hint}`,
     data: { aloneForMs: now - a.since, dials: a.dials, failed: a.failures, lastError: a.lastError, manual: s.manual.size, candidates: offered },
   });
   a.reportedAt = now;

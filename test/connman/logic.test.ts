@@ -298,9 +298,9 @@ test('address rounds that offer nothing dialable back off 1, 2, 4 … 30 s; a bo
 
 test('alone: with no peer for a minute, one status line a minute (dials, failures, the last reason, a hint); silent again once connected', () => {
   const s = initConnman({ config: { ...config, blockRelayTarget: 0, fullRelayTarget: 1 }, connect: [], addnode: [ep('127.0.0.1', 1)], now: 0 });
-  const logs = (fx: ConnmanEffect[]) => fx.filter((e): e is Extract<ConnmanEffect, { kind: 'log' }> => e.kind === 'log' && e.level === 'info');
+  const logs = (fx: ConnmanEffect[]) => fx.filter((e): e is Extract<ConnmanEffect, { kind: 'alone' }> => e.kind === 'alone');
   let dialled = 0;
-  let lines: Extract<ConnmanEffect, { kind: 'log' }>[] = [];
+  let lines: Extract<ConnmanEffect, { kind: 'alone' }>[] = [];
   for (let now = 0; now <= 125_000; now += 1000) {
     const fx = run(s, { type: 'tick', now });
     for (const d of dials(fx)) {
@@ -311,8 +311,9 @@ test('alone: with no peer for a minute, one status line a minute (dials, failure
   }
   assert.ok(dialled >= 2, 'the addnode peer was retried');
   assert.equal(lines.length, 2, 'none at once; at 60 s and at 120 s');
-  assert.match(lines[0].msg, /^no peer connected for 1 min: \d+ dial\(s\) in the last minute, \d+ failed \(last: connect ECONNREFUSED 127\.0\.0\.1:1\); retrying the --connect\/--addnode peers with backoff$/);
-  assert.match(lines[1].msg, /^no peer connected for 2 min/);
+  assert.equal(lines[0].minutes, 1);
+  assert.match(lines[0].text, /^\d+ dial\(s\) in the last minute, \d+ failed \(last: connect ECONNREFUSED 127\.0\.0\.1:1\); retrying the --connect\/--addnode peers with backoff$/);
+  assert.equal(lines[1].minutes, 2);
   // Connected: no more lines, and the clock starts again at the next loss.
   const [d] = dials(run(s, { type: 'addnode', endpoint: ep('11.9.0.1'), command: 'onetry', now: 126_000 }));
   assert.ok(d, 'onetry dials at once');
@@ -326,7 +327,7 @@ test('alone: with no peer for a minute, one status line a minute (dials, failure
 test('alone: with no address at all and no manual peer the line says how to give one', () => {
   const s = initConnman({ config, connect: [], addnode: [], now: 0 });
   const lines: string[] = [];
-  for (let now = 0; now <= 61_000; now += 1000) for (const e of run(s, { type: 'tick', now })) if (e.kind === 'log' && e.level === 'info') lines.push(e.msg);
+  for (let now = 0; now <= 61_000; now += 1000) for (const e of run(s, { type: 'tick', now })) if (e.kind === 'alone') lines.push(e.text);
   assert.equal(lines.length, 1);
   assert.match(lines[0], /no dial in the last minute; the address book has no address to try: give peers with --addnode HOST:PORT or --connect HOST:PORT/);
 });
