@@ -396,7 +396,11 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         if (id === undefined) return;
         sh.monitors.delete(d.monitor);
         sh.peerRefs.delete(id);
-        const why = sh.closing.get(id) ?? { reason: formatReason(d.reason), misbehaving: false };
+        // A peer that closes its connection says why first (peer-closing); an exit without it is
+        // our own actor dying (killed, crashed), not the remote failing.
+        const said = sh.closing.get(id);
+        const why = said ?? { reason: formatReason(d.reason), misbehaving: false };
+        const local = said === undefined;
         sh.closing.delete(id);
         const p = sh.logic.peers.get(id);
         if (p) {
@@ -411,7 +415,7 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         }
         if (p) ctx.log.info({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
         if (sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-disconnected', id });
-        feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now });
+        feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now, local });
       })
       .with({ type: 'peer-ready' }, (m) => {
         feed(sh, ctx, m);

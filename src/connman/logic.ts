@@ -175,7 +175,15 @@ export type ConnmanMsg =
       readonly now: number;
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
-  | { readonly type: 'peer-down'; readonly id: number; readonly reason: string; readonly misbehaving: boolean; readonly now: number }
+  | {
+      readonly type: 'peer-down';
+      readonly id: number;
+      readonly reason: string;
+      readonly misbehaving: boolean;
+      readonly now: number;
+      /** Our own actor died (killed, crashed) without the connection failing: no fault of the remote. */
+      readonly local?: boolean;
+    }
   | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[]; readonly now: number }
   /** The address book learned something (new addresses, a tried promotion, an unban) since our last request: ask again now. */
   | { readonly type: 'book-changed'; readonly now: number }
@@ -531,7 +539,7 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
       if (minPingMs !== undefined) p.minPingMs = Math.min(p.minPingMs, minPingMs);
       if (lastBlockAt !== undefined) p.lastBlockAt = Math.max(p.lastBlockAt, lastBlockAt);
     })
-    .with({ type: 'peer-down' }, ({ id, reason, misbehaving, now }) => {
+    .with({ type: 'peer-down' }, ({ id, reason, misbehaving, now, local }) => {
       const p = s.peers.get(id);
       if (!p) {
         // A dial whose peer actor died before dial-ok, or an already-evicted peer.
@@ -547,10 +555,17 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
       record(s, p, reason, misbehaving, now);
       // Its network group is free again: worth asking the address book at once.
       if (AUTOMATIC.has(p.connType)) resetAddrBackoff(s);
-      if (p.connType !== 'inbound' && !p.ready) fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: false, connType: p.connType });
+      if (p.connType !== 'inbound' && !p.ready && local !== true) fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: false, connType: p.connType });
       if (p.manualKey !== null) {
         const m = s.manual.get(p.manualKey);
-        if (m) {
+        if (m && local === true) {
+          // A kill or crash of our own actor is not the remote's failure: redial after the first
+          // delay, and the backoff does not grow (a chaos run must not slow recovery).
+          m.dialId = null;
+          m.peerId = null;
+          if (!m.persistent) s.manual.delete(p.manualKey);
+          else m.nextAt = now + backoffDelay(0, s.config.manualBackoff, s.random());
+        } else if (m) {
           // A peer that stayed up for a while is retried from the first delay again.
           if (now - m.connectedAt >= (s.config.manualBackoff.resetAfterMs ?? s.config.manualBackoff.maxMs)) m.failures = 0;
           manualFailed(s, p.manualKey, now);

@@ -10,6 +10,7 @@ import { match } from 'ts-pattern';
 import { defineActor, tell, type ActorContext, type Ref, Exit } from '../../supervisors/index.js';
 import { FrameDecoder, encodeFrame } from '../wire/framing.js';
 import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
+import { countedType } from '../wire/message-types.js';
 import type { NetAddress } from '../wire/address.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/constants.js';
 import type { ConnType, Endpoint } from '../connman/logic.js';
@@ -202,8 +203,9 @@ function endpointText(e: Endpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
+/** Counted under the command's name when Core knows it, else under `*other*`: a peer cannot grow the table. */
 function count(table: Record<string, CommandStats>, cmd: string, bytes: number): void {
-  const c = (table[cmd] ??= { msgs: 0, bytes: 0 });
+  const c = (table[countedType(cmd)] ??= { msgs: 0, bytes: 0 });
   c.msgs++;
   c.bytes += bytes;
 }
@@ -517,8 +519,9 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
       sendPaused: false,
       bytesSent: 0,
       bytesRecv: 0,
-      sentPerMsg: {},
-      recvPerMsg: {},
+      // No prototype: a key can never be `__proto__` or `constructor` of Object.prototype.
+      sentPerMsg: Object.create(null) as Record<string, CommandStats>,
+      recvPerMsg: Object.create(null) as Record<string, CommandStats>,
       closing: false,
       net,
       recvBucket: rateBucket(args.recvLimit ?? net.peerRecvRate, net.now()),

@@ -171,6 +171,14 @@ function versionMessage(s: PeerState, now: number): VersionMessage {
   };
 }
 
+/** Core's SAFE_CHARS_DEFAULT: what SanitizeString keeps of a peer's string (everything else is dropped). */
+const SAFE_CHARS = /[^A-Za-z0-9 .,;\-_/:?@()]/g;
+
+/** Core's SanitizeString with SAFE_CHARS_DEFAULT: escape sequences, control and non-ASCII characters dropped. */
+export function sanitizeString(text: string): string {
+  return text.replace(SAFE_CHARS, '');
+}
+
 function ignore(s: PeerState, why: string): void {
   s.ignored[why] = (s.ignored[why] ?? 0) + 1;
 }
@@ -207,7 +215,8 @@ function onVersion(s: PeerState, v: VersionMessage, now: number, out: Out): void
   s.remote = {
     version: v.version,
     services: v.services,
-    userAgent: v.userAgent,
+    // Kept sanitised, as Core's cleanSubVer: no peer string reaches a terminal or a log with control characters.
+    userAgent: sanitizeString(v.userAgent),
     startHeight: v.startHeight,
     relay: v.relay ?? true,
     nonce: v.nonce,

@@ -331,3 +331,49 @@ test('alone: with no address at all and no manual peer the line says how to give
   assert.equal(lines.length, 1);
   assert.match(lines[0], /no dial in the last minute; the address book has no address to try: give peers with --addnode HOST:PORT or --connect HOST:PORT/);
 });
+
+test('a kill or crash of our own peer actor (local) never grows the addnode backoff; a remote failure does', () => {
+  const s = initConnman({ config: { ...config, automaticOutbound: false }, connect: [], addnode: [ep('11.5.0.1')], now: 0, random: () => 0.5 });
+  let now = 0;
+  const connect = (): number => {
+    for (let i = 0; i < 400; i++) {
+      const [d] = dials(run(s, { type: 'tick', now }));
+      if (d) {
+        run(s, { type: 'dial-ok', id: d.id, now });
+        run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: true, now });
+        return d.id;
+      }
+      now += 250;
+    }
+    throw new Error('never redialled');
+  };
+  // Ten local kills in a row: each redial comes after the first delay (~1 s), never longer.
+  for (let k = 0; k < 10; k++) {
+    const id = connect();
+    const downAt = (now += 100);
+    run(s, { type: 'peer-down', id, reason: 'killed', misbehaving: false, now, local: true });
+    connect();
+    assert.ok(now - downAt <= 1500, `redial ${k} after ${now - downAt} ms`);
+    const again = [...s.peers.keys()][0];
+    run(s, { type: 'peer-down', id: again, reason: 'killed', misbehaving: false, now: (now += 100), local: true });
+  }
+  // Remote failures (the dial refused): the delay grows.
+  const gaps: number[] = [];
+  const id = connect();
+  run(s, { type: 'peer-down', id, reason: 'connection closed', misbehaving: false, now: (now += 100) });
+  let last = now;
+  for (let k = 0; k < 5; k++) {
+    for (;;) {
+      const [d] = dials(run(s, { type: 'tick', now }));
+      if (d) {
+        gaps.push(now - last);
+        run(s, { type: 'dial-failed', id: d.id, error: 'ECONNREFUSED', now });
+        last = now;
+        break;
+      }
+      now += 250;
+    }
+  }
+  gaps.shift();
+  assert.ok(gaps[3] > gaps[0] * 3, `backoff grows for remote failures: ${gaps.join(', ')}`);
+});

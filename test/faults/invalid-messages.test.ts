@@ -64,6 +64,24 @@ test('p2p_invalid_messages: framing, oversized counts, malformed addrv2, huge un
       }
     });
 
+    await t.test('5,000 distinct unknown commands (with __proto__ and constructor) are counted under one *other* key; Object.prototype untouched', async () => {
+      const p = await activePeer(node, { answerPings: false });
+      try {
+        const names = ['__proto__', 'constructor', 'toString', ...Array.from({ length: 4997 }, (_, i) => `zz${i}`)];
+        p.sendRaw(Buffer.concat(names.map((n) => rawFrame(n, Buffer.alloc(1)))));
+        await sync(p);
+        const info = await infoOf(node, p);
+        assert.ok(info, 'still connected');
+        const keys = Object.keys(info.bytesrecvPerMsg);
+        assert.ok(keys.every((k) => k === '*other*' || /^[a-z0-9]+$/.test(k)), keys.join(','));
+        assert.equal(info.bytesrecvPerMsg['*other*'], names.length * 25, 'every unknown message counted (24-byte header + 1)');
+        assert.ok(keys.length < 20, `a bounded table: ${keys.length} keys`);
+        assert.equal(({} as Record<string, unknown>).msgs, undefined, 'Object.prototype not written');
+      } finally {
+        await p.destroy();
+      }
+    });
+
     await t.test('wrong magic (ffffffff) after the handshake → disconnect (Core: test_magic_bytes)', () =>
       expectDisconnect(
         node,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initPeer, stepPeer, type PeerEffect, type PeerSettings, type PeerState } from '../../src/peer/protocol.js';
+import { initPeer, stepPeer, type PeerEffect, type PeerSettings, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
 import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
 import type { Message, VersionMessage } from '../../src/wire/messages.js';
 import type { ConnType } from '../../src/connman/logic.js';
@@ -203,4 +203,13 @@ test('a feeler disconnects as soon as the version arrives, reporting success', (
   const fx = msg(s, version(), 0);
   assert.ok(fx.some((e) => e.kind === 'ready'));
   assert.equal(disconnect(fx)?.misbehaving, false);
+});
+
+test("a peer's user agent is kept as Core's SanitizeString keeps it: no escape sequence or control character reaches a terminal", () => {
+  assert.equal(sanitizeString('/Satoshi:30.0.0/'), '/Satoshi:30.0.0/');
+  assert.equal(sanitizeString('\u001b]52;c;ZXZpbA==\u0007/evil:1.0/\u001b[2J\r\n\u00e9'), '52;c;ZXZpbA/evil:1.0/2J');
+  assert.equal(sanitizeString('a (b) c,d;e-f_g/h:i?j@k.'), 'a (b) c,d;e-f_g/h:i?j@k.');
+  const s = peer();
+  msg(s, version({ userAgent: '/x:1/\u001b]0;owned\u0007' }));
+  assert.equal(s.remote?.userAgent, '/x:1/0;owned');
 });
