@@ -21,7 +21,9 @@ export function cookiePath(networkDir: string, rpccookiefile = ''): string {
 export function writeCookie(path: string): string {
   const cookie = `${COOKIE_USER}:${randomBytes(32).toString('hex')}`;
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, cookie, { mode: 0o600 });
+  // A fresh file, created 0600 (O_EXCL): a temporary file left by someone else never lends its mode or owner.
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, cookie, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, path);
   return cookie;
 }

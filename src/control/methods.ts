@@ -35,6 +35,8 @@ export interface MethodDef {
 const DEFAULT_BAN_S = 24 * 3600;
 const NETWORKS = ['ipv4', 'ipv6', 'onion', 'i2p', 'cjdns'] as const;
 const KILL_MODES: readonly KillMode[] = ['kill', 'crash', 'socket', 'stall'];
+/** The longest `killactor … stall` (a stalled actor blocks its whole mailbox). */
+const MAX_STALL_MS = 60_000;
 
 /** peerd 0.1.0 in Core's CLIENT_VERSION form (major*10000 + minor*100 + patch). */
 export const CLIENT_VERSION = 100;
@@ -596,6 +598,8 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
       const m = (str(mode) ?? 'kill') as KillMode;
       if (!KILL_MODES.includes(m)) throw new RpcError(RPC.INVALID_PARAMETER, `Unknown mode "${String(mode)}" (kill, crash, socket, stall)`);
       const p = str(path) ?? '';
+      const stallMs = num(ms) ?? 1000;
+      if (m === 'stall' && !(Number.isInteger(stallMs) && stallMs >= 1 && stallMs <= MAX_STALL_MS)) throw new RpcError(RPC.INVALID_PARAMETER, `stall ms must be a whole number from 1 to ${MAX_STALL_MS}`);
       let targets: string[];
       if (p.startsWith('peer:')) {
         const addr = p.slice('peer:'.length);
@@ -604,7 +608,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         targets = [`/root/peers/peer-${peer.id}`];
       } else targets = p.includes('*') ? ctx.actors(p).map((a) => a.path) : [p];
       if (targets.length === 0) throw new RpcError(RPC.INVALID_PARAMETER, `No actor matches ${p}`);
-      const killed = targets.filter((t) => ctx.kill(t, m, { ms: num(ms) ?? 1000 }));
+      const killed = targets.filter((t) => ctx.kill(t, m, { ms: stallMs }));
       if (killed.length === 0) {
         throw new RpcError(RPC.INVALID_PARAMETER, m === 'socket' && ctx.actors(targets[0]).length > 0 ? `Actor ${targets[0]} has no socket` : `No actor at ${p}`);
       }

@@ -128,6 +128,9 @@ function isNotification(r: { id: Json | undefined; version: JsonRpcVersion }): b
   return r.id === undefined && r.version === '2.0';
 }
 
+/** Most requests in one JSON-RPC batch. */
+export const MAX_BATCH = 1000;
+
 /** Turns a request body into Core's HTTP reply. Never throws; whatever `dispatch` does is caught. */
 export async function handleBody(body: string, dispatch: Dispatch): Promise<HttpReply> {
   let value: Json;
@@ -137,6 +140,8 @@ export async function handleBody(body: string, dispatch: Dispatch): Promise<Http
     return legacyError({ code: RPC.PARSE_ERROR, message: 'Parse error' }, null);
   }
   if (Array.isArray(value)) {
+    // A bound on the work one request can ask for (the body is bounded too, but 1 MB of `[{"method":"getpeerinfo"},…]` is ~40,000 calls).
+    if (value.length > MAX_BATCH) return legacyError({ code: RPC.INVALID_REQUEST, message: `Batch of ${value.length} requests: at most ${MAX_BATCH}` }, null);
     const replies: JsonObject[] = [];
     for (const member of value) {
       const partial: { id: Json | undefined; version: JsonRpcVersion } = { id: null, version: '1.0' };

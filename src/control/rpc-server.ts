@@ -160,7 +160,11 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
   };
   try {
     for (const b of o.binds) {
-      const s = createServer({ headersTimeout: o.headersTimeoutMs ?? 10_000, requestTimeout: o.requestTimeoutMs ?? 30_000, keepAliveTimeout: o.keepAliveMs ?? 30_000 }, (req, res) => {
+      // The timeouts are checked every second (Node's default is every 30 s, which let a slow
+      // client hold a connection slot three times longer than the header timeout).
+      const s = createServer(
+        { headersTimeout: o.headersTimeoutMs ?? 10_000, requestTimeout: o.requestTimeoutMs ?? 30_000, keepAliveTimeout: o.keepAliveMs ?? 30_000, connectionsCheckingInterval: 1000 },
+        (req, res) => {
         try {
           onRequest(req, res);
         } catch (err) {

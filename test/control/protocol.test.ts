@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { handleBody, RpcError, RPC, type Json, type ParsedRequest } from '../../src/control/protocol.js';
+import { handleBody, MAX_BATCH, RpcError, RPC, type Json, type ParsedRequest } from '../../src/control/protocol.js';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { checkParams, dispatch, helpIndex, METHODS, corePeerInfo } from '../../src/control/methods.js';
 import type { ControlContext } from '../../src/control/context.js';
 import { parseIpSubnet, subnetHas, isLoopback } from '../../src/util/subnet.js';
-import { basicAuthChecker } from '../../src/control/auth.js';
+import { basicAuthChecker, readCookie, writeCookie } from '../../src/control/auth.js';
 import { convertArgs, formatResult, treeText } from '../../src/commands/rpc.js';
 import type { PeerInfo } from '../../src/peer/actor.js';
 
@@ -252,4 +255,30 @@ test('getlisteners and setlistenerservices: index or address, number or 0x hex; 
   await assert.rejects(call(ctx, 'setlistenerservices', [0, -1]), { code: -8, message: /Invalid services/ });
   await assert.rejects(call(ctx, 'setlistenerservices', [0, true]), { code: -3, message: /Expected type number or string for services, got boolean/ });
   await assert.rejects(call(ctx, 'setlistenerservices', [0]), { code: -1, message: /^setlistenerservices/ });
+});
+
+test('a batch longer than MAX_BATCH is refused whole, without running any member', async () => {
+  let calls = 0;
+  const count = async (): Promise<Json> => (calls++, null);
+  const ok = await handleBody(JSON.stringify(Array.from({ length: MAX_BATCH }, (_, i) => ({ method: 'x', id: i }))), count);
+  assert.equal(ok.status, 200);
+  assert.equal(calls, MAX_BATCH);
+  calls = 0;
+  const big = await handleBody(JSON.stringify(Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ method: 'x', id: i }))), count);
+  assert.equal(calls, 0);
+  assert.match(big.body ?? '', new RegExp(`Batch of ${MAX_BATCH + 1} requests: at most ${MAX_BATCH}`));
+});
+
+test('the cookie file is created fresh with mode 0600 even when a temporary file with another mode was left behind', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'peerd-cookie-'));
+  try {
+    const path = join(dir, '.cookie');
+    writeFileSync(`${path}.tmp`, 'stale', { mode: 0o666 });
+    chmodSync(`${path}.tmp`, 0o666);
+    const c = writeCookie(path);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(readCookie(path), c);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

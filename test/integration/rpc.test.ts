@@ -106,6 +106,7 @@ test('rpc: cookie file (0600, __cookie__:64 hex), every method over HTTP, cookie
     assert.deepEqual(await call('killactor', ['/root/connman', 'kill']), { path: '/root/connman', mode: 'kill', killed: ['/root/connman'] });
     await until('connman back', () => (a.node.actors('/root/connman')[0]?.incarnation ?? 0) > 1);
     await assert.rejects(call('killactor', ['/root/nothing']), { code: -8 });
+    await assert.rejects(call('killactor', ['/root/connman', 'stall', 3_600_000]), { code: -8, message: 'stall ms must be a whole number from 1 to 60000' });
     assert.equal(await call('setnetworkactive', [false]), false);
     assert.equal(((await call('getnetworkinfo')) as { networkactive: boolean }).networkactive, false);
     assert.equal(await call('setnetworkactive', [true]), true);
