@@ -146,12 +146,18 @@ for (const c of ['version', 'verack', 'ping', 'pong', 'inv', 'getdata', 'headers
  * }
  * ```
  */
+/** Chunks smaller than this are copied into a buffer of the decoder's own (see push). */
+const COALESCE_BELOW = 4096;
+const COALESCE_BUFFER = 16 * 1024;
+
 export class FrameDecoder {
   readonly magic: number;
   readonly maxPayload: number;
 
   /** Pushed chunks not yet consumed; `chunks[head]` is read from `pos`. */
   private chunks: Buffer[] = [];
+  /** The buffer small chunks are copied into, while its view is the last chunk. */
+  private own: { readonly buf: Buffer; readonly begin: number; end: number; view: Buffer } | null = null;
   private head = 0;
   private pos = 0;
   private avail = 0;
@@ -198,8 +204,29 @@ export class FrameDecoder {
    */
   push(chunk: Buffer): void {
     if (chunk.length === 0 || this.state === State.Dead) return;
-    this.chunks.push(chunk);
+    const waiting = this.avail;
     this.avail += chunk.length;
+    if (chunk.length >= COALESCE_BELOW || waiting === 0) {
+      this.chunks.push(chunk);
+      return;
+    }
+    // Small chunks behind a partial frame (a peer trickling bytes) are copied together into
+    // buffers of our own: a list of one-byte Buffers would cost ~15 bytes of memory per byte
+    // received. A chunk that starts on a frame boundary stays zero-copy.
+    const own = this.own;
+    const last = this.chunks.length > this.head ? this.chunks[this.chunks.length - 1] : undefined;
+    if (own !== null && last === own.view && own.buf.length - own.end >= chunk.length) {
+      chunk.copy(own.buf, own.end);
+      own.end += chunk.length;
+      own.view = own.buf.subarray(own.begin, own.end);
+      this.chunks[this.chunks.length - 1] = own.view;
+      return;
+    }
+    const buf = Buffer.allocUnsafe(COALESCE_BUFFER);
+    chunk.copy(buf, 0);
+    const view = buf.subarray(0, chunk.length);
+    this.own = { buf, begin: 0, end: chunk.length, view };
+    this.chunks.push(view);
   }
 
   /** The next frame or error, or null when more bytes are needed (or the decoder is dead). */
@@ -254,6 +281,7 @@ export class FrameDecoder {
 
   private release(): void {
     this.chunks = [];
+    this.own = null;
     this.head = 0;
     this.pos = 0;
     this.avail = 0;

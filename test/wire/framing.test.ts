@@ -336,3 +336,19 @@ test('property: any chunking of any sequence of valid frames decodes to the same
     }),
   );
 });
+
+test('a frame trickled one byte per chunk costs about its own size in memory, not ~15× (small chunks are copied together)', () => {
+  const payload = Buffer.alloc(1_000_000, 7);
+  const bytes = encodeFrame(0xdab5bffa, 'block', payload);
+  const dec = new FrameDecoder({ magic: 0xdab5bffa });
+  const before = process.memoryUsage();
+  for (let i = 0; i < bytes.length - 1; i++) dec.push(bytes.subarray(i, i + 1));
+  const after = process.memoryUsage();
+  const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+  assert.equal(dec.bytesBuffered, bytes.length - 1);
+  assert.ok(grown < 8 * 1024 * 1024, `held ${(grown / 1e6).toFixed(1)} MB for 1 MB trickled`);
+  assert.equal(dec.next(), null);
+  dec.push(bytes.subarray(bytes.length - 1));
+  const f = dec.next();
+  assert.ok(f !== null && f.kind === 'frame' && f.command === 'block' && f.payload.equals(payload), 'the frame reassembles whole');
+});
