@@ -8,6 +8,34 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const tsc = require.resolve('typescript/bin/tsc');
+
+// tsc --incremental trusts its build info: an output deleted or edited since is not re-emitted.
+// When any source lacks its .js, or any .js is newer than the build info, start from scratch.
+const INFO = 'dist/.tsbuildinfo';
+function outputsIntact() {
+  if (!existsSync(INFO)) return true; // a full build follows anyway
+  const infoAt = statSync(INFO).mtimeMs;
+  const roots = ['src', 'supervisors', 'test', 'bench'];
+  const walk = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) {
+        if (!walk(path)) return false;
+        continue;
+      }
+      if (!/\.ts$/.test(name) || name.endsWith('.d.ts')) continue;
+      const out = join('dist', path.replace(/\.ts$/, '.js'));
+      if (!existsSync(out) || statSync(out).mtimeMs > infoAt + 1000) return false;
+    }
+    return true;
+  };
+  return roots.every((r) => !existsSync(r) || walk(r));
+}
+if (!outputsIntact()) {
+  process.stdout.write('build: an output is missing or was changed by hand: full rebuild\n');
+  rmSync(INFO, { force: true });
+}
+
 try {
   execFileSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', 'dist/.tsbuildinfo'], { stdio: 'inherit' });
 } catch {
