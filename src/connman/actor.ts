@@ -7,7 +7,7 @@
 import { connect, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { match, P } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type Runtime, formatReason, startChild, whichChildren, type DynMsg } from '../../supervisors/index.js';
+import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type ActorSystem, formatReason, startChild, whichChildren, type DynMsg } from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
 import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';
@@ -239,7 +239,7 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
     .exhaustive();
 }
 
-async function adopt(args: ConnmanArgs, runtime: Runtime): Promise<PeerInfo[]> {
+async function adopt(args: ConnmanArgs, runtime: ActorSystem): Promise<PeerInfo[]> {
   const children = await whichChildren(args.peers);
   const infos: PeerInfo[] = [];
   for (const c of children) {

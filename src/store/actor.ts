@@ -9,7 +9,7 @@
  * crash). Users also monitor the store to crash at once rather than at their next write.
  */
 import { match } from 'ts-pattern';
-import { defineActor, ask, AskError, tell, type Ref, type Runtime } from '../../supervisors/index.js';
+import { defineActor, ask, AskError, tell, type ActorSystem, type Ref } from '../../supervisors/index.js';
 import { openStore, type Db } from './db.js';
 
 export type StoreMsg = { readonly type: 'db'; readonly replyTo: Ref<Db> } | { readonly type: 'info'; readonly replyTo: Ref<StoreInfo> };
@@ -84,7 +84,7 @@ export const storeActor = defineActor<StoreState, StoreMsg, StoreArgs>({
  * Asks the store at `path` for its handle, waiting (up to `timeoutMs`) while the store is not
  * running: after a crash of both, the store may still be restarting when its user's `init` runs.
  */
-export async function storeDb(runtime: Runtime, path = '/root/store', timeoutMs = 10_000): Promise<Db> {
+export async function storeDb(runtime: ActorSystem, path = '/root/store', timeoutMs = 10_000): Promise<Db> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const ref = runtime.refOf<StoreMsg>(path);
