@@ -25,7 +25,7 @@ import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './con
 import { DEFAULT_CONNMAN, endpointKey, type DisconnectRecord, type Endpoint } from './connman/logic.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
-import { lockDatadir, type DatadirLock } from './store/lock.js';
+import { lockDatadir, type DatadirLock } from './util/datadir-lock.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
 import { loadFixedSeeds } from './addressbook/seeds.js';
 import { NO_ASMAP } from './netaddress/netgroup.js';

@@ -7,7 +7,7 @@ import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest }
 import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry, type PeerAddrCounts } from './context.js';
 import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';
-import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
+import { PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
@@ -39,10 +39,6 @@ const KILL_MODES: readonly KillMode[] = ['kill', 'crash', 'socket', 'stall'];
 /** peerd 0.1.0 in Core's CLIENT_VERSION form (major*10000 + minor*100 + patch). */
 export const CLIENT_VERSION = 100;
 
-export function serviceNames(bits: bigint): string[] {
-  return SERVICE_NAMES.filter(([b]) => (bits & b) !== 0n).map(([, n]) => n);
-}
-
 function hex16(bits: bigint): string {
   return bits.toString(16).padStart(16, '0');
 }
@@ -58,7 +54,7 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
     addr: p.addr,
     network: netKind(p.endpoint.host),
     services: hex16(services),
-    servicesnames: serviceNames(services),
+    servicesnames: knownServiceNames(services),
     relaytxes: p.relayTxs,
     lastsend: p.lastsend,
     lastrecv: p.lastrecv,
@@ -105,7 +101,7 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
 }
 
 function listenerJson(l: ListenerInfo): JsonObject {
-  return { index: l.index, address: l.address, services: hex16(l.services), servicesnames: serviceNames(l.services), accepted: l.accepted };
+  return { index: l.index, address: l.address, services: hex16(l.services), servicesnames: knownServiceNames(l.services), accepted: l.accepted };
 }
 
 /** Service bits from a JSON number or a decimal / 0x-hex string; 64 bits at most. */
@@ -221,7 +217,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         subversion: ctx.userAgent,
         protocolversion: PROTOCOL_VERSION,
         localservices: hex16(ctx.services),
-        localservicesnames: serviceNames(ctx.services),
+        localservicesnames: knownServiceNames(ctx.services),
         localrelay: false,
         timeoffset: 0,
         networkactive: ctx.networkActive(),

@@ -8,7 +8,7 @@
 import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/index.js';
 import type { PeerInfo } from '../peer/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
-import { serviceNames } from '../control/methods.js';
+import { knownServiceNames } from '../wire/constants.js';
 import { toJson, type Json, type JsonObject } from '../control/protocol.js';
 
 /** Bandwidth points kept: one a second, ten minutes. */
@@ -248,7 +248,7 @@ export function peerRow(p: PeerInfo): PeerRow {
     connType: p.connType,
     phase: p.phase,
     services: p.services,
-    servicesNames: serviceNames(services),
+    servicesNames: knownServiceNames(services),
     userAgent: p.subver,
     version: p.version,
     startingHeight: p.startingHeight,

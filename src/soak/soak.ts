@@ -33,7 +33,7 @@ import type { ChaosMode } from '../chaos/scheduler.js';
 import { leakRows, leaksOk, type LeakRow } from '../chaos/leaks.js';
 import type { ResourceReport } from '../util/resources.js';
 import { sleep } from '../util/sleep.js';
-import { table } from '../commands/rpc.js';
+import { table } from '../util/table.js';
 
 export interface SoakOptions {
   /** Total run time, seconds. */
