@@ -17,7 +17,7 @@ import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
 import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg, type ToChain } from './peer/actor.js';
 import { chainActor, type ChainArgs, type ChainMsg } from './chain/actor.js';
 import type { ChainRpcMethod, ChainRpcReply } from './chain/rpc.js';
-import type { Json } from './control/protocol.js';
+import type { Json } from './rpc/protocol.js';
 import { makeNonceKey } from './peer/nonce.js';
 import type { PeerSettings } from './peer/protocol.js';
 import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';

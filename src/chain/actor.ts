@@ -18,7 +18,7 @@ import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
 import { storeDb, type StoreMsg } from '../store/actor.js';
 import type { PeerMsg, ToChain } from '../peer/actor.js';
-import type { Json } from '../control/protocol.js';
+import type { Json } from '../rpc/protocol.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';

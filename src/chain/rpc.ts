@@ -7,8 +7,8 @@
 import { Reader, Writer } from '../wire/buffer.js';
 import { encodeHeader, parseBlock } from '../wire/block.js';
 import { compactToTarget } from '../wire/pow.js';
-import type { Json, JsonObject } from '../control/protocol.js';
-import { RPC } from '../control/protocol.js';
+import type { Json, JsonObject } from '../rpc/protocol.js';
+import { RPC } from '../rpc/protocol.js';
 import type { HeaderEntry } from './headers.js';
 import type { ChainShell } from './actor.js';
 import { displayHash } from './logic.js';

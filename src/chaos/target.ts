@@ -6,8 +6,8 @@
 import { ask, type KillMode } from '../../supervisors/index.js';
 import type { NodeHandle } from '../node.js';
 import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../addressbook/actor.js';
-import { rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';
-import { RPC, type Json } from '../control/protocol.js';
+import { rpcCall, RpcCallError, type RpcClientOptions } from '../rpc/client.js';
+import { RPC, type Json } from '../rpc/protocol.js';
 import { resourceReport, type ResourceReport } from '../util/resources.js';
 import type { ChainMsg } from '../chain/actor.js';
 import type { ChainRpcReply } from '../chain/rpc.js';

@@ -7,9 +7,9 @@
 import type { Command } from 'commander';
 import { resolveSettings, type RawValues } from '../config/load.js';
 import type { Settings } from '../config/options.js';
-import { clientOptions, rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';
+import { clientOptions, rpcCall, RpcCallError, type RpcClientOptions } from '../rpc/client.js';
 import { METHODS } from '../control/methods.js';
-import type { Json, JsonObject } from '../control/protocol.js';
+import type { Json, JsonObject } from '../rpc/protocol.js';
 import { table } from '../util/table.js';
 
 export interface ConnOpts {

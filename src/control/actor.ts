@@ -7,7 +7,7 @@
  */
 import { match } from 'ts-pattern';
 import { defineActor, tell, type Ref } from '../../supervisors/index.js';
-import { basicAuthChecker, cookiePath, removeCookie, removeRpcAddress, writeCookie, writeRpcAddress } from './auth.js';
+import { basicAuthChecker, cookiePath, removeCookie, removeRpcAddress, writeCookie, writeRpcAddress } from '../rpc/auth.js';
 import { startRpcServer, type RpcServer, type RpcStats } from './rpc-server.js';
 import { dispatch } from './methods.js';
 import type { ControlContext } from './context.js';

@@ -9,7 +9,7 @@ import type { AddedNodeInfo } from '../connman/actor.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
-import type { Json } from './protocol.js';
+import type { Json } from '../rpc/protocol.js';
 import type { UploadStatus } from '../throttle/upload-target.js';
 
 /** Core's listbanned entry. */

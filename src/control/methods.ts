@@ -3,7 +3,7 @@
  * are small functions over a {@link ControlContext}; `dispatch` checks the parameters as Core's
  * RPCHelpMan does (positional or named, count, types) before calling them.
  */
-import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
+import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from '../rpc/protocol.js';
 import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry, type PeerAddrCounts } from './context.js';
 import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';

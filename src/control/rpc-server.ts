@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { handleBody, type Dispatch } from './protocol.js';
+import { handleBody, type Dispatch } from '../rpc/protocol.js';
 import { isLoopback, subnetHas, type IpSubnet } from '../util/subnet.js';
 import { bindError } from '../util/bind-error.js';
 

@@ -9,7 +9,7 @@ import { match } from 'ts-pattern';
 import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/index.js';
 import type { ControlContext } from '../control/context.js';
 import { dispatch } from '../control/methods.js';
-import type { Json } from '../control/protocol.js';
+import type { Json } from '../rpc/protocol.js';
 import { hello, initialSampler, sample, type SampleInput, type SamplerState, type Snapshot } from './snapshot.js';
 import { InspectorMetrics } from './metrics.js';
 import { startInspectServer, type InspectServer, type InspectShared } from './server.js';

@@ -9,7 +9,7 @@ import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/index.js
 import type { PeerInfo } from '../peer/actor.js';
 import type { DisconnectRecord } from '../connman/logic.js';
 import { knownServiceNames } from '../wire/constants.js';
-import { toJson, type Json, type JsonObject } from '../control/protocol.js';
+import { toJson, type Json, type JsonObject } from '../rpc/protocol.js';
 
 /** Bandwidth points kept: one a second, ten minutes. */
 export const BANDWIDTH_POINTS = 600;

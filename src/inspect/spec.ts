@@ -4,7 +4,7 @@
  */
 import { ask, type Runtime, worker, type ChildSpec } from '../../supervisors/index.js';
 import { ConfigError } from '../config/load.js';
-import { cookiePath, readCookie } from '../control/auth.js';
+import { cookiePath, readCookie } from '../rpc/auth.js';
 import type { ControlContext } from '../control/context.js';
 import { inspectorActor, parseInspectBind, type InspectAddress, type InspectorMsg } from './actor.js';
 import { makeShared } from './server.js';

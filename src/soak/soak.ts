@@ -26,7 +26,7 @@ import { silentLogger } from '../log.js';
 import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../sim/node.js';
 import { PeerSwarm, PeerState, ScriptPeer } from '../sim/peers.js';
 import { USER_HZ, cpuTicks, pct } from '../sim/measure.js';
-import { rpcCall, type RpcClientOptions } from '../control/client.js';
+import { rpcCall, type RpcClientOptions } from '../rpc/client.js';
 import { rpcTarget } from '../chaos/target.js';
 import { runChaos, type ChaosReport } from '../chaos/runner.js';
 import type { ChaosMode } from '../chaos/scheduler.js';

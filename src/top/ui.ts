@@ -3,7 +3,7 @@
  * The reducer never calls the node; it returns actions (RPC calls, quit) that the app shell runs.
  * Selection follows the peer's id, so it survives re-sorting and refreshes.
  */
-import type { Json } from '../control/protocol.js';
+import type { Json } from '../rpc/protocol.js';
 import { hostOf, type PeerRow } from './model.js';
 
 export const SORT_COLUMNS = ['id', 'address', 'type', 'agent', 'ping', 'recv', 'sent', 'limit'] as const;

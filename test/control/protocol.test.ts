@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { handleBody, RpcError, RPC, type Json, type ParsedRequest } from '../../src/control/protocol.js';
+import { handleBody, RpcError, RPC, type Json, type ParsedRequest } from '../../src/rpc/protocol.js';
 import { checkParams, dispatch, helpIndex, METHODS, corePeerInfo } from '../../src/control/methods.js';
 import type { ControlContext } from '../../src/control/context.js';
 import { parseIpSubnet, subnetHas, isLoopback } from '../../src/util/subnet.js';
-import { basicAuthChecker } from '../../src/control/auth.js';
+import { basicAuthChecker } from '../../src/rpc/auth.js';
 import { convertArgs, formatResult, treeText } from '../../src/commands/rpc.js';
 import type { PeerInfo } from '../../src/peer/actor.js';
 

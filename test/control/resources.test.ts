@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { rpcCall } from '../../src/control/client.js';
+import { rpcCall } from '../../src/rpc/client.js';
 import type { ResourceReport } from '../../src/util/resources.js';
 import { actorResources } from '../../src/util/resources.js';
 
