@@ -6,7 +6,22 @@
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode, supervisor, worker, type DynMsg, startTree, type TreeHandle, formatReason, type ExitReason } from '../supervisors/index.js';
+import {
+  Runtime,
+  ask,
+  tell,
+  type Ref,
+  type TreeNode,
+  type ActorInfo,
+  type KillMode,
+  supervisor,
+  worker,
+  type DynMsg,
+  startTree,
+  type TreeHandle,
+  formatReason,
+  type ExitReason,
+} from '../supervisors/index.js';
 import { nodeTreeSpec, peersSupervisor } from './tree.js';
 import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './config/load.js';
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
@@ -22,7 +37,8 @@ import { makeNonceKey } from './peer/nonce.js';
 import type { PeerSettings } from './peer/protocol.js';
 import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';
 import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
-import { DEFAULT_CONNMAN, endpointKey, type DisconnectRecord, type Endpoint } from './connman/logic.js';
+import { DEFAULT_CONNMAN, type DisconnectRecord } from './connman/logic.js';
+import { endpointKey, type Endpoint } from './contracts/connection.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
 import { lockDatadir, type DatadirLock } from './util/datadir-lock.js';

@@ -13,16 +13,15 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
 import { match } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref, formatReason } from '../../supervisors/index.js';
+import { defineActor, tell, ask, type ActorContext, type ActorName, type Down, type Ref, formatReason } from '../../supervisors/index.js';
 import type { FromPeer, PeerInfo, PeerMsg } from '../peer/actor.js';
-import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
-import { endpointKey } from '../connman/logic.js';
+import type { Candidate } from '../connman/logic.js';
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import type { CommandResult, ConnmanActorMsg } from '../connman/actor.js';
-import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../connman/bans.js';
+import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
 import { normalizeIp } from '../netaddress/netaddress.js';
 import type { NetGroupManager } from '../netaddress/netgroup.js';
-import { storeDb, type StoreMsg } from '../store/actor.js';
-import type { Db } from '../store/db.js';
+import { STORE, storeDb, type StoreMsg, type Db } from '../contracts/store.js';
 import { formatHost, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { NODE_NETWORK, NODE_WITNESS } from '../wire/constants.js';
 import { AddrMan, AddrManFormatError, type AddrManOptions } from './addrman.js';
@@ -157,7 +156,8 @@ export interface AddressBookArgs {
   readonly dnsDelayMs?: number;
   /** Injected for tests: DNS is never reachable there. */
   readonly resolver?: Resolver;
-  readonly storePath?: string;
+  /** Where the store is (default {@link STORE}). */
+  readonly store?: ActorName<StoreMsg>;
   readonly connmanPath?: string;
   readonly peersPath?: string;
   readonly random?: () => number;
@@ -490,10 +490,10 @@ function askKnownPeers(sh: Shell, ctx: ActorContext<AddressBookMsg>): void {
 export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookArgs>({
   name: 'addressbook',
   async init(args, ctx) {
-    const storePath = args.storePath ?? '/root/store';
-    const db = await storeDb(ctx.runtime, storePath);
+    const store = args.store ?? STORE;
+    const db = await storeDb(ctx.runtime, store);
     // The handle dies with the store: crash with it and come back on the new one.
-    const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
+    const storeRef = ctx.runtime.lookup(store);
     if (storeRef) ctx.monitor(storeRef);
     const sh = await load(args, db, ctx);
     ctx.timers.interval('flush', args.flushMs ?? DEFAULT_FLUSH_MS, { type: 'flush' });

@@ -10,10 +10,10 @@
 import { createHash } from 'node:crypto';
 import type { Ref } from '../../supervisors/index.js';
 import type { PeerMsg } from '../peer/actor.js';
-import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
-import { endpointKey } from '../connman/logic.js';
+import type { Candidate } from '../connman/logic.js';
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
-import { discourage, isBanned, isDiscouraged, type BanList } from '../connman/bans.js';
+import { discourage, isBanned, isDiscouraged, type BanList } from '../contracts/bans.js';
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import type { Message } from '../wire/messages.js';

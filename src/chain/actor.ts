@@ -10,13 +10,13 @@
  * made again).
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/index.js';
+import { defineActor, tell, type ActorContext, type ActorName, type Down, type Ref } from '../../supervisors/index.js';
 import { Reader, Writer } from '../wire/buffer.js';
 import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
-import { storeDb, type StoreMsg } from '../store/actor.js';
+import { STORE, storeDb, type StoreMsg } from '../contracts/store.js';
 import type { PeerMsg, ToChain } from '../peer/actor.js';
 import type { Json } from '../rpc/protocol.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
@@ -72,7 +72,8 @@ export interface ChainArgs {
   readonly serveHistorical?: () => boolean;
   /** Draw a progress bar on this stream while syncing (a TTY). */
   readonly progressBar?: NodeJS.WriteStream;
-  readonly storePath?: string;
+  /** Where the store is (default {@link STORE}). */
+  readonly store?: ActorName<StoreMsg>;
   readonly peersPath?: string;
   /** Worker threads checking blocks (default: cores − 1, 1..4); 0 checks them on the main thread. */
   readonly checkThreads?: number;
@@ -341,9 +342,9 @@ function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Prom
 export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
   name: 'chain',
   async init(args, ctx) {
-    const storePath = args.storePath ?? '/root/store';
-    const db = await storeDb(ctx.runtime, storePath);
-    const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
+    const storeName = args.store ?? STORE;
+    const db = await storeDb(ctx.runtime, storeName);
+    const storeRef = ctx.runtime.lookup(storeName);
     if (storeRef) ctx.monitor(storeRef);
     const store = await BlockStore.open({
       dir: args.dir,
@@ -454,7 +455,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       })
       .with({ type: 'rpc' }, async ({ method, args, replyTo }) => tell(replyTo, await chainRpc(sh, method, args, now)))
       .with({ type: 'DOWN' }, (d) => {
-        if (d.path === (sh.args.storePath ?? '/root/store')) throw new Error('the store stopped');
+        if (d.path === (sh.args.store ?? STORE).path) throw new Error('the store stopped');
       })
       .exhaustive();
     flushSends(sh);

@@ -7,29 +7,39 @@
 import { connect, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { match, P } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type ActorSystem, formatReason, startChild, whichChildren, type DynMsg } from '../../supervisors/index.js';
+import {
+  defineActor,
+  tell,
+  ask,
+  type ActorContext,
+  type Down,
+  type Ref,
+  type ActorSystem,
+  formatReason,
+  startChild,
+  whichChildren,
+  type DynMsg,
+} from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
 import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from '../peer/actor.js';
 import type { PeerSettings } from '../peer/protocol.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
-import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
+import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
 import type { AddressBookMsg, BanListUpdate, BookChanged } from '../addressbook/actor.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
   addnodeRefusal,
   connmanSummary,
-  endpointKey,
   initConnman,
   updateConnman,
   type Candidate,
-  type ConnType,
   type ConnmanConfig,
   type ConnmanEffect,
   type ConnmanMsg,
   type ConnmanState,
   type DisconnectRecord,
-  type Endpoint,
 } from './logic.js';
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 
 /** Commands from the operator (RPC, library handle). */
 export type ConnmanCommand =

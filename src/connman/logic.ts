@@ -10,15 +10,9 @@
 import { match } from 'ts-pattern';
 import { backoffDelay, type BackoffOptions } from '../../supervisors/index.js';
 import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
-import { isLocalIp, netKind, normalizeIp } from '../netaddress/netaddress.js';
+import { isLocalIp, netKind } from '../netaddress/netaddress.js';
 import { keyedNetGroup, NO_ASMAP, type NetGroupManager } from '../netaddress/netgroup.js';
-
-export type ConnType = 'inbound' | 'outbound-full-relay' | 'block-relay-only' | 'manual' | 'feeler' | 'addr-fetch';
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 
 /**
  * A dial candidate from the address book. `anchor`: one of the block-relay-only peers in use
@@ -26,11 +20,6 @@ export interface Endpoint {
  */
 export interface Candidate extends Endpoint {
   readonly anchor?: boolean;
-}
-
-export function endpointKey(e: Endpoint): string {
-  const h = normalizeIp(e.host);
-  return h.includes(':') ? `[${h}]:${e.port}` : `${h}:${e.port}`;
 }
 
 export interface ConnmanConfig {

@@ -12,7 +12,7 @@ import { FrameDecoder, encodeFrame } from '../wire/framing.js';
 import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
 import type { NetAddress } from '../wire/address.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/constants.js';
-import type { ConnType, Endpoint } from '../connman/logic.js';
+import type { ConnType, Endpoint } from '../contracts/connection.js';
 import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerSettings, type PeerState, type TimerKey } from './protocol.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
 import type { TokenBucket } from '../util/token-bucket.js';

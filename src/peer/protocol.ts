@@ -14,7 +14,7 @@ import {
   SHORT_IDS_BLOCKS_VERSION,
   WTXID_RELAY_VERSION,
 } from '../wire/constants.js';
-import type { ConnType } from '../connman/logic.js';
+import type { ConnType } from '../contracts/connection.js';
 import { isOwnNonce } from './nonce.js';
 
 /** The lowest protocol version peerd talks to (the floor; Core's is 31800). */

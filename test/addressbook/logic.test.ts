@@ -18,7 +18,7 @@ import {
   type BookEffect,
   type BookState,
 } from '../../src/addressbook/logic.js';
-import { emptyBans, ban, parseSubnet } from '../../src/connman/bans.js';
+import { emptyBans, ban, parseSubnet } from '../../src/contracts/bans.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 import type { Ref } from '../../supervisors/index.js';
 

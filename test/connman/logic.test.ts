@@ -1,16 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  DEFAULT_CONNMAN,
-  initConnman,
-  updateConnman,
-  maxInbound,
-  type ConnmanEffect,
-  type ConnmanState,
-  type ConnmanMsg,
-  type Endpoint,
-} from '../../src/connman/logic.js';
+import { DEFAULT_CONNMAN, initConnman, updateConnman, maxInbound, type ConnmanEffect, type ConnmanState, type ConnmanMsg } from '../../src/connman/logic.js';
+import type { Endpoint } from '../../src/contracts/connection.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 
 const netGroup = (host: string): string => NO_ASMAP.hostGroup(host);

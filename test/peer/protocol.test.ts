@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initPeer, stepPeer, type PeerEffect, type PeerSettings, type PeerState } from '../../src/peer/protocol.js';
 import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
 import type { Message, VersionMessage } from '../../src/wire/messages.js';
-import type { ConnType } from '../../src/connman/logic.js';
+import type { ConnType } from '../../src/contracts/connection.js';
 
 const settings: PeerSettings = {
   ourServices: 0x409n,
