@@ -29,20 +29,24 @@ import type { Settings } from './config/options.js';
 import { networkParams, type NetworkParams } from './wire/network.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
-import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg, type ToChain } from './peer/actor.js';
+import { peerActor } from './peer/actor.js';
+import type { PeerArgs, PeerInfo, PeerMsg, ToChain } from './contracts/peer.js';
 import { chainActor, type ChainArgs, type ChainMsg } from './chain/actor.js';
 import type { ChainRpcMethod, ChainRpcReply } from './chain/rpc.js';
 import type { Json } from './rpc/protocol.js';
 import { makeNonceKey } from './peer/nonce.js';
-import type { PeerSettings } from './peer/protocol.js';
-import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';
+import type { PeerSettings } from './contracts/peer.js';
+import { connmanActor } from './connman/actor.js';
+import type { CommandResult, ConnmanMsg, ConnmanCommand, ConnmanEvents } from './contracts/connman.js';
 import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
-import { DEFAULT_CONNMAN, type DisconnectRecord } from './connman/logic.js';
+import { DEFAULT_CONNMAN } from './connman/logic.js';
+import type { DisconnectRecord } from './contracts/connman.js';
 import { endpointKey, type Endpoint } from './contracts/connection.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
 import { lockDatadir, type DatadirLock } from './util/datadir-lock.js';
-import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
+import { addressBookActor, DEFAULT_FLUSH_MS, type Resolver } from './addressbook/actor.js';
+import type { AddressBookMsg } from './contracts/addressbook.js';
 import { loadFixedSeeds } from './addressbook/seeds.js';
 import { NO_ASMAP } from './netaddress/netgroup.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
@@ -260,8 +264,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       if (!r) throw new Error('the peers supervisor is not running');
       return r;
     };
-    const connmanRef = (): Ref<ConnmanActorMsg> => {
-      const r = runtime.refOf<ConnmanActorMsg>('/root/connman');
+    const connmanRef = (): Ref<ConnmanMsg> => {
+      const r = runtime.refOf<ConnmanMsg>('/root/connman');
       if (!r) throw new Error('the connection manager is not running');
       return r;
     };
@@ -444,7 +448,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const tree = await startTree(spec, runtime);
 
     const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {
-      const r = await ask<ConnmanActorMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
+      const r = await ask<ConnmanMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
       if (!r.ok) throw new Error(r.error);
       return r;
     };

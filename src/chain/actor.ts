@@ -17,7 +17,7 @@ import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
 import { STORE, storeDb, type StoreMsg } from '../contracts/store.js';
-import type { PeerMsg, ToChain } from '../peer/actor.js';
+import type { PeerMsg, ToChain } from '../contracts/peer.js';
 import type { Json } from '../rpc/protocol.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';

@@ -5,7 +5,7 @@
  */
 import { ask, type KillMode } from '../../supervisors/index.js';
 import type { NodeHandle } from '../node.js';
-import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../contracts/addressbook.js';
 import { rpcCall, RpcCallError, type RpcClientOptions } from '../rpc/client.js';
 import { RPC, type Json } from '../rpc/protocol.js';
 import { resourceReport, type ResourceReport } from '../util/resources.js';

@@ -6,7 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { match } from 'ts-pattern';
 import { defineActor, tell, type Ref } from '../../supervisors/index.js';
-import type { ConnmanActorMsg } from './actor.js';
+import type { ConnmanMsg } from '../contracts/connman.js';
 import { bindError } from '../util/bind-error.js';
 
 export interface BindSpec {
@@ -34,7 +34,7 @@ export function parseBind(text: string, defaultPort: number): BindSpec {
 
 export interface ListenerArgs {
   readonly bind: BindSpec;
-  readonly connman: Ref<ConnmanActorMsg>;
+  readonly connman: Ref<ConnmanMsg>;
 }
 
 export type ListenerMsg =

@@ -3,9 +3,9 @@
  * real one; tests build fakes, so every method is testable without HTTP.
  */
 import type { Ref, ActorInfo, TreeNode, KillMode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../peer/actor.js';
-import type { DisconnectRecord } from '../connman/logic.js';
-import type { AddedNodeInfo } from '../connman/actor.js';
+import type { PeerInfo } from '../contracts/peer.js';
+import type { DisconnectRecord } from '../contracts/connman.js';
+import type { AddedNodeInfo } from '../contracts/connman.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';

@@ -4,11 +4,21 @@
  * RPCHelpMan does (positional or named, count, types) before calling them.
  */
 import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from '../rpc/protocol.js';
-import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry, type PeerAddrCounts } from './context.js';
+import {
+  ADDRESSBOOK_PATH,
+  type ListenerInfo,
+  type AbReply,
+  type AddressBookControlMsg,
+  type AddrmanInfo,
+  type BannedEntry,
+  type ControlContext,
+  type NodeAddressEntry,
+  type PeerAddrCounts,
+} from './context.js';
 import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';
 import { PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
-import type { PeerInfo } from '../peer/actor.js';
+import type { PeerInfo } from '../contracts/peer.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
 import { resourceReport } from '../util/resources.js';

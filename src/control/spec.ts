@@ -5,9 +5,9 @@
 import { ask, type Ref, type Runtime, type KillMode, worker, type ChildSpec } from '../../supervisors/index.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
-import type { AddedNodeInfo } from '../connman/actor.js';
-import type { DisconnectRecord } from '../connman/logic.js';
-import type { PeerInfo } from '../peer/actor.js';
+import type { AddedNodeInfo } from '../contracts/connman.js';
+import type { DisconnectRecord } from '../contracts/connman.js';
+import type { PeerInfo } from '../contracts/peer.js';
 import type { ChainMsg } from '../chain/actor.js';
 import type { UploadStatus } from '../throttle/upload-target.js';
 import type { ChainRpcReply } from '../chain/rpc.js';

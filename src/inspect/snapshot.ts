@@ -6,8 +6,8 @@
  * Tested without sockets or clocks: the caller passes `now`.
  */
 import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../peer/actor.js';
-import type { DisconnectRecord } from '../connman/logic.js';
+import type { PeerInfo } from '../contracts/peer.js';
+import type { DisconnectRecord } from '../contracts/connman.js';
 import { knownServiceNames } from '../wire/constants.js';
 import { toJson, type Json, type JsonObject } from '../rpc/protocol.js';
 

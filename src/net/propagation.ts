@@ -16,7 +16,7 @@
  * pass over the nodes) late. The nodes run in this process, so polls and nodes share its loop.
  */
 import { ask } from '../../supervisors/index.js';
-import type { AddressBookMsg, NodeAddressJson } from '../addressbook/actor.js';
+import type { AddressBookMsg, NodeAddressJson } from '../contracts/addressbook.js';
 import { mineBlock } from '../chain/generate.js';
 import { Reader } from '../wire/buffer.js';
 import { decodeHeader } from '../wire/block.js';

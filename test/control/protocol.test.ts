@@ -7,7 +7,7 @@ import type { ControlContext } from '../../src/control/context.js';
 import { parseIpSubnet, subnetHas, isLoopback } from '../../src/util/subnet.js';
 import { basicAuthChecker } from '../../src/rpc/auth.js';
 import { convertArgs, formatResult, treeText } from '../../src/commands/rpc.js';
-import type { PeerInfo } from '../../src/peer/actor.js';
+import type { PeerInfo } from '../../src/contracts/peer.js';
 
 const echo = async (r: ParsedRequest): Promise<Json> => {
   if (r.method === 'boom') throw new Error('kaboom');

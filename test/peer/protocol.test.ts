@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initPeer, stepPeer, type PeerEffect, type PeerSettings, type PeerState } from '../../src/peer/protocol.js';
+import { initPeer, stepPeer, type PeerEffect, type PeerState } from '../../src/peer/protocol.js';
+import type { PeerSettings } from '../../src/contracts/peer.js';
 import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
 import type { Message, VersionMessage } from '../../src/wire/messages.js';
 import type { ConnType } from '../../src/contracts/connection.js';
