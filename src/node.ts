@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import {
   Runtime,
   ask,
+  narrowRef,
   tell,
   type Ref,
   type TreeNode,
@@ -31,8 +32,9 @@ import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constan
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
 import { peerActor } from './peer/actor.js';
 import type { PeerArgs, PeerInfo, PeerMsg, ToChain } from './contracts/peer.js';
-import { chainActor, type ChainArgs, type ChainMsg } from './chain/actor.js';
-import type { ChainRpcMethod, ChainRpcReply } from './chain/rpc.js';
+import { chainActor, type ChainArgs } from './chain/actor.js';
+import type { ChainMsg } from './contracts/chain.js';
+import type { ChainRpcMethod, ChainRpcReply } from './contracts/chain.js';
 import type { Json } from './rpc/protocol.js';
 import { makeNonceKey } from './peer/nonce.js';
 import type { PeerSettings } from './contracts/peer.js';
@@ -349,7 +351,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           return addressbookRef();
         },
         get chain() {
-          return chainRef() as Ref<ToChain> | undefined;
+          const r = chainRef();
+          return r && narrowRef<ToChain>(r);
         },
         magic: params.magic,
         defaultPort: params.defaultPort,

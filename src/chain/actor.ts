@@ -17,8 +17,7 @@ import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
 import { STORE, storeDb, type StoreMsg } from '../contracts/store.js';
-import type { PeerMsg, ToChain } from '../contracts/peer.js';
-import type { Json } from '../rpc/protocol.js';
+import type { PeerMsg } from '../contracts/peer.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';
@@ -37,10 +36,11 @@ import {
   type ChainState,
   type Progress,
 } from './logic.js';
-import { chainRpc, type ChainRpcMethod, type ChainRpcReply } from './rpc.js';
+import { chainRpc } from './rpc.js';
+import type { ChainMsg } from '../contracts/chain.js';
 
-export type ChainMsg =
-  | ToChain
+/** What the block actor tells itself: its tick, block writes and checks done, deferred events, the store's monitor (the contract's ChainMsg is what others send it). */
+type SelfMsg =
   | { readonly type: 'tick' }
   | { readonly type: 'stored'; readonly entries: readonly { readonly entry: HeaderEntry; readonly bytes: number }[] }
   | { readonly type: 'store-failed'; readonly error: string }
@@ -48,8 +48,10 @@ export type ChainMsg =
   | { readonly type: 'checked'; readonly blocks: readonly CheckedBlock[] }
   /** An event the logic deferred to a later turn (the `defer` effect). */
   | { readonly type: 'continue'; readonly event: ChainEvent }
-  | { readonly type: 'rpc'; readonly method: ChainRpcMethod; readonly args: readonly (Json | undefined)[]; readonly replyTo: Ref<ChainRpcReply> }
   | Down;
+
+/** Everything in the block actor's mailbox. */
+type Mailbox = ChainMsg | SelfMsg;
 
 export interface ChainArgs {
   readonly params: NetworkParams;
@@ -193,7 +195,7 @@ function flushSends(sh: ChainShell): void {
   sh.outbox.clear();
 }
 
-async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<ChainMsg>): Promise<void> {
+async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<Mailbox>): Promise<void> {
   flushSends(sh);
   const ref = peerRef(sh, id);
   if (!ref) return;
@@ -232,7 +234,7 @@ function drawBar(sh: ChainShell, p: Progress): void {
  * progress (one append burst, one fdatasync, one index batch), so blocks arriving together are
  * written together; each reports back when durable.
  */
-function storeBlock(sh: ChainShell, ctx: ActorContext<ChainMsg>, entry: HeaderEntry, raw: Buffer): void {
+function storeBlock(sh: ChainShell, ctx: ActorContext<Mailbox>, entry: HeaderEntry, raw: Buffer): void {
   const self = ctx.self;
   sh.writing++;
   const bytes = raw.length;
@@ -242,7 +244,7 @@ function storeBlock(sh: ChainShell, ctx: ActorContext<ChainMsg>, entry: HeaderEn
   );
 }
 
-async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEffect[]): Promise<void> {
+async function perform(sh: ChainShell, ctx: ActorContext<Mailbox>, fx: ChainEffect[]): Promise<void> {
   // Effects may produce more events (a block checked at once feeds its verdict back).
   for (let i = 0; i < fx.length; i++) {
     const e = fx[i];
@@ -335,11 +337,11 @@ function messageEvent(sh: ChainShell, peer: number, msg: Message, now: number): 
   return { type: 'message', peer, msg, now };
 }
 
-function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Promise<void> {
+function feed(sh: ChainShell, ctx: ActorContext<Mailbox>, ev: ChainEvent): Promise<void> {
   return perform(sh, ctx, stepChain(sh.st, ev));
 }
 
-export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
+export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
   name: 'chain',
   async init(args, ctx) {
     const storeName = args.store ?? STORE;

@@ -9,8 +9,8 @@ import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../c
 import { rpcCall, RpcCallError, type RpcClientOptions } from '../rpc/client.js';
 import { RPC, type Json } from '../rpc/protocol.js';
 import { resourceReport, type ResourceReport } from '../util/resources.js';
-import type { ChainMsg } from '../chain/actor.js';
-import type { ChainRpcReply } from '../chain/rpc.js';
+import type { ChainMsg } from '../contracts/chain.js';
+import type { ChainRpcReply } from '../contracts/chain.js';
 
 /**
  * What a node has stored (RPC `getstoreinfo`): the block index's count and checksum (sha256 of

@@ -8,7 +8,7 @@ import type { DisconnectRecord } from '../contracts/connman.js';
 import type { AddedNodeInfo } from '../contracts/connman.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
-import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
+import type { ChainRpcMethod, ChainRpcReply } from '../contracts/chain.js';
 import type { Json } from '../rpc/protocol.js';
 import type { UploadStatus } from '../throttle/upload-target.js';
 

@@ -20,7 +20,7 @@ import { netKind } from '../netaddress/netaddress.js';
 import { PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
 import type { PeerInfo } from '../contracts/peer.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
-import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
+import type { ChainRpcMethod, ChainRpcReply } from '../contracts/chain.js';
 import { resourceReport } from '../util/resources.js';
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'any';
