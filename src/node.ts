@@ -31,32 +31,31 @@ import { networkParams, type NetworkParams } from './wire/network.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
 import { peerActor } from './peer/actor.js';
-import type { PeerArgs, PeerInfo, PeerMsg, ToChain } from './contracts/peer.js';
+import { PEERS, peerChildName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerSettings, type ToChain } from './contracts/peer.js';
 import { chainActor, type ChainArgs } from './chain/actor.js';
-import type { ChainMsg } from './contracts/chain.js';
-import type { ChainRpcMethod, ChainRpcReply } from './contracts/chain.js';
+import { CHAIN, type ChainMsg, type ChainRpcMethod, type ChainRpcReply } from './contracts/chain.js';
 import type { Json } from './rpc/protocol.js';
 import { makeNonceKey } from './peer/nonce.js';
-import type { PeerSettings } from './contracts/peer.js';
 import { connmanActor } from './connman/actor.js';
-import type { CommandResult, ConnmanMsg, ConnmanCommand, ConnmanEvents } from './contracts/connman.js';
-import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
+import { CONNMAN, type CommandResult, type ConnmanMsg, type ConnmanCommand, type ConnmanEvents, type DisconnectRecord } from './contracts/connman.js';
+import { listenerActor, parseBind, type BindSpec } from './connman/listener.js';
+import { listenerChildName, listenerName, type ListenerMsg } from './contracts/listener.js';
 import { DEFAULT_CONNMAN } from './connman/logic.js';
-import type { DisconnectRecord } from './contracts/connman.js';
 import { endpointKey, type Endpoint } from './contracts/connection.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
 import { lockDatadir, type DatadirLock } from './util/datadir-lock.js';
 import { addressBookActor, DEFAULT_FLUSH_MS, type Resolver } from './addressbook/actor.js';
-import type { AddressBookMsg } from './contracts/addressbook.js';
+import { ADDRESSBOOK, type AddressBookMsg } from './contracts/addressbook.js';
 import { loadFixedSeeds } from './addressbook/seeds.js';
 import { NO_ASMAP } from './netaddress/netgroup.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { uploadStatus, uploadTarget } from './throttle/upload-target.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
-import type { ListenerInfo } from './control/context.js';
+import { dispatch } from './control/methods.js';
+import type { ListenerInfo } from './contracts/control.js';
 import { inspectorSpec, inspectAddressOf } from './inspect/spec.js';
-import type { InspectAddress } from './inspect/actor.js';
+import type { InspectAddress } from './contracts/inspector.js';
 
 export const USER_AGENT = '/peerd:0.1.0/';
 
@@ -259,21 +258,21 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
 
     const peersSpec = peersSupervisor(peerActor, {
       maxChildren: settings.maxconnections + 16,
-      childName: (args: PeerArgs) => `peer-${args.id}`,
+      childName: (args: PeerArgs) => peerChildName(args.id),
     });
     const peersRef = (): Ref<DynMsg<PeerArgs, PeerMsg>> => {
-      const r = runtime.refOf<DynMsg<PeerArgs, PeerMsg>>('/root/peers');
+      const r = runtime.lookup(PEERS);
       if (!r) throw new Error('the peers supervisor is not running');
       return r;
     };
     const connmanRef = (): Ref<ConnmanMsg> => {
-      const r = runtime.refOf<ConnmanMsg>('/root/connman');
+      const r = runtime.lookup(CONNMAN);
       if (!r) throw new Error('the connection manager is not running');
       return r;
     };
     // A ref is a path: once the book has started, this one reaches every later incarnation.
     let bookRef: Ref<AddressBookMsg> | undefined;
-    const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.refOf<AddressBookMsg>('/root/addressbook'));
+    const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.lookup(ADDRESSBOOK));
     const storeSpec = worker(storeActor, { dir: datadir }, { id: 'store', restart: 'permanent', shutdown: 10_000 });
     // Network groups, one rule for the address book and the connection manager (Core's node.netgroupman).
     // Core's groups without an asmap; an -asmap option would build `new NetGroupManager(asmap)` here.
@@ -303,7 +302,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     // The tip height, for the version messages of new connections.
     let tipHeight = 0;
     let chainRefCache: Ref<ChainMsg> | undefined;
-    const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.refOf<ChainMsg>('/root/chain'));
+    const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.lookup(CHAIN));
     const chainSpec = worker(
       chainActor,
       {
@@ -386,7 +385,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
                     return connmanRef();
                   },
                 },
-                { id: `listener-${i}`, restart: 'permanent', shutdown: 2000 },
+                { id: listenerChildName(i), restart: 'permanent', shutdown: 2000 },
               ),
             ),
           });
@@ -430,7 +429,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const inspector =
       settings.inspect === ''
         ? undefined
-        : inspectorSpec(controlContext, {
+        : inspectorSpec(controlContext, (method, params) => dispatch(controlContext, { id: null, version: '2.0', method, params }), {
             networkDir: datadir,
             rpcOn,
             ...(inspectIntervalMs !== undefined ? { intervalMs: inspectIntervalMs } : {}),
@@ -465,13 +464,12 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       await command({ op: 'set-peer-limit', ...which, ...limits });
     }
 
-    const listenerPath = (i: number): string => `/root/listeners/listener-${i}`;
     async function listenerInfo(i: number): Promise<ListenerInfo | null> {
-      const ref = runtime.refOf<ListenerMsg>(listenerPath(i));
+      const ref = runtime.lookup(listenerName(i));
       if (!ref) return null;
       // Asked through its mailbox, so that a set-services sent before has been handled.
       const a = await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
-      const summary = runtime.info(listenerPath(i))?.summary;
+      const summary = runtime.info(listenerName(i).path)?.summary;
       const accepted = typeof summary === 'object' && summary !== null && 'accepted' in summary ? Number((summary as { accepted: unknown }).accepted) : 0;
       const host = a.host.includes(':') ? `[${a.host}]` : a.host;
       return { index: i, address: `${host}:${a.port}`, services: bindNow(i).services ?? ourServices, accepted };
@@ -491,7 +489,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       const found = all.find((l) => (typeof t === 'number' ? l.index === t : /^\d+$/.test(t) ? l.index === Number(t) : l.address === t));
       if (!found) throw new Error(`Listener not found: ${String(target)}`);
       servicesSet.set(found.index, bits);
-      const ref = runtime.refOf<ListenerMsg>(listenerPath(found.index));
+      const ref = runtime.lookup(listenerName(found.index));
       if (ref) tell(ref, { type: 'set-services', services: bits });
       return (await listenerInfo(found.index)) ?? { ...found, services: bits };
     }
@@ -551,7 +549,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       async listening() {
         const out: { host: string; port: number }[] = [];
         for (let i = 0; i < binds.length; i++) {
-          const ref = runtime.refOf<ListenerMsg>(`/root/listeners/listener-${i}`);
+          const ref = runtime.lookup(listenerName(i));
           if (ref) out.push(await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000));
         }
         return out;

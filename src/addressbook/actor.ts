@@ -13,11 +13,11 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
 import { match } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type ActorName, type Down, type Ref, formatReason } from '../../supervisors/index.js';
-import type { PeerInfo, PeerMsg } from '../contracts/peer.js';
+import { defineActor, tell, ask, type ActorContext, type ActorName, type Down, type DynMsg, type Ref, formatReason } from '../../supervisors/index.js';
+import { PEERS, peerName, type PeerArgs, type PeerInfo, type PeerMsg } from '../contracts/peer.js';
 import { endpointKey } from '../contracts/connection.js';
 import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanListUpdate, BookChanged, NodeAddressJson, TableCounts } from '../contracts/addressbook.js';
-import type { CommandResult, ConnmanMsg } from '../contracts/connman.js';
+import { CONNMAN, type CommandResult, type ConnmanMsg } from '../contracts/connman.js';
 import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
 import { normalizeIp } from '../netaddress/netaddress.js';
 import type { NetGroupManager } from '../netaddress/netgroup.js';
@@ -87,8 +87,10 @@ export interface AddressBookArgs {
   readonly resolver?: Resolver;
   /** Where the store is (default {@link STORE}). */
   readonly store?: ActorName<StoreMsg>;
-  readonly connmanPath?: string;
-  readonly peersPath?: string;
+  /** The connection manager (default {@link CONNMAN}): told of ban-list changes, asked for the live peers at start. */
+  readonly connman?: ActorName<ConnmanMsg>;
+  /** Where the peers are (default {@link PEERS}). */
+  readonly peers?: ActorName<DynMsg<PeerArgs, PeerMsg>>;
   readonly random?: () => number;
   /** Journal learned addresses between snapshots (default true; false only to measure what it costs). */
   readonly journalAddresses?: boolean;
@@ -152,7 +154,7 @@ function copyBans(b: BanList): BanList {
 }
 
 function pushBans(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  const ref = ctx.runtime.refOf<ConnmanMsg>(sh.args.connmanPath ?? '/root/connman');
+  const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
   if (ref) tell(ref, { type: 'ban-list', bans: copyBans(sh.book.bans) });
 }
 
@@ -407,7 +409,7 @@ async function onBan(sh: Shell, ctx: ActorContext<Mailbox>, m: Extract<AddressBo
 }
 
 function askKnownPeers(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  const ref = ctx.runtime.refOf<ConnmanMsg>(sh.args.connmanPath ?? '/root/connman');
+  const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
   if (!ref) return;
   const self = ctx.self;
   ask<ConnmanMsg, CommandResult>(ref, (replyTo) => ({ type: 'command', cmd: { op: 'peers' }, replyTo }), 5000).then(
@@ -432,8 +434,8 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
     ctx.log.info({ addresses: sh.book.man.size, ...sh.loadReport }, 'address book loaded');
     pushBans(sh, ctx);
     // After a restart: a manager backing off on the old incarnation's empty answers asks again.
-    const connman = ctx.runtime.refOf<BookChanged>(args.connmanPath ?? '/root/connman');
-    if (connman) tell<BookChanged>(connman, { type: 'book-changed' });
+    const connman = ctx.runtime.lookup(args.connman ?? CONNMAN);
+    if (connman) tell(connman, { type: 'book-changed' });
     askKnownPeers(sh, ctx);
     return sh;
   },
@@ -543,10 +545,10 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
         if (nextMs !== null) ctx.timers.after('fixed-seeds', nextMs, { type: 'fixed-seeds' });
       })
       .with({ type: 'known-peers' }, async ({ infos }) => {
-        const peersPath = sh.args.peersPath ?? '/root/peers';
+        const peers = sh.args.peers ?? PEERS;
         for (const i of infos) {
           if (book.peers.get(i.id)?.connected) continue;
-          const ref = ctx.runtime.refOf<PeerMsg>(`${peersPath}/peer-${i.id}`) ?? null;
+          const ref = ctx.runtime.lookup(peerName(i.id, peers)) ?? null;
           if (ref === null || i.phase !== 'active') continue;
           await perform(sh, ctx, onPeerConnected(book, { id: i.id, endpoint: i.endpoint, connType: i.connType, services: i.servicesBits, ref }, nowMs));
         }

@@ -10,14 +10,14 @@
  * made again).
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type ActorName, type Down, type Ref } from '../../supervisors/index.js';
+import { defineActor, tell, type ActorContext, type ActorName, type Down, type DynMsg, type Ref } from '../../supervisors/index.js';
 import { Reader, Writer } from '../wire/buffer.js';
 import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
 import { STORE, storeDb, type StoreMsg } from '../contracts/store.js';
-import type { PeerMsg } from '../contracts/peer.js';
+import { PEERS, peerAt, type PeerArgs, type PeerMsg } from '../contracts/peer.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';
@@ -76,7 +76,8 @@ export interface ChainArgs {
   readonly progressBar?: NodeJS.WriteStream;
   /** Where the store is (default {@link STORE}). */
   readonly store?: ActorName<StoreMsg>;
-  readonly peersPath?: string;
+  /** Where the peers are (default {@link PEERS}): asked to say hello again when this actor restarts. */
+  readonly peers?: ActorName<DynMsg<PeerArgs, PeerMsg>>;
   /** Worker threads checking blocks (default: cores − 1, 1..4); 0 checks them on the main thread. */
   readonly checkThreads?: number;
   /**
@@ -392,8 +393,8 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
     ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, xorKey: store.stats().xorKey, ms: Date.now() - t0 }, 'chain loaded');
     ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
     // Peers that are already connected (we restarted): ask them to say hello again.
-    for (const info of ctx.runtime.list(`${args.peersPath ?? '/root/peers'}/*`)) {
-      const ref = ctx.runtime.refOf<PeerMsg>(info.path);
+    for (const info of ctx.runtime.list(`${(args.peers ?? PEERS).path}/*`)) {
+      const ref = ctx.runtime.lookup(peerAt(info.path));
       if (ref) tell(ref, { type: 'chain-hello' });
     }
     return sh;

@@ -22,7 +22,7 @@ import {
   narrowRef,
 } from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
-import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain, PeerSettings } from '../contracts/peer.js';
+import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerReport, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
 import type { AddressBookMsg, BanListUpdate, BookChanged, Candidate } from '../contracts/addressbook.js';
@@ -216,7 +216,7 @@ async function adopt(args: ConnmanArgs, runtime: ActorSystem): Promise<PeerInfo[
   const children = await whichChildren(args.peers);
   const infos: PeerInfo[] = [];
   for (const c of children) {
-    const ref = c.running && c.path !== undefined ? runtime.refOf<PeerMsg>(c.path) : undefined;
+    const ref = c.running && c.path !== undefined ? runtime.lookup(peerAt(c.path)) : undefined;
     if (ref === undefined) continue;
     try {
       infos.push(await ask<PeerMsg, PeerInfo>(ref, (replyTo) => ({ type: 'info', replyTo }), 2000));
@@ -256,10 +256,9 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
       throttle: args.throttle ?? netThrottle(),
     };
     // Never reuse the id of a peer that outlived a previous incarnation, even before it is adopted.
-    const prefix = `${args.peers.path}/peer-`;
     for (const a of ctx.runtime.list(`${args.peers.path}/*`)) {
-      const id = a.path.startsWith(prefix) ? Number(a.path.slice(prefix.length)) : NaN;
-      if (Number.isSafeInteger(id)) sh.logic.nextId = Math.max(sh.logic.nextId, id + 1);
+      const id = peerIdOf(a.path, args.peers);
+      if (id !== undefined) sh.logic.nextId = Math.max(sh.logic.nextId, id + 1);
     }
     ctx.own(() => {
       for (const s of sh.held.values()) s.destroy();
@@ -298,7 +297,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         for (const i of infos) {
           if (sh.logic.peers.has(i.id)) continue;
           // Gone since it answered: nothing to adopt (adopting it without a monitor would leave a ghost).
-          const ref = ctx.runtime.refOf<PeerMsg>(`${sh.args.peers.path}/peer-${i.id}`);
+          const ref = ctx.runtime.lookup(peerName(i.id, sh.args.peers));
           if (!ref) continue;
           feed(sh, ctx, {
             type: 'adopt',

@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { match } from 'ts-pattern';
 import { defineActor, tell, type Ref } from '../../supervisors/index.js';
 import type { ConnmanMsg } from '../contracts/connman.js';
+import type { ListenerMsg } from '../contracts/listener.js';
 import { bindError } from '../util/bind-error.js';
 
 export interface BindSpec {
@@ -36,10 +37,6 @@ export interface ListenerArgs {
   readonly bind: BindSpec;
   readonly connman: Ref<ConnmanMsg>;
 }
-
-export type ListenerMsg =
-  | { readonly type: 'address'; readonly replyTo: Ref<{ host: string; port: number }> }
-  | { readonly type: 'set-services'; readonly services: bigint };
 
 interface ListenerState {
   readonly server: Server;

@@ -8,6 +8,7 @@ import { actorName, type Ref } from '../../supervisors/index.js';
 import type { BanList } from './bans.js';
 import type { ConnType, Endpoint } from './connection.js';
 import type { FromPeer, PeerMsg } from './peer.js';
+import { ROOT } from './root.js';
 
 /**
  * A dial candidate from the address book. `anchor`: one of the block-relay-only peers in use
@@ -103,4 +104,4 @@ export type AddressBookMsg =
 /** What the operator asks the address book (RPC setban/listbanned/clearbanned, getnodeaddresses, getaddrmaninfo, getpeerinfo's counts). */
 export type AddressBookQuery = Extract<AddressBookMsg, { readonly type: 'ban' | 'unban' | 'list-bans' | 'clear-bans' | 'node-addresses' | 'info' | 'peer-addr-counts' }>;
 
-export const ADDRESSBOOK = actorName<AddressBookMsg>('/root/addressbook');
+export const ADDRESSBOOK = actorName<AddressBookMsg>(`${ROOT.path}/addressbook`);

@@ -6,6 +6,7 @@
 import { actorName, type Ref } from '../../supervisors/index.js';
 import type { Json } from '../rpc/protocol.js';
 import type { ToChain } from './peer.js';
+import { ROOT } from './root.js';
 
 export const CHAIN_RPC_METHODS = ['getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'getblockheader', 'getblock', 'getchaintips', 'getstoreinfo'] as const;
 export type ChainRpcMethod = (typeof CHAIN_RPC_METHODS)[number];
@@ -18,4 +19,4 @@ export type ChainMsg =
   | ToChain
   | { readonly type: 'rpc'; readonly method: ChainRpcMethod; readonly args: readonly (Json | undefined)[]; readonly replyTo: Ref<ChainRpcReply> };
 
-export const CHAIN = actorName<ChainMsg>('/root/chain');
+export const CHAIN = actorName<ChainMsg>(`${ROOT.path}/chain`);

@@ -8,6 +8,7 @@ import { actorName, type Ref } from '../../supervisors/index.js';
 import type { BanListUpdate, BookChanged } from './addressbook.js';
 import type { ConnType, Endpoint } from './connection.js';
 import type { PeerInfo, PeerReport } from './peer.js';
+import { ROOT } from './root.js';
 
 /** Why a peer left, as the manager remembers it (the last 1000; getpeerinfo's history, the inspector). */
 export interface DisconnectRecord {
@@ -65,4 +66,4 @@ export interface ConnmanEvents {
   'peer-disconnected': [{ id: number; address: string; connType: ConnType; reason: string; misbehaving: boolean }];
 }
 
-export const CONNMAN = actorName<ConnmanMsg>('/root/connman');
+export const CONNMAN = actorName<ConnmanMsg>(`${ROOT.path}/connman`);

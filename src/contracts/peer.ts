@@ -10,6 +10,7 @@ import type { NetAddress } from '../wire/address.js';
 import type { Message } from '../wire/messages.js';
 import type { NetThrottle } from '../throttle/throttle.js';
 import type { ConnType, Endpoint } from './connection.js';
+import { ROOT } from './root.js';
 
 export interface PeerSettings {
   readonly ourServices: bigint;
@@ -162,14 +163,28 @@ export type PeerMsg =
   | { readonly type: 'info'; readonly replyTo: Ref<PeerInfo> };
 
 /** The `peers` dynamic supervisor: a peer is started there with its PeerArgs (temporary: the connection manager replaces it). */
-export const PEERS = actorName<DynMsg<PeerArgs, PeerMsg>>('/root/peers');
+export const PEERS = actorName<DynMsg<PeerArgs, PeerMsg>>(`${ROOT.path}/peers`);
+
+const PEER_CHILD = 'peer-';
 
 /** The child name of connection `id` under the peers supervisor. */
 export function peerChildName(id: number): string {
-  return `peer-${id}`;
+  return `${PEER_CHILD}${id}`;
 }
 
 /** The peer actor of connection `id` (under `peers`, by default the node's). */
 export function peerName(id: number, peers: { readonly path: string } = PEERS): ActorName<PeerMsg> {
   return actorName<PeerMsg>(`${peers.path}/${peerChildName(id)}`);
+}
+
+/** A child of the peers supervisor found at run time (its listing, whichChildren): a peer actor. */
+export function peerAt(path: string): ActorName<PeerMsg> {
+  return actorName<PeerMsg>(path);
+}
+
+/** The connection id of a peer actor's path under `peers`, or undefined for any other path. */
+export function peerIdOf(path: string, peers: { readonly path: string } = PEERS): number | undefined {
+  const prefix = `${peers.path}/${PEER_CHILD}`;
+  const id = path.startsWith(prefix) ? Number(path.slice(prefix.length)) : NaN;
+  return Number.isSafeInteger(id) ? id : undefined;
 }

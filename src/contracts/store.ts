@@ -5,6 +5,7 @@
  */
 import type { ClassicLevel } from 'classic-level';
 import { actorName, ask, AskError, type ActorSystem, type Ref } from '../../supervisors/index.js';
+import { ROOT } from './root.js';
 
 /** The node's LevelDB (store/db.ts opens it): string keys, Buffer values. */
 export type Db = ClassicLevel<string, Buffer>;
@@ -17,7 +18,7 @@ export interface StoreInfo {
 
 export type StoreMsg = { readonly type: 'db'; readonly replyTo: Ref<Db> } | { readonly type: 'info'; readonly replyTo: Ref<StoreInfo> };
 
-export const STORE = actorName<StoreMsg>('/root/store');
+export const STORE = actorName<StoreMsg>(`${ROOT.path}/store`);
 
 /**
  * Asks the store for its handle, waiting (up to `timeoutMs`) while no store is running: after a

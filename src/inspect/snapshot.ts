@@ -6,7 +6,7 @@
  * Tested without sockets or clocks: the caller passes `now`.
  */
 import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../contracts/peer.js';
+import { peerName, type PeerInfo } from '../contracts/peer.js';
 import type { DisconnectRecord } from '../contracts/connman.js';
 import { knownServiceNames } from '../wire/constants.js';
 import { toJson, type Json, type JsonObject } from '../rpc/protocol.js';
@@ -241,7 +241,7 @@ export function peerRow(p: PeerInfo): PeerRow {
   const services = p.services !== null ? BigInt(`0x${p.services}`) : p.servicesBits;
   return {
     id: p.id,
-    path: `/root/peers/peer-${p.id}`,
+    path: peerName(p.id).path,
     addr: p.addr,
     host: p.endpoint.host,
     direction: p.inbound ? 'inbound' : 'outbound',

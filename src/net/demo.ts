@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNetwork, type TestNetwork } from './network.js';
+import { peerName } from '../contracts/peer.js';
 
 export interface DemoOptions {
   /** Blocks of the generated chain (default 400). */
@@ -50,7 +51,7 @@ export function peerdCommand(cwd = process.cwd()): string {
 /** The text printed once the network is up: the inspector link, every node's ports and cookie, and what to try. */
 export function demoText(net: TestNetwork, o: { readonly peerd?: string; readonly peerToKill?: string } = {}): string {
   const peerd = o.peerd ?? peerdCommand();
-  const victim = o.peerToKill ?? '/root/peers/peer-1';
+  const victim = o.peerToKill ?? peerName(1).path;
   const first = net.nodes[0];
   const conn = (i: number): string => {
     const n = net.nodes[i];
@@ -94,5 +95,5 @@ export async function linkPeerPath(net: TestNetwork, from: number, to: number): 
   const target = net.nodes[to];
   const peers = await net.nodes[from]?.node.peers();
   const p = peers?.find((x) => !x.inbound && x.endpoint.port === target?.port);
-  return p ? `/root/peers/peer-${p.id}` : null;
+  return p ? peerName(p.id).path : null;
 }

@@ -5,6 +5,7 @@
  */
 import type { Json } from '../rpc/protocol.js';
 import { hostOf, type PeerRow } from './model.js';
+import { peerName } from '../contracts/peer.js';
 
 export const SORT_COLUMNS = ['id', 'address', 'type', 'agent', 'ping', 'recv', 'sent', 'limit'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
@@ -48,7 +49,7 @@ export interface Reduced {
   readonly actions: readonly Action[];
 }
 
-export const peerPath = (id: number): string => `/root/peers/peer-${id}`;
+export const peerPath = (id: number): string => peerName(id).path;
 
 function sortValue(p: PeerRow, c: SortColumn): number | string | null {
   switch (c) {

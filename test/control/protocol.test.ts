@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { handleBody, RpcError, RPC, type Json, type ParsedRequest } from '../../src/rpc/protocol.js';
 import { checkParams, dispatch, helpIndex, METHODS, corePeerInfo } from '../../src/control/methods.js';
-import type { ControlContext } from '../../src/control/context.js';
+import type { ControlContext } from '../../src/contracts/control.js';
 import { parseIpSubnet, subnetHas, isLoopback } from '../../src/util/subnet.js';
 import { basicAuthChecker } from '../../src/rpc/auth.js';
 import { convertArgs, formatResult, treeText } from '../../src/commands/rpc.js';
