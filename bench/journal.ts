@@ -8,16 +8,17 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
 import { Runtime, ask, tell, type Ref, worker, startTree, type TreeHandle } from '../supervisors/index.js';
 import { silentLogger } from '../src/log.js';
-import { storeActor, storeDb } from '../src/store/actor.js';
-import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo } from '../src/addressbook/actor.js';
+import { storeActor } from '../src/store/actor.js';
+import { storeDb } from '../src/contracts/store.js';
+import { addressBookActor, type AddressBookArgs } from '../src/addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo } from '../src/contracts/addressbook.js';
 import { AddrMan } from '../src/addressbook/addrman.js';
 import { loadJournal, loadKey } from '../src/addressbook/persist.js';
-import type { PeerMsg } from '../src/peer/actor.js';
+import type { PeerMsg } from '../src/contracts/peer.js';
 import type { TimedNetAddress } from '../src/wire/address.js';
 import { figureLine, type Figure } from './report.js';
 

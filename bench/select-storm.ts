@@ -19,10 +19,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ask, tell, type Ref } from '../supervisors/index.js';
 import { AddrMan } from '../src/addressbook/addrman.js';
-import type { AddressBookMsg, BanReply } from '../src/addressbook/actor.js';
+import type { AddressBookMsg, BanReply } from '../src/contracts/addressbook.js';
 import { silentLogger } from '../src/log.js';
 import { startNode } from '../src/node.js';
-import type { PeerMsg } from '../src/peer/actor.js';
+import type { PeerMsg } from '../src/contracts/peer.js';
 import type { TimedNetAddress } from '../src/wire/address.js';
 
 export interface StormResult {

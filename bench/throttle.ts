@@ -22,7 +22,7 @@ import { silentLogger } from '../src/log.js';
 import { startNode, type NodeHandle, type NodeOptions } from '../src/node.js';
 import { UNKNOWN_COMMAND } from '../src/wire/messages.js';
 import { tell } from '../supervisors/index.js';
-import type { PeerMsg } from '../src/peer/actor.js';
+import type { PeerMsg } from '../src/contracts/peer.js';
 import { RawPeer, frame } from '../test/helpers/raw-peer.js';
 import { fmt, type Figure, type SuiteResult } from './report.js';
 

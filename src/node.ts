@@ -6,7 +6,23 @@
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { Runtime, ask, tell, type Ref, type TreeNode, type ActorInfo, type KillMode, supervisor, worker, type DynMsg, startTree, type TreeHandle, formatReason, type ExitReason } from '../supervisors/index.js';
+import {
+  Runtime,
+  ask,
+  narrowRef,
+  tell,
+  type Ref,
+  type TreeNode,
+  type ActorInfo,
+  type KillMode,
+  supervisor,
+  worker,
+  type DynMsg,
+  startTree,
+  type TreeHandle,
+  formatReason,
+  type ExitReason,
+} from '../supervisors/index.js';
 import { nodeTreeSpec, peersSupervisor } from './tree.js';
 import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './config/load.js';
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
@@ -14,27 +30,32 @@ import type { Settings } from './config/options.js';
 import { networkParams, type NetworkParams } from './wire/network.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
-import { peerActor, type PeerArgs, type PeerInfo, type PeerMsg, type ToChain } from './peer/actor.js';
-import { chainActor, type ChainArgs, type ChainMsg } from './chain/actor.js';
-import type { ChainRpcMethod, ChainRpcReply } from './chain/rpc.js';
-import type { Json } from './control/protocol.js';
+import { peerActor } from './peer/actor.js';
+import { PEERS, peerChildName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerSettings, type ToChain } from './contracts/peer.js';
+import { chainActor, type ChainArgs } from './chain/actor.js';
+import { CHAIN, type ChainMsg, type ChainRpcMethod, type ChainRpcReply } from './contracts/chain.js';
+import type { Json } from './rpc/protocol.js';
 import { makeNonceKey } from './peer/nonce.js';
-import type { PeerSettings } from './peer/protocol.js';
-import { connmanActor, type CommandResult, type ConnmanActorMsg, type ConnmanCommand, type ConnmanEvents } from './connman/actor.js';
-import { listenerActor, parseBind, type BindSpec, type ListenerMsg } from './connman/listener.js';
-import { DEFAULT_CONNMAN, endpointKey, type DisconnectRecord, type Endpoint } from './connman/logic.js';
+import { connmanActor } from './connman/actor.js';
+import { CONNMAN, type CommandResult, type ConnmanMsg, type ConnmanCommand, type ConnmanEvents, type DisconnectRecord } from './contracts/connman.js';
+import { listenerActor, parseBind, type BindSpec } from './connman/listener.js';
+import { listenerChildName, listenerName, type ListenerMsg } from './contracts/listener.js';
+import { DEFAULT_CONNMAN } from './connman/logic.js';
+import { endpointKey, type Endpoint } from './contracts/connection.js';
 import { randomBytes } from 'node:crypto';
 import { storeActor } from './store/actor.js';
-import { lockDatadir, type DatadirLock } from './store/lock.js';
-import { addressBookActor, DEFAULT_FLUSH_MS, type AddressBookMsg, type Resolver } from './addressbook/actor.js';
+import { lockDatadir, type DatadirLock } from './util/datadir-lock.js';
+import { addressBookActor, DEFAULT_FLUSH_MS, type Resolver } from './addressbook/actor.js';
+import { ADDRESSBOOK, type AddressBookMsg } from './contracts/addressbook.js';
 import { loadFixedSeeds } from './addressbook/seeds.js';
 import { NO_ASMAP } from './netaddress/netgroup.js';
 import { checkRate, netThrottle, netTotals, type NetTotals } from './throttle/throttle.js';
 import { uploadStatus, uploadTarget } from './throttle/upload-target.js';
 import { controlSpec, makeControlContext, rpcAddressOf } from './control/spec.js';
-import type { ListenerInfo } from './control/context.js';
+import { dispatch } from './control/methods.js';
+import type { ListenerInfo } from './contracts/control.js';
 import { inspectorSpec, inspectAddressOf } from './inspect/spec.js';
-import type { InspectAddress } from './inspect/actor.js';
+import type { InspectAddress } from './contracts/inspector.js';
 
 export const USER_AGENT = '/peerd:0.1.0/';
 
@@ -237,21 +258,21 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
 
     const peersSpec = peersSupervisor(peerActor, {
       maxChildren: settings.maxconnections + 16,
-      childName: (args: PeerArgs) => `peer-${args.id}`,
+      childName: (args: PeerArgs) => peerChildName(args.id),
     });
     const peersRef = (): Ref<DynMsg<PeerArgs, PeerMsg>> => {
-      const r = runtime.refOf<DynMsg<PeerArgs, PeerMsg>>('/root/peers');
+      const r = runtime.lookup(PEERS);
       if (!r) throw new Error('the peers supervisor is not running');
       return r;
     };
-    const connmanRef = (): Ref<ConnmanActorMsg> => {
-      const r = runtime.refOf<ConnmanActorMsg>('/root/connman');
+    const connmanRef = (): Ref<ConnmanMsg> => {
+      const r = runtime.lookup(CONNMAN);
       if (!r) throw new Error('the connection manager is not running');
       return r;
     };
     // A ref is a path: once the book has started, this one reaches every later incarnation.
     let bookRef: Ref<AddressBookMsg> | undefined;
-    const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.refOf<AddressBookMsg>('/root/addressbook'));
+    const addressbookRef = (): Ref<AddressBookMsg> | undefined => (bookRef ??= runtime.lookup(ADDRESSBOOK));
     const storeSpec = worker(storeActor, { dir: datadir }, { id: 'store', restart: 'permanent', shutdown: 10_000 });
     // Network groups, one rule for the address book and the connection manager (Core's node.netgroupman).
     // Core's groups without an asmap; an -asmap option would build `new NetGroupManager(asmap)` here.
@@ -281,7 +302,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     // The tip height, for the version messages of new connections.
     let tipHeight = 0;
     let chainRefCache: Ref<ChainMsg> | undefined;
-    const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.refOf<ChainMsg>('/root/chain'));
+    const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.lookup(CHAIN));
     const chainSpec = worker(
       chainActor,
       {
@@ -331,7 +352,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           return addressbookRef();
         },
         get chain() {
-          return chainRef() as Ref<ToChain> | undefined;
+          const r = chainRef();
+          return r && narrowRef<ToChain>(r);
         },
         magic: params.magic,
         defaultPort: params.defaultPort,
@@ -365,7 +387,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
                     return connmanRef();
                   },
                 },
-                { id: `listener-${i}`, restart: 'permanent', shutdown: 2000 },
+                { id: listenerChildName(i), restart: 'permanent', shutdown: 2000 },
               ),
             ),
           });
@@ -409,7 +431,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const inspector =
       settings.inspect === ''
         ? undefined
-        : inspectorSpec(controlContext, {
+        : inspectorSpec(controlContext, (method, params) => dispatch(controlContext, { id: null, version: '2.0', method, params }), {
             networkDir: datadir,
             rpcOn,
             ...(inspectIntervalMs !== undefined ? { intervalMs: inspectIntervalMs } : {}),
@@ -430,7 +452,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const tree = await startTree(spec, runtime);
 
     const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {
-      const r = await ask<ConnmanActorMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
+      const r = await ask<ConnmanMsg, CommandResult>(connmanRef(), (replyTo) => ({ type: 'command', cmd, replyTo }), 10_000);
       if (!r.ok) throw new Error(r.error);
       return r;
     };
@@ -444,13 +466,12 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       await command({ op: 'set-peer-limit', ...which, ...limits });
     }
 
-    const listenerPath = (i: number): string => `/root/listeners/listener-${i}`;
     async function listenerInfo(i: number): Promise<ListenerInfo | null> {
-      const ref = runtime.refOf<ListenerMsg>(listenerPath(i));
+      const ref = runtime.lookup(listenerName(i));
       if (!ref) return null;
       // Asked through its mailbox, so that a set-services sent before has been handled.
       const a = await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
-      const summary = runtime.info(listenerPath(i))?.summary;
+      const summary = runtime.info(listenerName(i).path)?.summary;
       const accepted = typeof summary === 'object' && summary !== null && 'accepted' in summary ? Number((summary as { accepted: unknown }).accepted) : 0;
       const host = a.host.includes(':') ? `[${a.host}]` : a.host;
       return { index: i, address: `${host}:${a.port}`, services: bindNow(i).services ?? ourServices, accepted };
@@ -470,7 +491,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       const found = all.find((l) => (typeof t === 'number' ? l.index === t : /^\d+$/.test(t) ? l.index === Number(t) : l.address === t));
       if (!found) throw new Error(`Listener not found: ${String(target)}`);
       servicesSet.set(found.index, bits);
-      const ref = runtime.refOf<ListenerMsg>(listenerPath(found.index));
+      const ref = runtime.lookup(listenerName(found.index));
       if (ref) tell(ref, { type: 'set-services', services: bits });
       return (await listenerInfo(found.index)) ?? { ...found, services: bits };
     }
@@ -530,7 +551,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       async listening() {
         const out: { host: string; port: number }[] = [];
         for (let i = 0; i < binds.length; i++) {
-          const ref = runtime.refOf<ListenerMsg>(`/root/listeners/listener-${i}`);
+          const ref = runtime.lookup(listenerName(i));
           if (ref) out.push(await ask<ListenerMsg, { host: string; port: number }>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000));
         }
         return out;

@@ -1,14 +1,14 @@
 /**
  * What an actor is made of: its definition (`ActorDef`: init, handle, terminate, summarize,
  * onCrash, chaos hooks), the context it runs with (`ActorContext`: self, log, keyed timers,
- * spawn, monitors, owned resources, stop) and the `Down` message a monitor delivers.
+ * spawn, monitors, owned resources, stop), the runtime as it sees it (`ActorSystem`) and the
+ * `Down` message a monitor delivers.
  */
 import type { Logger } from 'pino';
 import type { ExitReason } from './exit.js';
-import type { Ref, RefBase } from './ref.js';
-import type { Runtime } from './runtime.js';
-
-export type ActorKind = 'worker' | 'supervisor' | 'dynamic_supervisor';
+import type { Scheduler } from './scheduler.js';
+import type { ActorName, Ref, RefBase } from './ref.js';
+import type { ActorInfo, ActorKind, ExitRecord, KillMode, TreeNode } from './introspect.js';
 
 /** Delivered to a watcher when a monitored actor exits (immediately with `noproc` if it was gone). */
 export interface Down {
@@ -36,6 +36,29 @@ export interface SpawnOptions {
   readonly name?: string;
 }
 
+/** The runtime as an actor sees it (`ctx.runtime`); `Runtime` implements it. */
+export interface ActorSystem {
+  readonly name: string;
+  readonly scheduler: Scheduler;
+  /** Random source in [0,1) (backoff jitter). */
+  readonly random: () => number;
+  readonly logger: Logger;
+  /** Spawns a top-level (unsupervised) actor. */
+  spawn<S, M, A>(def: ActorDef<S, M, A>, args: A, opts?: SpawnOptions): Ref<M>;
+  /** The live actor a name stands for, typed by the name; undefined when none is alive there. */
+  lookup<M>(name: ActorName<M>): Ref<M> | undefined;
+  /** The live actor at a path; the caller asserts its message type (prefer `lookup` with a name). */
+  refOf<M>(path: string): Ref<M> | undefined;
+  /** Calls `fn` once when the actor now alive at `target`'s path exits (`noproc` at once if none); returns an unwatch. */
+  watch(target: RefBase, fn: (reason: ExitReason) => void): () => void;
+  info(path: string): ActorInfo | undefined;
+  list(pattern?: string | RegExp): ActorInfo[];
+  tree(): TreeNode[];
+  recentExits(): ExitRecord[];
+  deadLetters(): { total: number; byType: Record<string, number> };
+  kill(path: string, mode?: KillMode, opts?: { ms?: number }): boolean;
+}
+
 export interface ActorContext<M> {
   readonly self: Ref<M>;
   readonly path: string;
@@ -43,7 +66,7 @@ export interface ActorContext<M> {
   /** A pino child logger carrying `{ actor: path }`. */
   readonly log: Logger;
   readonly timers: Timers<M>;
-  readonly runtime: Runtime;
+  readonly runtime: ActorSystem;
   /** Spawns an (unsupervised) child: it dies with this actor; monitor it to learn of its exit. */
   spawn<S2, M2, A2>(def: ActorDef<S2, M2, A2>, args: A2, opts?: SpawnOptions): Ref<M2>;
   /** Monitors `target`: a `Down` message arrives when it exits. `M` must include `Down`. */

@@ -9,12 +9,12 @@ import { Exit, formatReason, type ExitReason } from './exit.js';
 import type { RestartType } from './decisions.js';
 import type { Cancel } from './scheduler.js';
 import { installStopPatch, type NactActor, type NactSupervisionContext } from './nact.js';
-import { ActorRefImpl, type Ref } from './ref.js';
+import { ActorRefImpl, type Mailbox, type Mailboxes, type Ref, type RefBase } from './ref.js';
 import { AskError } from './messaging.js';
-import type { ActorContext, ActorDef, ActorKind, Closeable, CrashDecision, Down } from './actor.js';
-import { ContextImpl, TimerSet, isThenable, releaseOne } from './context.js';
+import type { ActorContext, ActorDef, ActorSystem, Closeable, CrashDecision, Down, SpawnOptions } from './actor.js';
+import { ContextImpl, TimerSet, isThenable, releaseOne, type ContextCell } from './context.js';
+import type { ActorInfo, ActorKind } from './introspect.js';
 import { InjectedCrash, Sys, type SysOp } from './sys.js';
-import type { Runtime } from './runtime.js';
 
 /** What a supervisor attaches to a child it starts. @internal */
 export interface CellMeta {
@@ -31,10 +31,19 @@ export interface CellMeta {
 /** @internal */
 export type ErasedDef = ActorDef<unknown, unknown, unknown>;
 
+/** What a cell uses of its runtime (runtime.ts's `Runtime`): the registry, spawning, exits, dead letters. @internal */
+export interface CellHost extends ActorSystem, Mailboxes {
+  readonly cells: Map<string, Cell>;
+  readonly stopping: boolean;
+  spawnCell<S, M, A>(parent: Cell | undefined, def: ActorDef<S, M, A>, args: A, opts: SpawnOptions | undefined, meta: CellMeta): Cell;
+  monitorFrom(watcher: Cell, target: RefBase): number;
+  recordExit(c: Cell, reason: ExitReason): void;
+}
+
 const cellOf = new WeakMap<NactActor, Cell>();
 
 /** One live incarnation of an actor. @internal */
-export class Cell {
+export class Cell implements ContextCell, Mailbox {
   actor!: NactActor;
   readonly path: string;
   readonly ref: Ref<unknown>;
@@ -58,7 +67,7 @@ export class Cell {
   private initError: unknown;
 
   constructor(
-    readonly runtime: Runtime,
+    readonly runtime: CellHost,
     readonly parent: Cell | undefined,
     readonly def: ErasedDef,
     readonly name: string,
@@ -84,6 +93,14 @@ export class Cell {
 
   timerKeys(): string[] {
     return this.timers?.keys() ?? [];
+  }
+
+  spawnChild<S, M, A>(def: ActorDef<S, M, A>, args: A, opts: SpawnOptions | undefined): Ref<M> {
+    return this.runtime.spawnCell(this, def, args, opts, { kind: def.kind ?? 'worker', incarnation: 1, restarts: 0 }).ref as Ref<M>;
+  }
+
+  monitor(target: RefBase): number {
+    return this.runtime.monitorFrom(this, target);
   }
 
   enqueue(msg: unknown): void {
@@ -302,6 +319,37 @@ installStopPatch({
     cellOf.get(actor)?.terminated();
   },
 });
+
+/** A registry snapshot of one live actor. @internal */
+export function describeCell(c: Cell): ActorInfo {
+  let summary: unknown;
+  if (c.def.summarize && c.initialized) {
+    try {
+      summary = c.def.summarize(c.actor.state);
+    } catch (err) {
+      summary = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  return {
+    path: c.path,
+    name: c.name,
+    kind: c.meta.kind,
+    ...(c.parent ? { supervisor: c.parent.path } : {}),
+    ...(c.meta.restart ? { restart: c.meta.restart } : {}),
+    incarnation: c.meta.incarnation,
+    restarts: c.meta.restarts,
+    uptimeMs: c.runtime.scheduler.now() - c.startedAt,
+    status: c.stopping ? 'stopping' : !c.initialized ? 'starting' : c.actor.busy ? 'busy' : 'idle',
+    mailbox: c.actor.mailbox.length,
+    mailboxHighWater: c.hwm,
+    handled: c.handled,
+    ...(c.meta.lastExit ? { lastExit: formatReason(c.meta.lastExit) } : {}),
+    timers: c.timerKeys(),
+    monitoredBy: c.monitoredBy?.size ?? 0,
+    childCount: c.kids.size,
+    ...(summary !== undefined ? { summary } : {}),
+  };
+}
 
 /** The cell behind a context (for the supervisor module). @internal */
 export function cellOfContext(ctx: ActorContext<unknown>): Cell {

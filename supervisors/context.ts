@@ -6,10 +6,27 @@ import type { Logger } from 'pino';
 import { Exit, type ExitReason } from './exit.js';
 import type { Cancel } from './scheduler.js';
 import type { Ref, RefBase } from './ref.js';
-import type { ActorContext, ActorDef, Closeable, Down, SpawnOptions, Timers } from './actor.js';
-import type { Cell } from './cell.js';
-import type { Runtime } from './runtime.js';
+import type { ActorContext, ActorDef, ActorSystem, Closeable, Down, SpawnOptions, Timers } from './actor.js';
 import { Sys } from './sys.js';
+
+/** What a context and its timers use of their cell (cell.ts's `Cell`). @internal */
+export interface ContextCell {
+  readonly path: string;
+  readonly meta: { readonly incarnation: number };
+  readonly runtime: ActorSystem;
+  readonly dead: boolean;
+  readonly inHandler: boolean;
+  stopRequest: ExitReason | undefined;
+  owned: Closeable[] | undefined;
+  monitoring: Map<number, { readonly monitoredBy: Map<number, unknown> | undefined }> | undefined;
+  readonly ctx: { readonly log: Logger };
+  enqueue(msg: unknown): void;
+  timerSet(): TimerSet<unknown>;
+  /** Spawns an unsupervised child of this cell. */
+  spawnChild<S, M, A>(def: ActorDef<S, M, A>, args: A, opts: SpawnOptions | undefined): Ref<M>;
+  /** This cell monitors `target`; returns the monitor id. */
+  monitor(target: RefBase): number;
+}
 
 interface TimerEntry {
   cancel: Cancel;
@@ -18,7 +35,7 @@ interface TimerEntry {
 /** An actor's keyed timers; every one is cancelled when the actor stops. @internal */
 export class TimerSet<M> implements Timers<M> {
   private readonly entries = new Map<string, TimerEntry>();
-  constructor(private readonly cell: Cell) {}
+  constructor(private readonly cell: ContextCell) {}
 
   after(key: string, ms: number, msg: M): void {
     this.cancel(key);
@@ -73,7 +90,7 @@ export class TimerSet<M> implements Timers<M> {
 export class ContextImpl<M> implements ActorContext<M> {
   private logger: Logger | undefined;
   constructor(
-    private readonly cell: Cell,
+    private readonly cell: ContextCell,
     readonly self: Ref<M>,
   ) {}
 
@@ -83,7 +100,7 @@ export class ContextImpl<M> implements ActorContext<M> {
   get incarnation(): number {
     return this.cell.meta.incarnation;
   }
-  get runtime(): Runtime {
+  get runtime(): ActorSystem {
     return this.cell.runtime;
   }
   get log(): Logger {
@@ -94,12 +111,11 @@ export class ContextImpl<M> implements ActorContext<M> {
   }
 
   spawn<S2, M2, A2>(def: ActorDef<S2, M2, A2>, args: A2, opts?: SpawnOptions): Ref<M2> {
-    const child = this.cell.runtime.spawnCell(this.cell, def, args, opts, { kind: def.kind ?? 'worker', incarnation: 1, restarts: 0 });
-    return child.ref as Ref<M2>;
+    return this.cell.spawnChild(def, args, opts);
   }
 
   monitor(target: RefBase, ..._mustAcceptDown: Down extends M ? [] : [never]): number {
-    return this.cell.runtime.monitorFrom(this.cell, target);
+    return this.cell.monitor(target);
   }
 
   demonitor(monitor: number): void {
@@ -126,7 +142,7 @@ export class ContextImpl<M> implements ActorContext<M> {
 }
 
 /** Releases one owned resource (destroy, close or call); a throw is logged. @internal */
-export function releaseOne(r: Closeable, cell: Cell): unknown {
+export function releaseOne(r: Closeable, cell: Pick<ContextCell, 'ctx'>): unknown {
   try {
     if (typeof r === 'function') return r();
     if ('destroy' in r && typeof r.destroy === 'function') return r.destroy();

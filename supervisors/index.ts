@@ -2,13 +2,13 @@
 export * from './exit.js';
 export * from './decisions.js';
 export * from './scheduler.js';
-export type { Ref, RefBase } from './ref.js';
+export { actorName, narrowRef, type ActorName, type Ref, type RefBase } from './ref.js';
 export { tell, ask, AskError, type AskErrorCode } from './messaging.js';
 export {
   defineActor,
   type ActorContext,
   type ActorDef,
-  type ActorKind,
+  type ActorSystem,
   type Closeable,
   type CrashDecision,
   type Down,
@@ -17,7 +17,7 @@ export {
 } from './actor.js';
 export { definePure, performEffect, send, type Effect, type PureDef, type Step } from './pure.js';
 export { InjectedCrash } from './sys.js';
-export { Runtime, type KillMode, type RuntimeOptions } from './runtime.js';
-export { RECENT_EXITS, globToRegExp, type ActorInfo, type ExitRecord, type TreeNode } from './introspect.js';
+export { Runtime, type RuntimeOptions } from './runtime.js';
+export { RECENT_EXITS, globToRegExp, type ActorInfo, type ActorKind, type ExitRecord, type KillMode, type TreeNode } from './introspect.js';
 export * from './supervisor.js';
 export * from './tree.js';

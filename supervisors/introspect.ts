@@ -1,11 +1,15 @@
 /**
  * What the registry shows of an actor (`ActorInfo`, `TreeNode`), the exit records kept by
- * `runtime.recentExits()`, and the path globs `runtime.list` reads.
+ * `runtime.recentExits()`, the path globs `runtime.list` reads and the ways `runtime.kill` hits.
+ * Plain data: the cell describes itself (`describeCell` in cell.ts).
  */
-import { formatReason, type ExitReason } from './exit.js';
+import type { ExitReason } from './exit.js';
 import type { RestartType } from './decisions.js';
-import type { ActorKind } from './actor.js';
-import type { Cell } from './cell.js';
+
+export type ActorKind = 'worker' | 'supervisor' | 'dynamic_supervisor';
+
+/** How `Runtime.kill` hits an actor: stop it, crash it, its socket hook, or stall its mailbox. */
+export type KillMode = 'kill' | 'crash' | 'socket' | 'stall';
 
 export interface ActorInfo {
   readonly path: string;
@@ -55,35 +59,4 @@ export function globToRegExp(glob: string): RegExp {
     .map((part) => part.replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
     .join('.*');
   return new RegExp(`^${body}$`);
-}
-
-/** A registry snapshot of one live actor. @internal */
-export function describeCell(c: Cell): ActorInfo {
-  let summary: unknown;
-  if (c.def.summarize && c.initialized) {
-    try {
-      summary = c.def.summarize(c.actor.state);
-    } catch (err) {
-      summary = { error: err instanceof Error ? err.message : String(err) };
-    }
-  }
-  return {
-    path: c.path,
-    name: c.name,
-    kind: c.meta.kind,
-    ...(c.parent ? { supervisor: c.parent.path } : {}),
-    ...(c.meta.restart ? { restart: c.meta.restart } : {}),
-    incarnation: c.meta.incarnation,
-    restarts: c.meta.restarts,
-    uptimeMs: c.runtime.scheduler.now() - c.startedAt,
-    status: c.stopping ? 'stopping' : !c.initialized ? 'starting' : c.actor.busy ? 'busy' : 'idle',
-    mailbox: c.actor.mailbox.length,
-    mailboxHighWater: c.hwm,
-    handled: c.handled,
-    ...(c.meta.lastExit ? { lastExit: formatReason(c.meta.lastExit) } : {}),
-    timers: c.timerKeys(),
-    monitoredBy: c.monitoredBy?.size ?? 0,
-    childCount: c.kids.size,
-    ...(summary !== undefined ? { summary } : {}),
-  };
 }

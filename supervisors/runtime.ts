@@ -7,12 +7,12 @@ import { pino, type Logger } from 'pino';
 import { Exit, formatReason, type ExitReason } from './exit.js';
 import { realScheduler, type Scheduler } from './scheduler.js';
 import { findSystem, nact, patchSystemStop, type NactActor, type NactRef, type NactSystem } from './nact.js';
-import type { Ref, RefBase } from './ref.js';
+import type { ActorName, Ref, RefBase } from './ref.js';
 import { AskError } from './messaging.js';
-import type { ActorDef, Down, SpawnOptions } from './actor.js';
-import { Cell, shutdownCell, type CellMeta, type ErasedDef } from './cell.js';
+import type { ActorDef, ActorSystem, Down, SpawnOptions } from './actor.js';
+import { Cell, describeCell, shutdownCell, type CellHost, type CellMeta, type ErasedDef } from './cell.js';
 import { Sys } from './sys.js';
-import { RECENT_EXITS, describeCell, globToRegExp, type ActorInfo, type ExitRecord, type TreeNode } from './introspect.js';
+import { RECENT_EXITS, globToRegExp, type ActorInfo, type ExitRecord, type KillMode, type TreeNode } from './introspect.js';
 
 export interface RuntimeOptions {
   /** nact system name (random by default). */
@@ -31,12 +31,9 @@ function silentLogger(): Logger {
   return (silent ??= pino({ level: 'silent' }));
 }
 
-/** How `Runtime.kill` hits an actor: stop it, crash it, its socket hook, or stall its mailbox. */
-export type KillMode = 'kill' | 'crash' | 'socket' | 'stall';
-
 let systemSeq = 0;
 
-export class Runtime {
+export class Runtime implements ActorSystem, CellHost {
   readonly name: string;
   readonly scheduler: Scheduler;
   readonly random: () => number;
@@ -142,7 +139,12 @@ export class Runtime {
     return this.exits.slice().reverse();
   }
 
-  /** Typed lookup of a live actor by path (the caller asserts the message type). */
+  /** The live actor a name stands for, typed by the name (contracts declare names); undefined when none is alive there. */
+  lookup<M>(name: ActorName<M>): Ref<M> | undefined {
+    return this.cells.get(name.path)?.ref as Ref<M> | undefined;
+  }
+
+  /** The live actor at a path; the caller asserts the message type (unchecked: prefer `lookup` with a name). */
   refOf<M>(path: string): Ref<M> | undefined {
     return this.cells.get(path)?.ref as Ref<M> | undefined;
   }

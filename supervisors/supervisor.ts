@@ -20,7 +20,7 @@ import {
   type RestartType,
   type Strategy,
 } from './decisions.js';
-import { defineActor, type ActorContext, type ActorDef, type SpawnOptions } from './actor.js';
+import { defineActor, type ActorContext, type ActorDef, type ActorSystem, type SpawnOptions } from './actor.js';
 import { cellOfContext, shutdownCell, type Cell, type CellMeta } from './cell.js';
 import { ask, tell } from './messaging.js';
 import type { Ref, RefBase } from './ref.js';
@@ -340,7 +340,7 @@ async function onExit(st: SupState, ctx: ActorContext<unknown>, id: string, inca
 }
 
 /** A supervisor's state before any child has started (`dyn` for a dynamic supervisor). */
-function initialState(rt: Runtime, flags: Flags, dyn?: DynamicSupervisorOptions<unknown, unknown, unknown>): SupState {
+function initialState(rt: ActorSystem, flags: Flags, dyn?: DynamicSupervisorOptions<unknown, unknown, unknown>): SupState {
   return {
     flags,
     dynamic: dyn !== undefined,

@@ -2,9 +2,9 @@
  * A supervision tree on a runtime: `startTree(spec)` starts the root supervisor with its
  * children (in order) and returns a handle to stop it, watch its exit and inspect it.
  */
-import { Runtime, type KillMode, type RuntimeOptions } from './runtime.js';
+import { Runtime, type RuntimeOptions } from './runtime.js';
 import type { Ref } from './ref.js';
-import type { ActorInfo, TreeNode } from './introspect.js';
+import type { ActorInfo, KillMode, TreeNode } from './introspect.js';
 import { startSupervisor, type ChildSpec, type SupMsg, type SupervisorFlags } from './supervisor.js';
 import type { ExitReason } from './exit.js';
 

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DatadirLockedError, LOCK_FILE, lockDatadir } from '../src/store/lock.js';
+import { DatadirLockedError, LOCK_FILE, lockDatadir } from '../src/util/datadir-lock.js';
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'peerd-lock-'));
@@ -34,7 +34,7 @@ test('datadir lock: a second lock on the directory is refused at once, even in t
 
 test('datadir lock: held by another process it is refused naming that process; a kill -9 of the holder frees it', async () => {
   const dir = tmp();
-  const mod = pathToFileURL(join(import.meta.dirname, '../src/store/lock.js')).href;
+  const mod = pathToFileURL(join(import.meta.dirname, '../src/util/datadir-lock.js')).href;
   const child = spawn(process.execPath, ['--input-type=module', '-e', `import { lockDatadir } from ${JSON.stringify(mod)}; lockDatadir(${JSON.stringify(dir)}); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -13,16 +13,15 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
 import { match } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref, formatReason } from '../../supervisors/index.js';
-import type { FromPeer, PeerInfo, PeerMsg } from '../peer/actor.js';
-import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
-import { endpointKey } from '../connman/logic.js';
-import type { CommandResult, ConnmanActorMsg } from '../connman/actor.js';
-import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../connman/bans.js';
+import { defineActor, tell, ask, type ActorContext, type ActorName, type Down, type DynMsg, type Ref, formatReason } from '../../supervisors/index.js';
+import { PEERS, peerName, type PeerArgs, type PeerInfo, type PeerMsg } from '../contracts/peer.js';
+import { endpointKey } from '../contracts/connection.js';
+import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanListUpdate, BookChanged, NodeAddressJson, TableCounts } from '../contracts/addressbook.js';
+import { CONNMAN, type CommandResult, type ConnmanMsg } from '../contracts/connman.js';
+import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
 import { normalizeIp } from '../netaddress/netaddress.js';
 import type { NetGroupManager } from '../netaddress/netgroup.js';
-import { storeDb, type StoreMsg } from '../store/actor.js';
-import type { Db } from '../store/db.js';
+import { STORE, storeDb, type StoreMsg, type Db } from '../contracts/store.js';
 import { formatHost, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { NODE_NETWORK, NODE_WITNESS } from '../wire/constants.js';
 import { AddrMan, AddrManFormatError, type AddrManOptions } from './addrman.js';
@@ -43,7 +42,6 @@ import {
   peerAddrCounts,
   peersIn,
   selectCandidates,
-  type PeerAddrCounts,
   type BookEffect,
   type BookState,
   type FixedSeedsPolicy,
@@ -51,87 +49,17 @@ import {
 import { parseSeed } from './seeds.js';
 import * as persist from './persist.js';
 
-export interface BanReply {
-  readonly ok: boolean;
-  readonly error?: string;
-}
-
-/** Core's listbanned entry. Times in seconds. */
-export interface BanEntryJson {
-  readonly address: string;
-  readonly ban_created: number;
-  readonly banned_until: number;
-  readonly ban_duration: number;
-  readonly time_remaining: number;
-  readonly reason: string;
-}
-
-/** Core's getnodeaddresses entry. */
-export interface NodeAddressJson {
-  readonly time: number;
-  readonly services: number;
-  readonly address: string;
-  readonly port: number;
-  readonly network: string;
-}
-
-export interface TableCounts {
-  readonly new: number;
-  readonly tried: number;
-  readonly total: number;
-}
-
-/** Core's getaddrmaninfo: per network and `all_networks`. */
-export type AddrmanInfo = Readonly<Record<string, TableCounts>>;
-
-/** Told (once) to whoever asked `select` with `notify`, at the next change of the book: new addresses, a tried promotion, an unban. */
-export interface BookChanged {
-  readonly type: 'book-changed';
-}
-
-/** The ban list as the connection manager receives it (a copy: nothing is shared). */
-export interface BanListUpdate {
-  readonly type: 'ban-list';
-  readonly bans: BanList;
-}
-
-export type AddressBookMsg =
-  | FromPeer
-  /** Dial candidates for the manager: never connected, never in an excluded group. */
-  | {
-      readonly type: 'select';
-      readonly purpose: 'outbound' | 'feeler';
-      readonly count: number;
-      readonly excludeGroups: readonly string[];
-      readonly excludeEndpoints?: readonly string[];
-      /** Told `book-changed` once at the next change after this request (the latest asker only). */
-      readonly notify?: Ref<BookChanged>;
-      /** Anchors come first, marked `anchor: true`. */
-      readonly replyTo: Ref<readonly Candidate[]>;
-    }
-  | { readonly type: 'attempt'; readonly endpoint: Endpoint; readonly ok: boolean; readonly connType: ConnType }
-  | { readonly type: 'peer-connected'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly services: bigint; readonly ref?: Ref<PeerMsg> }
-  | { readonly type: 'peer-disconnected'; readonly id: number }
-  | { readonly type: 'misbehaving'; readonly endpoint: Endpoint; readonly reason: string }
-  | { readonly type: 'ban'; readonly subnet: string; readonly untilMs: number; readonly reason: string; readonly replyTo: Ref<BanReply> }
-  | { readonly type: 'unban'; readonly subnet: string; readonly replyTo: Ref<BanReply> }
-  | { readonly type: 'list-bans'; readonly replyTo: Ref<BanEntryJson[]> }
-  | { readonly type: 'clear-bans'; readonly replyTo: Ref<BanReply> }
-  | { readonly type: 'is-banned'; readonly ip: string; readonly replyTo: Ref<{ readonly banned: boolean; readonly discouraged: boolean }> }
-  | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressJson[]> }
-  | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> }
-  /** getpeerinfo's addr_processed and addr_rate_limited of every peer the book knows. */
-  | { readonly type: 'peer-addr-counts'; readonly replyTo: Ref<PeerAddrCounts[]> }
-  /** The manager (re)started: it wants the ban list now and on every change. */
-  | { readonly type: 'sync-bans'; readonly replyTo: Ref<BanListUpdate> }
-  /** Writes the snapshot now (timer, or a test/operator asking). */
-  | { readonly type: 'flush'; readonly replyTo?: Ref<BanReply> }
+/** What the address book tells itself: timers, DNS answers, the peers found at start (the contract's AddressBookMsg is what others send it). */
+type SelfMsg =
   | { readonly type: 'sweep' }
   | { readonly type: 'dns-seed' }
   | { readonly type: 'dns-result'; readonly seed: string; readonly hosts: readonly string[]; readonly error?: string }
   | { readonly type: 'fixed-seeds' }
   | { readonly type: 'known-peers'; readonly infos: readonly PeerInfo[] }
   | Down;
+
+/** Everything in the address book's mailbox. */
+type Mailbox = AddressBookMsg | SelfMsg;
 
 export type Resolver = (host: string) => Promise<string[]>;
 
@@ -157,9 +85,12 @@ export interface AddressBookArgs {
   readonly dnsDelayMs?: number;
   /** Injected for tests: DNS is never reachable there. */
   readonly resolver?: Resolver;
-  readonly storePath?: string;
-  readonly connmanPath?: string;
-  readonly peersPath?: string;
+  /** Where the store is (default {@link STORE}). */
+  readonly store?: ActorName<StoreMsg>;
+  /** The connection manager (default {@link CONNMAN}): told of ban-list changes, asked for the live peers at start. */
+  readonly connman?: ActorName<ConnmanMsg>;
+  /** Where the peers are (default {@link PEERS}). */
+  readonly peers?: ActorName<DynMsg<PeerArgs, PeerMsg>>;
   readonly random?: () => number;
   /** Journal learned addresses between snapshots (default true; false only to measure what it costs). */
   readonly journalAddresses?: boolean;
@@ -224,8 +155,8 @@ function copyBans(b: BanList): BanList {
   return { bans: new Map(b.bans), discouraged: new Map(b.discouraged) };
 }
 
-function pushBans(sh: Shell, ctx: ActorContext<AddressBookMsg>): void {
-  const ref = ctx.runtime.refOf<ConnmanActorMsg>(sh.args.connmanPath ?? '/root/connman');
+function pushBans(sh: Shell, ctx: ActorContext<Mailbox>): void {
+  const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
   if (ref) tell(ref, { type: 'ban-list', bans: copyBans(sh.book.bans) });
 }
 
@@ -244,7 +175,7 @@ function changed(sh: Shell): void {
  * snapshot, and the load of a restarted actor, first wait for the writes in flight
  * (persist.journalSettled). Keys carry the order, so writes landing out of order replay in order.
  */
-async function journalAddrs(sh: Shell, ctx: ActorContext<AddressBookMsg>, r: Omit<persist.AddrsRecord, 'kind'>): Promise<void> {
+async function journalAddrs(sh: Shell, ctx: ActorContext<Mailbox>, r: Omit<persist.AddrsRecord, 'kind'>): Promise<void> {
   if (sh.args.journalAddresses === false || r.addrs.length === 0) return;
   sh.journaled += r.addrs.length;
   sh.dirty = true;
@@ -257,7 +188,7 @@ async function journalAddrs(sh: Shell, ctx: ActorContext<AddressBookMsg>, r: Omi
 
 
 /** Appends one journal record without waiting (a kill -9 keeps it); a failed write is counted and logged, never fatal. */
-function journalQuietly(sh: Shell, ctx: ActorContext<AddressBookMsg>, write: (seq: number) => Promise<void>): void {
+function journalQuietly(sh: Shell, ctx: ActorContext<Mailbox>, write: (seq: number) => Promise<void>): void {
   sh.journaled++;
   sh.dirty = true;
   write(sh.nextSeq++).catch((err: unknown) => {
@@ -266,7 +197,7 @@ function journalQuietly(sh: Shell, ctx: ActorContext<AddressBookMsg>, write: (se
   });
 }
 
-async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonly BookEffect[]): Promise<void> {
+async function perform(sh: Shell, ctx: ActorContext<Mailbox>, fx: readonly BookEffect[]): Promise<void> {
   for (const e of fx) {
     await match(e)
       .with({ kind: 'learned' }, async ({ addrs, source, penalty, atSec, added }) => {
@@ -299,7 +230,7 @@ async function perform(sh: Shell, ctx: ActorContext<AddressBookMsg>, fx: readonl
   }
 }
 
-async function flush(sh: Shell, ctx: ActorContext<AddressBookMsg>): Promise<void> {
+async function flush(sh: Shell, ctx: ActorContext<Mailbox>): Promise<void> {
   // writeSnapshot waits for journal writes still in flight before the batch that deletes them.
   const upTo = sh.nextSeq;
   const t0 = Date.now();
@@ -316,7 +247,7 @@ function manOptions(key: Buffer, args: AddressBookArgs): AddrManOptions {
 }
 
 /** The fixed seeds parsed (bad entries logged and skipped) and the policy that decides when to add them. */
-function fixedSeeds(args: AddressBookArgs, ctx: ActorContext<AddressBookMsg>): Shell['fixed'] {
+function fixedSeeds(args: AddressBookArgs, ctx: ActorContext<Mailbox>): Shell['fixed'] {
   const seeds: NetAddress[] = [];
   const bad: string[] = [];
   for (const text of args.fixedSeeds ?? []) {
@@ -336,7 +267,7 @@ function fixedSeeds(args: AddressBookArgs, ctx: ActorContext<AddressBookMsg>): S
   return { policy, seeds };
 }
 
-async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<AddressBookMsg>): Promise<Shell> {
+async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<Mailbox>): Promise<Shell> {
   const nowMs = Date.now();
   const key = await persist.loadKey(db, () => randomBytes(32));
   const opts = manOptions(key, args);
@@ -464,7 +395,7 @@ function nodeAddresses(sh: Shell, count: number, network: string | undefined): N
   return list.map((a: TimedNetAddress) => ({ time: a.time, services: Number(a.services), address: formatHost(a), port: a.port, network: networkName(String(a.network)) }));
 }
 
-async function onBan(sh: Shell, ctx: ActorContext<AddressBookMsg>, m: Extract<AddressBookMsg, { type: 'ban' }>): Promise<void> {
+async function onBan(sh: Shell, ctx: ActorContext<Mailbox>, m: Extract<AddressBookMsg, { type: 'ban' }>): Promise<void> {
   const nowMs = Date.now();
   const subnet = parseSubnet(m.subnet);
   if (subnet === null) return tell(m.replyTo, { ok: false, error: 'Error: Invalid IP/Subnet' });
@@ -480,23 +411,23 @@ async function onBan(sh: Shell, ctx: ActorContext<AddressBookMsg>, m: Extract<Ad
   tell(m.replyTo, { ok: true });
 }
 
-function askKnownPeers(sh: Shell, ctx: ActorContext<AddressBookMsg>): void {
-  const ref = ctx.runtime.refOf<ConnmanActorMsg>(sh.args.connmanPath ?? '/root/connman');
+function askKnownPeers(sh: Shell, ctx: ActorContext<Mailbox>): void {
+  const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
   if (!ref) return;
   const self = ctx.self;
-  ask<ConnmanActorMsg, CommandResult>(ref, (replyTo) => ({ type: 'command', cmd: { op: 'peers' }, replyTo }), 5000).then(
+  ask<ConnmanMsg, CommandResult>(ref, (replyTo) => ({ type: 'command', cmd: { op: 'peers' }, replyTo }), 5000).then(
     (r) => tell(self, { type: 'known-peers', infos: r.ok ? (r.peers ?? []) : [] }),
     () => undefined,
   );
 }
 
-export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookArgs>({
+export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
   name: 'addressbook',
   async init(args, ctx) {
-    const storePath = args.storePath ?? '/root/store';
-    const db = await storeDb(ctx.runtime, storePath);
+    const store = args.store ?? STORE;
+    const db = await storeDb(ctx.runtime, store);
     // The handle dies with the store: crash with it and come back on the new one.
-    const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
+    const storeRef = ctx.runtime.lookup(store);
     if (storeRef) ctx.monitor(storeRef);
     const sh = await load(args, db, ctx);
     ctx.timers.interval('flush', args.flushMs ?? DEFAULT_FLUSH_MS, { type: 'flush' });
@@ -506,8 +437,8 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
     ctx.log.info({ addresses: sh.book.man.size, ...sh.loadReport }, 'address book loaded');
     pushBans(sh, ctx);
     // After a restart: a manager backing off on the old incarnation's empty answers asks again.
-    const connman = ctx.runtime.refOf<BookChanged>(args.connmanPath ?? '/root/connman');
-    if (connman) tell<BookChanged>(connman, { type: 'book-changed' });
+    const connman = ctx.runtime.lookup(args.connman ?? CONNMAN);
+    if (connman) tell(connman, { type: 'book-changed' });
     askKnownPeers(sh, ctx);
     return sh;
   },
@@ -641,10 +572,10 @@ export const addressBookActor = defineActor<Shell, AddressBookMsg, AddressBookAr
         if (nextMs !== null) ctx.timers.after('fixed-seeds', nextMs, { type: 'fixed-seeds' });
       })
       .with({ type: 'known-peers' }, async ({ infos }) => {
-        const peersPath = sh.args.peersPath ?? '/root/peers';
+        const peers = sh.args.peers ?? PEERS;
         for (const i of infos) {
           if (book.peers.get(i.id)?.connected) continue;
-          const ref = ctx.runtime.refOf<PeerMsg>(`${peersPath}/peer-${i.id}`) ?? null;
+          const ref = ctx.runtime.lookup(peerName(i.id, peers)) ?? null;
           if (ref === null || i.phase !== 'active') continue;
           await perform(sh, ctx, onPeerConnected(book, { id: i.id, endpoint: i.endpoint, connType: i.connType, services: i.servicesBits, ref }, nowMs));
         }

@@ -9,11 +9,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Ref } from '../../supervisors/index.js';
-import type { PeerMsg } from '../peer/actor.js';
-import type { Candidate, ConnType, Endpoint } from '../connman/logic.js';
-import { endpointKey } from '../connman/logic.js';
+import type { PeerMsg } from '../contracts/peer.js';
+import type { Candidate, PeerAddrCounts } from '../contracts/addressbook.js';
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
-import { discourage, isBanned, isDiscouraged, type BanList } from '../connman/bans.js';
+import { discourage, isBanned, isDiscouraged, type BanList } from '../contracts/bans.js';
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import type { Message } from '../wire/messages.js';
@@ -61,13 +61,6 @@ export interface BookPeer {
   addrProcessed: number;
   /** Addresses of its addr/addrv2 dropped by the token bucket (Core's m_addr_rate_limited). */
   addrRateLimited: number;
-}
-
-/** getpeerinfo's addr_processed and addr_rate_limited of one peer. */
-export interface PeerAddrCounts {
-  readonly id: number;
-  readonly addrProcessed: number;
-  readonly addrRateLimited: number;
 }
 
 export interface BookCounters {

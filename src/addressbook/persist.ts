@@ -23,9 +23,9 @@
  * power loss or OS crash can drop unsynced log records — learned addresses and failed attempts
  * since the last synced write — never a ban or a tried promotion (synced).
  */
-import type { Db } from '../store/db.js';
-import type { Endpoint } from '../connman/logic.js';
-import { parseSubnet, type BanList } from '../connman/bans.js';
+import type { Db } from '../contracts/store.js';
+import type { Endpoint } from '../contracts/connection.js';
+import { parseSubnet, type BanList } from '../contracts/bans.js';
 import { createHash } from 'node:crypto';
 import { networkFromId, networkId, type AddressNetwork, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { storedLength } from '../netaddress/netaddress.js';

@@ -10,15 +10,14 @@
  * made again).
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Down, type Ref } from '../../supervisors/index.js';
+import { defineActor, tell, type ActorContext, type ActorName, type Down, type DynMsg, type Ref } from '../../supervisors/index.js';
 import { Reader, Writer } from '../wire/buffer.js';
 import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
-import { storeDb, type StoreMsg } from '../store/actor.js';
-import type { PeerMsg, ToChain } from '../peer/actor.js';
-import type { Json } from '../control/protocol.js';
+import { STORE, storeDb, type StoreMsg } from '../contracts/store.js';
+import { PEERS, peerAt, type PeerArgs, type PeerMsg } from '../contracts/peer.js';
 import { BlockStore, BlockStoreError } from './blockstore.js';
 import { checkHere, checkInPool, defaultCheckThreads } from './check-pool.js';
 import { HeaderTree, type HeaderEntry } from './headers.js';
@@ -37,10 +36,11 @@ import {
   type ChainState,
   type Progress,
 } from './logic.js';
-import { chainRpc, type ChainRpcMethod, type ChainRpcReply } from './rpc.js';
+import { chainRpc } from './rpc.js';
+import type { ChainMsg } from '../contracts/chain.js';
 
-export type ChainMsg =
-  | ToChain
+/** What the block actor tells itself: its tick, block writes and checks done, deferred events, the store's monitor (the contract's ChainMsg is what others send it). */
+type SelfMsg =
   | { readonly type: 'tick' }
   | { readonly type: 'stored'; readonly entries: readonly { readonly entry: HeaderEntry; readonly bytes: number }[] }
   | { readonly type: 'store-failed'; readonly error: string }
@@ -48,8 +48,10 @@ export type ChainMsg =
   | { readonly type: 'checked'; readonly blocks: readonly CheckedBlock[] }
   /** An event the logic deferred to a later turn (the `defer` effect). */
   | { readonly type: 'continue'; readonly event: ChainEvent }
-  | { readonly type: 'rpc'; readonly method: ChainRpcMethod; readonly args: readonly (Json | undefined)[]; readonly replyTo: Ref<ChainRpcReply> }
   | Down;
+
+/** Everything in the block actor's mailbox. */
+type Mailbox = ChainMsg | SelfMsg;
 
 export interface ChainArgs {
   readonly params: NetworkParams;
@@ -72,8 +74,10 @@ export interface ChainArgs {
   readonly serveHistorical?: () => boolean;
   /** Draw a progress bar on this stream while syncing (a TTY). */
   readonly progressBar?: NodeJS.WriteStream;
-  readonly storePath?: string;
-  readonly peersPath?: string;
+  /** Where the store is (default {@link STORE}). */
+  readonly store?: ActorName<StoreMsg>;
+  /** Where the peers are (default {@link PEERS}): asked to say hello again when this actor restarts. */
+  readonly peers?: ActorName<DynMsg<PeerArgs, PeerMsg>>;
   /** Worker threads checking blocks (default: cores − 1, 1..4); 0 checks them on the main thread. */
   readonly checkThreads?: number;
   /**
@@ -192,7 +196,7 @@ function flushSends(sh: ChainShell): void {
   sh.outbox.clear();
 }
 
-async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<ChainMsg>): Promise<void> {
+async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness: boolean, ctx: ActorContext<Mailbox>): Promise<void> {
   flushSends(sh);
   const ref = peerRef(sh, id);
   if (!ref) return;
@@ -231,7 +235,7 @@ function drawBar(sh: ChainShell, p: Progress): void {
  * progress (one append burst, one fdatasync, one index batch), so blocks arriving together are
  * written together; each reports back when durable.
  */
-function storeBlock(sh: ChainShell, ctx: ActorContext<ChainMsg>, entry: HeaderEntry, raw: Buffer): void {
+function storeBlock(sh: ChainShell, ctx: ActorContext<Mailbox>, entry: HeaderEntry, raw: Buffer): void {
   const self = ctx.self;
   sh.writing++;
   const bytes = raw.length;
@@ -241,7 +245,7 @@ function storeBlock(sh: ChainShell, ctx: ActorContext<ChainMsg>, entry: HeaderEn
   );
 }
 
-async function perform(sh: ChainShell, ctx: ActorContext<ChainMsg>, fx: ChainEffect[]): Promise<void> {
+async function perform(sh: ChainShell, ctx: ActorContext<Mailbox>, fx: ChainEffect[]): Promise<void> {
   // Effects may produce more events (a block checked at once feeds its verdict back).
   for (let i = 0; i < fx.length; i++) {
     const e = fx[i];
@@ -334,16 +338,16 @@ function messageEvent(sh: ChainShell, peer: number, msg: Message, now: number): 
   return { type: 'message', peer, msg, now };
 }
 
-function feed(sh: ChainShell, ctx: ActorContext<ChainMsg>, ev: ChainEvent): Promise<void> {
+function feed(sh: ChainShell, ctx: ActorContext<Mailbox>, ev: ChainEvent): Promise<void> {
   return perform(sh, ctx, stepChain(sh.st, ev));
 }
 
-export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
+export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
   name: 'chain',
   async init(args, ctx) {
-    const storePath = args.storePath ?? '/root/store';
-    const db = await storeDb(ctx.runtime, storePath);
-    const storeRef = ctx.runtime.refOf<StoreMsg>(storePath);
+    const storeName = args.store ?? STORE;
+    const db = await storeDb(ctx.runtime, storeName);
+    const storeRef = ctx.runtime.lookup(storeName);
     if (storeRef) ctx.monitor(storeRef);
     const store = await BlockStore.open({
       dir: args.dir,
@@ -389,8 +393,8 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
     ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, xorKey: store.stats().xorKey, ms: Date.now() - t0 }, 'chain loaded');
     ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
     // Peers that are already connected (we restarted): ask them to say hello again.
-    for (const info of ctx.runtime.list(`${args.peersPath ?? '/root/peers'}/*`)) {
-      const ref = ctx.runtime.refOf<PeerMsg>(info.path);
+    for (const info of ctx.runtime.list(`${(args.peers ?? PEERS).path}/*`)) {
+      const ref = ctx.runtime.lookup(peerAt(info.path));
       if (ref) tell(ref, { type: 'chain-hello' });
     }
     return sh;
@@ -454,7 +458,7 @@ export const chainActor = defineActor<ChainShell, ChainMsg, ChainArgs>({
       })
       .with({ type: 'rpc' }, async ({ method, args, replyTo }) => tell(replyTo, await chainRpc(sh, method, args, now)))
       .with({ type: 'DOWN' }, (d) => {
-        if (d.path === (sh.args.storePath ?? '/root/store')) throw new Error('the store stopped');
+        if (d.path === (sh.args.store ?? STORE).path) throw new Error('the store stopped');
       })
       .exhaustive();
     flushSends(sh);

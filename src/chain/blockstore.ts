@@ -39,7 +39,7 @@ import { constants as fsc, existsSync, mkdirSync, readFileSync, readdirSync, sta
 import { open as fsOpen, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../store/db.js';
+import type { Db } from '../contracts/store.js';
 import { sha256, sha256d, toDisplayHex } from '../wire/hash.js';
 
 export const BLOCKS_SUBDIR = 'blocks';

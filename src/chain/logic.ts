@@ -25,7 +25,7 @@ import type { Block, BlockHeader, BlockCheck } from '../wire/block.js';
 import { blockProof } from '../wire/pow.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, MSG_BLOCK, MSG_WITNESS_FLAG, MSG_CMPCT_BLOCK, PROTOCOL_VERSION } from '../wire/constants.js';
 import type { NetworkParams } from '../wire/network.js';
-import type { ConnType } from '../connman/logic.js';
+import type { ConnType } from '../contracts/connection.js';
 import { HeaderTree, ActiveChain, type HeaderEntry } from './headers.js';
 import { HeadersSyncState } from './presync.js';
 import { HISTORICAL_BLOCK_AGE_S } from '../throttle/upload-target.js';

@@ -7,17 +7,19 @@
 import { Reader, Writer } from '../wire/buffer.js';
 import { encodeHeader, parseBlock } from '../wire/block.js';
 import { compactToTarget } from '../wire/pow.js';
-import type { Json, JsonObject } from '../control/protocol.js';
-import { RPC } from '../control/protocol.js';
+import { RPC, type Json, type JsonObject } from '../rpc/protocol.js';
+import type { NetworkParams } from '../wire/network.js';
+import type { ChainRpcMethod, ChainRpcReply } from '../contracts/chain.js';
 import type { HeaderEntry } from './headers.js';
-import type { ChainShell } from './actor.js';
-import { displayHash } from './logic.js';
-import { verifyStore } from './blockstore.js';
+import { displayHash, type ChainState } from './logic.js';
+import { verifyStore, type BlockStore } from './blockstore.js';
 
-export const CHAIN_RPC_METHODS = ['getblockchaininfo', 'getblockcount', 'getbestblockhash', 'getblockhash', 'getblockheader', 'getblock', 'getchaintips', 'getstoreinfo'] as const;
-export type ChainRpcMethod = (typeof CHAIN_RPC_METHODS)[number];
-
-export type ChainRpcReply = { readonly ok: true; readonly result: Json } | { readonly ok: false; readonly code: number; readonly message: string };
+/** What the answers read of the block actor: its chain state, its block store, the network and the prune target. */
+export interface ChainView {
+  readonly st: Pick<ChainState, 'tree' | 'chain' | 'config'>;
+  readonly store: BlockStore;
+  readonly args: { readonly params: NetworkParams; readonly pruneTarget?: number };
+}
 
 /** Core's DEFAULT_MAX_TIP_AGE: a tip older than this means we are still in initial block download. */
 export const MAX_TIP_AGE_S = 24 * 3600;
@@ -62,17 +64,17 @@ export function parseHash(v: Json | undefined, name: string): Buffer {
   return Buffer.from(v, 'hex').reverse();
 }
 
-function entryOf(sh: ChainShell, hash: Buffer): HeaderEntry {
+function entryOf(sh: ChainView, hash: Buffer): HeaderEntry {
   const e = sh.st.tree.get(hash);
   if (!e) throw new ChainRpcError(RPC.INVALID_ADDRESS_OR_KEY, 'Block not found');
   return e;
 }
 
-function confirmations(sh: ChainShell, e: HeaderEntry): number {
+function confirmations(sh: ChainView, e: HeaderEntry): number {
   return sh.st.chain.contains(e) ? sh.st.chain.height() - e.height + 1 : -1;
 }
 
-function headerJson(sh: ChainShell, e: HeaderEntry, nTx: number): JsonObject {
+function headerJson(sh: ChainView, e: HeaderEntry, nTx: number): JsonObject {
   const h = e.header;
   const next = sh.st.chain.contains(e) ? sh.st.chain.next(e) : undefined;
   const out: JsonObject = {
@@ -97,7 +99,7 @@ function headerJson(sh: ChainShell, e: HeaderEntry, nTx: number): JsonObject {
 }
 
 /** Number of transactions of a stored block (its compact size after the header), 0 when absent. */
-async function txCount(sh: ChainShell, e: HeaderEntry): Promise<number> {
+async function txCount(sh: ChainView, e: HeaderEntry): Promise<number> {
   if (!e.haveData) return 0;
   // The header and the count's CompactSize (at most 9 bytes) are all it takes.
   const raw = await sh.store.head(e.hash, 80 + 9);
@@ -107,12 +109,12 @@ async function txCount(sh: ChainShell, e: HeaderEntry): Promise<number> {
   return Number(r.compactSize());
 }
 
-function isIbd(sh: ChainShell, nowMs: number): boolean {
+function isIbd(sh: ChainView, nowMs: number): boolean {
   const tip = sh.st.chain.tip();
   return tip.chainWork < sh.st.config.minimumChainWork || tip.header.time < nowMs / 1000 - MAX_TIP_AGE_S;
 }
 
-function blockchainInfo(sh: ChainShell, nowMs: number): JsonObject {
+function blockchainInfo(sh: ChainView, nowMs: number): JsonObject {
   const tip = sh.st.chain.tip();
   const best = sh.st.tree.best();
   const stats = sh.store.stats();
@@ -142,14 +144,14 @@ function blockchainInfo(sh: ChainShell, nowMs: number): JsonObject {
   return out;
 }
 
-function tipStatus(sh: ChainShell, tip: HeaderEntry, fork: HeaderEntry): string {
+function tipStatus(sh: ChainView, tip: HeaderEntry, fork: HeaderEntry): string {
   if (sh.st.chain.contains(tip)) return 'active';
   if (tip.invalid) return 'invalid';
   for (let e: HeaderEntry | null = tip; e && e !== fork; e = e.parent) if (!e.haveData) return 'headers-only';
   return 'valid-fork';
 }
 
-function chainTips(sh: ChainShell): Json[] {
+function chainTips(sh: ChainView): Json[] {
   const active = sh.st.chain.tip();
   const tips = new Set<HeaderEntry>(sh.st.tree.tips());
   tips.add(active);
@@ -161,7 +163,7 @@ function chainTips(sh: ChainShell): Json[] {
     });
 }
 
-async function getBlock(sh: ChainShell, hashArg: Json | undefined, verbosityArg: Json | undefined): Promise<Json> {
+async function getBlock(sh: ChainView, hashArg: Json | undefined, verbosityArg: Json | undefined): Promise<Json> {
   const e = entryOf(sh, parseHash(hashArg, 'blockhash'));
   const verbosity = verbosityArg === undefined || verbosityArg === null ? 1 : typeof verbosityArg === 'boolean' ? (verbosityArg ? 1 : 0) : Number(verbosityArg);
   if (!Number.isInteger(verbosity) || verbosity < 0) throw new ChainRpcError(RPC.INVALID_PARAMETER, 'Invalid verbosity');
@@ -207,7 +209,7 @@ async function getBlock(sh: ChainShell, hashArg: Json | undefined, verbosityArg:
  * stored at heights ≤ `height` (default the tip), and with `verify` every block read back
  * ({@link verifyStore}: slow, it reads all of them). Cheap otherwise: the index is in memory.
  */
-async function storeInfo(sh: ChainShell, heightArg: Json | undefined, verifyArg: Json | undefined): Promise<Json> {
+async function storeInfo(sh: ChainView, heightArg: Json | undefined, verifyArg: Json | undefined): Promise<Json> {
   const tipHeight = sh.st.chain.height();
   let upTo = tipHeight;
   if (heightArg !== undefined && heightArg !== null) {
@@ -236,7 +238,7 @@ async function storeInfo(sh: ChainShell, heightArg: Json | undefined, verifyArg:
   return out;
 }
 
-async function run(sh: ChainShell, method: ChainRpcMethod, args: readonly (Json | undefined)[], nowMs: number): Promise<Json> {
+async function run(sh: ChainView, method: ChainRpcMethod, args: readonly (Json | undefined)[], nowMs: number): Promise<Json> {
   switch (method) {
     case 'getblockchaininfo':
       return blockchainInfo(sh, nowMs);
@@ -271,7 +273,7 @@ async function run(sh: ChainShell, method: ChainRpcMethod, args: readonly (Json 
 }
 
 /** Runs one chain method; errors come back as Core's code and message. */
-export async function chainRpc(sh: ChainShell, method: ChainRpcMethod, args: readonly (Json | undefined)[], nowMs: number): Promise<ChainRpcReply> {
+export async function chainRpc(sh: ChainView, method: ChainRpcMethod, args: readonly (Json | undefined)[], nowMs: number): Promise<ChainRpcReply> {
   try {
     return { ok: true, result: await run(sh, method, args, nowMs) };
   } catch (err) {

@@ -1,5 +1,5 @@
 /** The chaos report as text: victims, supervisors, dead letters and each invariant's verdict. */
-import { table } from '../commands/rpc.js';
+import { table } from '../util/table.js';
 import type { ChaosReport } from './runner.js';
 
 export function reportText(r: ChaosReport): string {

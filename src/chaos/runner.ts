@@ -10,6 +10,7 @@ import type { ActorRecord, ChaosTarget, StoreInfo } from './target.js';
 import { sleep } from '../util/sleep.js';
 import type { ResourceReport } from '../util/resources.js';
 import { leakRows, leaksOk, type LeakRow } from './leaks.js';
+import { ADDRESSBOOK } from '../contracts/addressbook.js';
 
 export interface ChaosOptions extends ScheduleOptions {
   /**
@@ -506,7 +507,7 @@ export async function runChaos(t: ChaosTarget, opts: ChaosOptions): Promise<Chao
   };
 }
 
-const BOOK_PATH = '/root/addressbook';
+const BOOK_PATH = ADDRESSBOOK.path;
 
 /** The block height samples, in order; a sample below the highest before it is a drop. */
 class HeightWatch {

@@ -6,6 +6,7 @@
  */
 import { globToRegExp } from '../../supervisors/index.js';
 import { prng } from '../util/prng.js';
+import { ROOT } from '../contracts/root.js';
 export { prng };
 
 export type ChaosMode = 'kill' | 'crash' | 'socket' | 'stall' | 'almost';
@@ -107,5 +108,5 @@ export { globToRegExp };
 export function normalizeTarget(target: string): string {
   const t = target.trim();
   if (t === '' || t.startsWith('/')) return t;
-  return `/root/${t}`;
+  return `${ROOT.path}/${t}`;
 }

@@ -5,12 +5,13 @@
  */
 import { ask, type KillMode } from '../../supervisors/index.js';
 import type { NodeHandle } from '../node.js';
-import type { AddressBookMsg, AddrmanInfo as BookInfo, BanEntryJson } from '../addressbook/actor.js';
-import { rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';
-import { RPC, type Json } from '../control/protocol.js';
+import { ADDRESSBOOK, type AddressBookMsg, type AddrmanInfo as BookInfo, type BanEntryJson } from '../contracts/addressbook.js';
+import { CHAIN, type ChainMsg, type ChainRpcReply } from '../contracts/chain.js';
+import { PEERS } from '../contracts/peer.js';
+import { ROOT } from '../contracts/root.js';
+import { rpcCall, RpcCallError, type RpcClientOptions } from '../rpc/client.js';
+import { RPC, type Json } from '../rpc/protocol.js';
 import { resourceReport, type ResourceReport } from '../util/resources.js';
-import type { ChainMsg } from '../chain/actor.js';
-import type { ChainRpcReply } from '../chain/rpc.js';
 
 /**
  * What a node has stored (RPC `getstoreinfo`): the block index's count and checksum (sha256 of
@@ -100,7 +101,7 @@ export function handleTarget(node: NodeHandle): ChaosTarget {
     where: 'in-process',
     list: (pattern) => Promise.resolve(node.actors(pattern)),
     kill: (path, mode, stallMs) => Promise.resolve(node.runtime.kill(path, mode, { ms: stallMs })),
-    alive: () => Promise.resolve(node.actors('/root').length === 1),
+    alive: () => Promise.resolve(node.actors(ROOT.path).length === 1),
     connectionCount: async () => (await node.peers()).length,
     deadLetters: () => Promise.resolve(node.runtime.deadLetters().total),
     addrmanTotal: async () => {
@@ -112,10 +113,10 @@ export function handleTarget(node: NodeHandle): ChaosTarget {
       return bans.length;
     },
     nactActorCount: () => node.runtime.nactActorCount(),
-    resources: () => Promise.resolve(resourceReport(node.actors())),
+    resources: () => Promise.resolve(resourceReport(node.actors(), PEERS.path)),
     blockHeight: async () => {
       // Asked directly with a short timeout: a message to a block actor that dies meanwhile is never answered.
-      const ref = node.runtime.refOf<ChainMsg>('/root/chain');
+      const ref = node.runtime.lookup(CHAIN);
       if (!ref) throw new Error('the block actor is not running');
       const r = await ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method: 'getblockcount', args: [], replyTo }), HEIGHT_TIMEOUT_MS);
       if (!r.ok) throw new Error(r.message);
@@ -126,7 +127,7 @@ export function handleTarget(node: NodeHandle): ChaosTarget {
       const book = node.addressbook();
       const info = await ask<AddressBookMsg, BookInfo>(book, (replyTo) => ({ type: 'info', replyTo }), 5000);
       const bans = await ask<AddressBookMsg, BanEntryJson[]>(book, (replyTo) => ({ type: 'list-bans', replyTo }), 5000);
-      const summary = node.actors('/root/addressbook')[0]?.summary as { dirty?: unknown; lastFlushAgoS?: unknown } | undefined;
+      const summary = node.actors(ADDRESSBOOK.path)[0]?.summary as { dirty?: unknown; lastFlushAgoS?: unknown } | undefined;
       return storeInfoOf({
         ...blocks,
         addresses: info.all_networks?.total ?? 0,

@@ -7,9 +7,10 @@
 import type { Command } from 'commander';
 import { resolveSettings, type RawValues } from '../config/load.js';
 import type { Settings } from '../config/options.js';
-import { clientOptions, rpcCall, RpcCallError, type RpcClientOptions } from '../control/client.js';
+import { clientOptions, rpcCall, RpcCallError, type RpcClientOptions } from '../rpc/client.js';
 import { METHODS } from '../control/methods.js';
-import type { Json, JsonObject } from '../control/protocol.js';
+import type { Json, JsonObject } from '../rpc/protocol.js';
+import { table } from '../util/table.js';
 
 export interface ConnOpts {
   network?: string;
@@ -92,13 +93,6 @@ function ago(epochS: number): string {
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.floor(s / 60)}m`;
   return `${Math.floor(s / 3600)}h`;
-}
-
-/** A plain-text table, columns padded to their widest cell. */
-export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: readonly string[]): string => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
-  return [line(head), ...rows.map(line)].join('\n');
 }
 
 export function peersTable(peers: readonly JsonObject[]): string {

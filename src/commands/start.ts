@@ -7,7 +7,7 @@ import { describeChange } from '../config/reload.js';
 import { levelledLogger, parseLevelSpec, setRootLogger, type LevelledLogger, type LevelSpec, type Logger } from '../log.js';
 import { logFilePath, openLogOutputs, type LogFormat, type LogOutputs } from '../log-output.js';
 import type { Settings } from '../config/options.js';
-import { lockDatadir, type DatadirLock } from '../store/lock.js';
+import { lockDatadir, type DatadirLock } from '../util/datadir-lock.js';
 
 /** Adds every setting of the option table as `--name VALUE` (lists repeatable). */
 export function addSettingOptions(cmd: Command): Command {

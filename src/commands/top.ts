@@ -4,7 +4,7 @@
  * node as `peerd rpc` does and talks to it over JSON-RPC only.
  */
 import type { Command } from 'commander';
-import { rpcCall } from '../control/client.js';
+import { rpcCall } from '../rpc/client.js';
 import { addConnOptions, connFromOptions, connSettings, type ConnOpts } from './rpc.js';
 
 interface TopOpts extends ConnOpts {

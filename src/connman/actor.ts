@@ -7,77 +7,50 @@
 import { connect, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { match, P } from 'ts-pattern';
-import { defineActor, tell, ask, type ActorContext, type Down, type Ref, type Runtime, formatReason, startChild, whichChildren, type DynMsg } from '../../supervisors/index.js';
+import {
+  defineActor,
+  tell,
+  ask,
+  type ActorContext,
+  type Down,
+  type Ref,
+  type ActorSystem,
+  formatReason,
+  startChild,
+  whichChildren,
+  type DynMsg,
+  narrowRef,
+} from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
-import type { PeerArgs, PeerInfo, PeerMsg, PeerReport, FromPeer, ToChain } from '../peer/actor.js';
-import type { PeerSettings } from '../peer/protocol.js';
+import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerReport, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
-import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from './bans.js';
-import type { AddressBookMsg, AddrmanInfo, BanListUpdate, BookChanged } from '../addressbook/actor.js';
+import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
+import type { AddressBookMsg, AddrmanInfo, BanListUpdate, BookChanged, Candidate } from '../contracts/addressbook.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
 import {
   addnodeRefusal,
   connmanSummary,
-  endpointKey,
   initConnman,
   updateConnman,
-  type Candidate,
-  type ConnType,
   type ConnmanConfig,
   type ConnmanEffect,
-  type ConnmanMsg,
+  type ConnmanEvent,
   type ConnmanState,
-  type DisconnectRecord,
-  type Endpoint,
 } from './logic.js';
+import type { AddedNodeInfo, CommandResult, ConnmanCommand, ConnmanEvents, ConnmanMsg } from '../contracts/connman.js';
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 
-/** Commands from the operator (RPC, library handle). */
-export type ConnmanCommand =
-  | { readonly op: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry' }
-  | { readonly op: 'disconnect'; readonly id?: number; readonly address?: string }
-  | { readonly op: 'set-network-active'; readonly active: boolean }
-  | { readonly op: 'peers' }
-  | { readonly op: 'disconnects' }
-  | { readonly op: 'ping' }
-  /** The addnode list (Core's getaddednodeinfo; onetry entries are not listed). */
-  | { readonly op: 'added-nodes' }
-  /** Node-wide limits, bytes/s (0 = unlimited); every peer re-evaluates its waits at once. */
-  | { readonly op: 'set-net-limit'; readonly recv: number; readonly send: number }
-  /** One peer's limits (by id or address), or with `all` every peer's and the default for new ones. */
-  | { readonly op: 'set-peer-limit'; readonly id?: number; readonly address?: string; readonly all?: boolean; readonly recv: number; readonly send: number };
-
-export type CommandResult =
-  | { readonly ok: true; readonly peers?: PeerInfo[]; readonly disconnects?: DisconnectRecord[]; readonly addedNodes?: AddedNodeInfo[] }
-  | { readonly ok: false; readonly error: string };
-
-/** One addnode entry: as given, and the peer it is connected as (if any). */
-export interface AddedNodeInfo {
-  readonly addednode: string;
-  readonly connected: boolean;
-  readonly address: string | null;
-  readonly inbound: boolean;
-}
-
-export type ConnmanActorMsg =
+/** What the manager tells itself: timers, dials, spawns, the book's candidates, adoption, monitors (the contract's ConnmanMsg is what others send it). */
+type SelfMsg =
   | { readonly type: 'tick' }
-  | { readonly type: 'inbound-socket'; readonly socket: Socket; readonly services?: bigint; readonly noban?: boolean }
   | { readonly type: 'dial-done'; readonly id: number; readonly socket: Socket | null; readonly error: string | null }
   | { readonly type: 'peer-spawned'; readonly id: number; readonly ref: Ref<PeerMsg> | null; readonly error?: string }
   | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[] }
-  | { readonly type: 'command'; readonly cmd: ConnmanCommand; readonly replyTo: Ref<CommandResult> }
   | { readonly type: 'adopted'; readonly infos: readonly PeerInfo[] }
-  /** The address book's ban list (a copy), on our start and on every change. */
-  | BanListUpdate
-  /** The address book changed since our last `select` (it tells once per request). */
-  | BookChanged
-  | PeerReport
   | Down;
 
-/** Events a library user can listen to on the node handle. */
-export interface ConnmanEvents {
-  'peer-connected': [{ id: number; address: string; connType: ConnType; services: bigint }];
-  'peer-disconnected': [{ id: number; address: string; connType: ConnType; reason: string; misbehaving: boolean }];
-}
+/** Everything in the manager's mailbox. */
+type Mailbox = ConnmanMsg | SelfMsg;
 
 export interface ConnmanArgs {
   readonly config: ConnmanConfig;
@@ -128,7 +101,7 @@ interface Shell {
   /** Until the live peers of a previous incarnation are adopted, nothing is dialled or accepted. */
   adopting: boolean;
   /** Messages held back while adopting, replayed in order afterwards. */
-  readonly stash: ConnmanActorMsg[];
+  readonly stash: Mailbox[];
   readonly throttle: NetThrottle;
 }
 
@@ -136,11 +109,11 @@ function endpointOfSocket(socket: Socket): Endpoint {
   return { host: normalizeIp(socket.remoteAddress ?? '0.0.0.0'), port: socket.remotePort ?? 0 };
 }
 
-function feed(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, msg: ConnmanMsg): void {
+function feed(sh: Shell, ctx: ActorContext<Mailbox>, msg: ConnmanEvent): void {
   for (const e of updateConnman(sh.logic, msg).effects) perform(sh, ctx, e);
 }
 
-function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, socket: Socket, endpoint: Endpoint, connType: ConnType, services?: bigint): void {
+function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: Socket, endpoint: Endpoint, connType: ConnType, services?: bigint): void {
   const a = sh.args;
   const remoteAddress = parseAddress(endpointKey(endpoint), a.defaultPort) ?? { network: 'ipv4' as const, addr: Buffer.alloc(4), port: endpoint.port, services: 0n };
   const settings = services === undefined ? a.peerSettings : { ...a.peerSettings, ourServices: services };
@@ -153,8 +126,8 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
     magic: a.magic,
     settings,
     startHeight: a.startHeight(),
-    reportTo: ctx.self as unknown as Ref<PeerReport>,
-    ...(a.addressbook ? { addressbook: a.addressbook as unknown as Ref<FromPeer> } : {}),
+    reportTo: narrowRef<PeerReport>(ctx.self),
+    ...(a.addressbook ? { addressbook: narrowRef<FromPeer>(a.addressbook) } : {}),
     ...(a.chain ? { chain: a.chain } : {}),
     ...(sh.logic.peers.get(id)?.noban ? { noban: true } : {}),
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
@@ -169,7 +142,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, so
   );
 }
 
-function dial(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, endpoint: Endpoint, timeoutMs: number): void {
+function dial(sh: Shell, ctx: ActorContext<Mailbox>, id: number, endpoint: Endpoint, timeoutMs: number): void {
   const self = ctx.self;
   const socket = connect({ host: endpoint.host, port: endpoint.port });
   sh.held.set(id, socket);
@@ -193,7 +166,7 @@ function dial(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, id: number, endpoin
   });
 }
 
-function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect): void {
+function perform(sh: Shell, ctx: ActorContext<Mailbox>, e: ConnmanEffect): void {
   match(e)
     .with({ kind: 'dial' }, ({ id, endpoint, timeoutMs }) => dial(sh, ctx, id, endpoint, timeoutMs))
     .with({ kind: 'accept' }, ({ socketId, id, endpoint }) => {
@@ -224,7 +197,7 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
       if (!book) return;
       const excludeEndpoints = [...[...sh.logic.peers.values()].map((p) => endpointKey(p.endpoint)), ...[...sh.logic.dials.values()].map((d) => endpointKey(d.endpoint))];
       const self = ctx.self;
-      const notify = self as unknown as Ref<BookChanged>;
+      const notify = narrowRef<BookChanged>(self);
       ask<AddressBookMsg, readonly Candidate[]>(book, (replyTo) => ({ type: 'select', purpose, count, excludeGroups, excludeEndpoints, notify, replyTo }), sh.args.selectTimeoutMs ?? 2000).then(
         (list) => tell(self, { type: 'addresses', purpose, list }),
         // Down, restarting or slow: no candidates this time (the request is not left pending).
@@ -250,11 +223,11 @@ function perform(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, e: ConnmanEffect
     .exhaustive();
 }
 
-async function adopt(args: ConnmanArgs, runtime: Runtime): Promise<PeerInfo[]> {
+async function adopt(args: ConnmanArgs, runtime: ActorSystem): Promise<PeerInfo[]> {
   const children = await whichChildren(args.peers);
   const infos: PeerInfo[] = [];
   for (const c of children) {
-    const ref = c.running && c.path !== undefined ? runtime.refOf<PeerMsg>(c.path) : undefined;
+    const ref = c.running && c.path !== undefined ? runtime.lookup(peerAt(c.path)) : undefined;
     if (ref === undefined) continue;
     try {
       infos.push(await ask<PeerMsg, PeerInfo>(ref, (replyTo) => ({ type: 'info', replyTo }), 2000));
@@ -265,12 +238,12 @@ async function adopt(args: ConnmanArgs, runtime: Runtime): Promise<PeerInfo[]> {
   return infos;
 }
 
-export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
+export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
   name: 'connman',
   init(args, ctx) {
     const bans = emptyBans();
     // The book pushes its ban list now and on every change.
-    if (args.addressbook) tell(args.addressbook, { type: 'sync-bans', replyTo: ctx.self as unknown as Ref<BanListUpdate> });
+    if (args.addressbook) tell(args.addressbook, { type: 'sync-bans', replyTo: narrowRef<BanListUpdate>(ctx.self) });
     const sh: Shell = {
       args,
       bans,
@@ -294,10 +267,9 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
       throttle: args.throttle ?? netThrottle(),
     };
     // Never reuse the id of a peer that outlived a previous incarnation, even before it is adopted.
-    const prefix = `${args.peers.path}/peer-`;
     for (const a of ctx.runtime.list(`${args.peers.path}/*`)) {
-      const id = a.path.startsWith(prefix) ? Number(a.path.slice(prefix.length)) : NaN;
-      if (Number.isSafeInteger(id)) sh.logic.nextId = Math.max(sh.logic.nextId, id + 1);
+      const id = peerIdOf(a.path, args.peers);
+      if (id !== undefined) sh.logic.nextId = Math.max(sh.logic.nextId, id + 1);
     }
     ctx.own(() => {
       for (const s of sh.held.values()) s.destroy();
@@ -336,7 +308,7 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
         for (const i of infos) {
           if (sh.logic.peers.has(i.id)) continue;
           // Gone since it answered: nothing to adopt (adopting it without a monitor would leave a ghost).
-          const ref = ctx.runtime.refOf<PeerMsg>(`${sh.args.peers.path}/peer-${i.id}`);
+          const ref = ctx.runtime.lookup(peerName(i.id, sh.args.peers));
           if (!ref) continue;
           feed(sh, ctx, {
             type: 'adopt',
@@ -442,7 +414,7 @@ export const connmanActor = defineActor<Shell, ConnmanActorMsg, ConnmanArgs>({
   summarize: (sh) => connmanSummary(sh.logic),
 });
 
-function command(sh: Shell, ctx: ActorContext<ConnmanActorMsg>, cmd: ConnmanCommand, replyTo: Ref<CommandResult>, now: number): void {
+function command(sh: Shell, ctx: ActorContext<Mailbox>, cmd: ConnmanCommand, replyTo: Ref<CommandResult>, now: number): void {
   match(cmd)
     .with({ op: 'addnode' }, ({ endpoint, command: c }) => {
       const refused = addnodeRefusal(sh.logic, endpoint, c);

@@ -6,7 +6,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { match } from 'ts-pattern';
 import { defineActor, tell, type Ref } from '../../supervisors/index.js';
-import type { ConnmanActorMsg } from './actor.js';
+import type { ConnmanMsg } from '../contracts/connman.js';
+import type { ListenerMsg } from '../contracts/listener.js';
 import { bindError } from '../util/bind-error.js';
 
 export interface BindSpec {
@@ -34,12 +35,8 @@ export function parseBind(text: string, defaultPort: number): BindSpec {
 
 export interface ListenerArgs {
   readonly bind: BindSpec;
-  readonly connman: Ref<ConnmanActorMsg>;
+  readonly connman: Ref<ConnmanMsg>;
 }
-
-export type ListenerMsg =
-  | { readonly type: 'address'; readonly replyTo: Ref<{ host: string; port: number }> }
-  | { readonly type: 'set-services'; readonly services: bigint };
 
 interface ListenerState {
   readonly server: Server;

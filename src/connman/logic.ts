@@ -10,28 +10,11 @@
 import { match } from 'ts-pattern';
 import { backoffDelay, type BackoffOptions } from '../../supervisors/index.js';
 import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
-import { isLocalIp, netKind, normalizeIp } from '../netaddress/netaddress.js';
+import { isLocalIp, netKind } from '../netaddress/netaddress.js';
 import { keyedNetGroup, NO_ASMAP, type NetGroupManager } from '../netaddress/netgroup.js';
-
-export type ConnType = 'inbound' | 'outbound-full-relay' | 'block-relay-only' | 'manual' | 'feeler' | 'addr-fetch';
-
-export interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
-
-/**
- * A dial candidate from the address book. `anchor`: one of the block-relay-only peers in use
- * at the last shutdown (Core's anchors.dat), to be dialled as block-relay-only before anything else.
- */
-export interface Candidate extends Endpoint {
-  readonly anchor?: boolean;
-}
-
-export function endpointKey(e: Endpoint): string {
-  const h = normalizeIp(e.host);
-  return h.includes(':') ? `[${h}]:${e.port}` : `${h}:${e.port}`;
-}
+import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
+import type { DisconnectRecord } from '../contracts/connman.js';
+import type { Candidate } from '../contracts/addressbook.js';
 
 export interface ConnmanConfig {
   readonly maxConnections: number;
@@ -112,16 +95,6 @@ interface Manual {
   connectedAt: number;
 }
 
-export interface DisconnectRecord {
-  readonly id: number;
-  readonly address: string;
-  readonly connType: ConnType;
-  readonly reason: string;
-  readonly misbehaving: boolean;
-  readonly at: number;
-  readonly connectedMs: number;
-}
-
 export interface ConnmanState {
   readonly config: ConnmanConfig;
   readonly peers: Map<number, ConnPeer>;
@@ -162,7 +135,7 @@ export interface AloneState {
 /** How long with no peer before the first status line, and between two of them, ms. */
 export const ALONE_REPORT_MS = 60_000;
 
-export type ConnmanMsg =
+export type ConnmanEvent =
   | { readonly type: 'tick'; readonly now: number }
   | { readonly type: 'dial-ok'; readonly id: number; readonly now: number }
   | { readonly type: 'dial-failed'; readonly id: number; readonly error: string; readonly now: number }
@@ -473,7 +446,7 @@ export function addnodeRefusal(s: ConnmanState, endpoint: Endpoint, command: 'ad
   return null;
 }
 
-export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
+export function updateConnman(s: ConnmanState, msg: ConnmanEvent): ConnmanStep {
   const fx: ConnmanEffect[] = [];
   match(msg)
     .with({ type: 'tick' }, ({ now }) => fill(s, now, fx))
@@ -654,7 +627,7 @@ export function updateConnman(s: ConnmanState, msg: ConnmanMsg): ConnmanStep {
  * many dials it made, how many failed and the last reason, what the address book has offered,
  * and what to do. Silent again from the first connection.
  */
-function noteAlone(s: ConnmanState, msg: ConnmanMsg, fx: ConnmanEffect[]): void {
+function noteAlone(s: ConnmanState, msg: ConnmanEvent, fx: ConnmanEffect[]): void {
   const a = s.alone;
   for (const e of fx) if (e.kind === 'dial') a.dials++;
   if (msg.type === 'dial-failed') {

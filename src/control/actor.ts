@@ -6,11 +6,11 @@
  * the cookie; a restart writes a new cookie and binds again.
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type Ref } from '../../supervisors/index.js';
-import { basicAuthChecker, cookiePath, removeCookie, removeRpcAddress, writeCookie, writeRpcAddress } from './auth.js';
-import { startRpcServer, type RpcServer, type RpcStats } from './rpc-server.js';
+import { defineActor, tell } from '../../supervisors/index.js';
+import { basicAuthChecker, cookiePath, removeCookie, removeRpcAddress, writeCookie, writeRpcAddress } from '../rpc/auth.js';
+import { startRpcServer, type RpcServer } from './rpc-server.js';
 import { dispatch } from './methods.js';
-import type { ControlContext } from './context.js';
+import type { ControlContext, ControlMsg } from '../contracts/control.js';
 import { parseIpSubnet, type IpSubnet } from '../util/subnet.js';
 
 export interface ControlArgs {
@@ -25,10 +25,6 @@ export interface ControlArgs {
   readonly maxBody?: number;
   readonly authFailDelayMs?: number;
 }
-
-export type ControlMsg =
-  | { readonly type: 'address'; readonly replyTo: Ref<{ host: string; port: number }[]> }
-  | { readonly type: 'stats'; readonly replyTo: Ref<RpcStats> };
 
 interface ControlState {
   readonly server: RpcServer;

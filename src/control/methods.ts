@@ -3,14 +3,15 @@
  * are small functions over a {@link ControlContext}; `dispatch` checks the parameters as Core's
  * RPCHelpMan does (positional or named, count, types) before calling them.
  */
-import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from './protocol.js';
-import { ADDRESSBOOK_PATH, type ListenerInfo, type AbReply, type AddressBookControlMsg, type AddrmanInfo, type BannedEntry, type ControlContext, type NodeAddressEntry, type PeerAddrCounts } from './context.js';
+import { RPC, RpcError, toJson, type Json, type JsonObject, type ParsedRequest } from '../rpc/protocol.js';
+import { ADDRESSBOOK, type AddressBookQuery, type AddrmanInfo, type BanEntryJson, type BanReply, type NodeAddressJson, type PeerAddrCounts } from '../contracts/addressbook.js';
+import type { ListenerInfo, ControlContext } from '../contracts/control.js';
 import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';
-import { PROTOCOL_VERSION, SERVICE_NAMES } from '../wire/constants.js';
-import type { PeerInfo } from '../peer/actor.js';
+import { PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
+import { PEERS, type PeerInfo } from '../contracts/peer.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
-import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
+import type { ChainRpcMethod, ChainRpcReply } from '../contracts/chain.js';
 import { resourceReport } from '../util/resources.js';
 
 export type ParamType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'any';
@@ -41,10 +42,6 @@ const MAX_STALL_MS = 60_000;
 /** peerd 0.1.0 in Core's CLIENT_VERSION form (major*10000 + minor*100 + patch). */
 export const CLIENT_VERSION = 100;
 
-export function serviceNames(bits: bigint): string[] {
-  return SERVICE_NAMES.filter(([b]) => (bits & b) !== 0n).map(([, n]) => n);
-}
-
 function hex16(bits: bigint): string {
   return bits.toString(16).padStart(16, '0');
 }
@@ -60,7 +57,7 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
     addr: p.addr,
     network: netKind(p.endpoint.host),
     services: hex16(services),
-    servicesnames: serviceNames(services),
+    servicesnames: knownServiceNames(services),
     relaytxes: p.relayTxs,
     lastsend: p.lastsend,
     lastrecv: p.lastrecv,
@@ -107,7 +104,7 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
 }
 
 function listenerJson(l: ListenerInfo): JsonObject {
-  return { index: l.index, address: l.address, services: hex16(l.services), servicesnames: serviceNames(l.services), accepted: l.accepted };
+  return { index: l.index, address: l.address, services: hex16(l.services), servicesnames: knownServiceNames(l.services), accepted: l.accepted };
 }
 
 /** Service bits from a JSON number or a decimal / 0x-hex string; 64 bits at most. */
@@ -147,7 +144,7 @@ async function chain(ctx: ControlContext, method: ChainRpcMethod, args: readonly
   return r.result;
 }
 
-async function ab<R>(ctx: ControlContext, kind: 'ban' | 'addr', make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> {
+async function ab<R>(ctx: ControlContext, kind: 'ban' | 'addr', make: (replyTo: Ref<R>) => AddressBookQuery): Promise<R> {
   const p = ctx.askAddressBook<R>(make);
   if (p === null) throw abMissing(kind);
   try {
@@ -223,7 +220,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         subversion: ctx.userAgent,
         protocolversion: PROTOCOL_VERSION,
         localservices: hex16(ctx.services),
-        localservicesnames: serviceNames(ctx.services),
+        localservicesnames: knownServiceNames(ctx.services),
         localrelay: false,
         timeoffset: 0,
         networkactive: ctx.networkActive(),
@@ -409,7 +406,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
       const subnet = parseIpSubnet(str(subnetArg) ?? '');
       if (!subnet) throw new RpcError(RPC.CLIENT_INVALID_IP_OR_SUBNET, 'Error: Invalid IP/Subnet');
       if (c === 'remove') {
-        const r = await ab<AbReply>(ctx, 'ban', (replyTo) => ({ type: 'unban', subnet: subnet.text, replyTo: replyTo }));
+        const r = await ab<BanReply>(ctx, 'ban', (replyTo) => ({ type: 'unban', subnet: subnet.text, replyTo: replyTo }));
         if (!r.ok) throw new RpcError(RPC.CLIENT_INVALID_IP_OR_SUBNET, 'Error: Unban failed. Requested address/subnet was not previously manually banned.');
         return null;
       }
@@ -417,9 +414,9 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
       const t = num(bantime) ?? 0;
       if (absolute === true && t < nowS) throw new RpcError(RPC.INVALID_PARAMETER, 'Error: Absolute timestamp is in the past');
       const untilS = absolute === true ? t : nowS + (t > 0 ? t : DEFAULT_BAN_S);
-      const existing = await ab<BannedEntry[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }));
+      const existing = await ab<BanEntryJson[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }));
       if (existing.some((e) => e.address === subnet.text)) throw new RpcError(RPC.CLIENT_NODE_ALREADY_ADDED, 'Error: IP/Subnet already banned');
-      const r = await ab<AbReply>(ctx, 'ban', (replyTo) => ({ type: 'ban', subnet: subnet.text, untilMs: untilS * 1000, reason: 'manually added', replyTo: replyTo }));
+      const r = await ab<BanReply>(ctx, 'ban', (replyTo) => ({ type: 'ban', subnet: subnet.text, untilMs: untilS * 1000, reason: 'manually added', replyTo: replyTo }));
       if (!r.ok) throw new RpcError(RPC.CLIENT_NODE_ALREADY_ADDED, r.error ?? 'Error: IP/Subnet already banned');
       // As Core: connected peers in the subnet are disconnected.
       for (const p of await ctx.peers()) {
@@ -433,7 +430,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     description: 'List all manually banned IPs/Subnets.',
     params: [],
     result: '[{address, ban_created, banned_until, ban_duration, time_remaining}]',
-    handler: async (ctx) => toJson(await ab<BannedEntry[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }))),
+    handler: async (ctx) => toJson(await ab<BanEntryJson[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }))),
   },
   clearbanned: {
     category: 'Network',
@@ -441,7 +438,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     params: [],
     result: 'null',
     handler: async (ctx) => {
-      await ab<AbReply>(ctx, 'ban', (replyTo) => ({ type: 'clear-bans', replyTo: replyTo }));
+      await ab<BanReply>(ctx, 'ban', (replyTo) => ({ type: 'clear-bans', replyTo: replyTo }));
       return null;
     },
   },
@@ -469,7 +466,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
       const net = str(network);
       if (net !== undefined && !(NETWORKS as readonly string[]).includes(net)) throw new RpcError(RPC.INVALID_PARAMETER, `Network not recognized: ${net}`);
       return toJson(
-        await ab<NodeAddressEntry[]>(ctx, 'addr', (replyTo) => ({ type: 'node-addresses', count: n, ...(net !== undefined ? { network: net } : {}), replyTo: replyTo })),
+        await ab<NodeAddressJson[]>(ctx, 'addr', (replyTo) => ({ type: 'node-addresses', count: n, ...(net !== undefined ? { network: net } : {}), replyTo: replyTo })),
       );
     },
   },
@@ -645,8 +642,8 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     handler: async (ctx, [height, verify]) => {
       const blocks = (await chain(ctx, 'getstoreinfo', [height, verify])) as JsonObject;
       const info = await ab<AddrmanInfo>(ctx, 'addr', (replyTo) => ({ type: 'info', replyTo: replyTo }));
-      const bans = await ab<BannedEntry[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }));
-      const summary = ctx.actors(ADDRESSBOOK_PATH)[0]?.summary as { dirty?: unknown; lastFlushAgoS?: unknown } | undefined;
+      const bans = await ab<BanEntryJson[]>(ctx, 'ban', (replyTo) => ({ type: 'list-bans', replyTo: replyTo }));
+      const summary = ctx.actors(ADDRESSBOOK.path)[0]?.summary as { dirty?: unknown; lastFlushAgoS?: unknown } | undefined;
       const all = info.all_networks ?? { new: 0, tried: 0, total: 0 };
       return {
         ...blocks,
@@ -667,7 +664,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
       "What the node holds, for leak checks: live actors and the runtime's timers (in all, outside the peers, and per actor), the process's libuv handles by type (sockets, timers, …), open file descriptors (/proc/self/fd; null without /proc), memory, and the event-loop delay (p50/p99/max beyond the 10 ms sampling interval) since the node started or the last reset. In a process running several nodes everything but actors and timers is the whole process's.",
     params: [{ name: 'reset', type: 'boolean', optional: true, description: 'Start a new event-loop delay window after answering (default false)' }],
     result: '{actors, timers, nonPeerTimers, timersByActor, handles: {TCPSocketWrap, Timeout, …}, sockets, nodeTimers, fds, rssBytes, heapUsedBytes, externalBytes, eventLoopDelay: {p50Ms, p99Ms, maxMs, meanMs, samples, windowMs}, uptimeS}',
-    handler: (ctx, [reset]) => toJson(resourceReport(ctx.actors(), reset === true)),
+    handler: (ctx, [reset]) => toJson(resourceReport(ctx.actors(), PEERS.path, reset === true)),
   },
 };
 
@@ -747,4 +744,3 @@ export async function dispatch(ctx: ControlContext, req: ParsedRequest): Promise
   return def.handler(ctx, args);
 }
 
-export { ADDRESSBOOK_PATH };

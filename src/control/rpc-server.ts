@@ -6,9 +6,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { handleBody, type Dispatch } from './protocol.js';
+import { handleBody, type Dispatch } from '../rpc/protocol.js';
 import { isLoopback, subnetHas, type IpSubnet } from '../util/subnet.js';
 import { bindError } from '../util/bind-error.js';
+import type { RpcStats } from '../contracts/control.js';
 
 export interface RpcServerOptions {
   readonly binds: readonly { host: string; port: number }[];
@@ -28,14 +29,6 @@ export interface RpcServerOptions {
   readonly maxConnections?: number;
   /** Requests being executed at once; beyond: 503 (Core: rpcworkqueue). */
   readonly maxInFlight?: number;
-}
-
-export interface RpcStats {
-  requests: number;
-  authFailures: number;
-  refused: number;
-  tooLarge: number;
-  inFlight: number;
 }
 
 export interface RpcServer {

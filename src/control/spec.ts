@@ -5,15 +5,14 @@
 import { ask, type Ref, type Runtime, type KillMode, worker, type ChildSpec } from '../../supervisors/index.js';
 import type { Settings } from '../config/options.js';
 import type { NetworkParams } from '../wire/network.js';
-import type { AddedNodeInfo } from '../connman/actor.js';
-import type { DisconnectRecord } from '../connman/logic.js';
-import type { PeerInfo } from '../peer/actor.js';
-import type { ChainMsg } from '../chain/actor.js';
 import type { UploadStatus } from '../throttle/upload-target.js';
-import type { ChainRpcReply } from '../chain/rpc.js';
 import { startLoopMonitor } from '../util/resources.js';
-import { controlActor, parseRpcBind, type ControlMsg } from './actor.js';
-import { ADDRESSBOOK_PATH, type AddressBookControlMsg, type ControlContext, type ListenerInfo, type NetLimits } from './context.js';
+import { ADDRESSBOOK, type AddressBookMsg, type AddressBookQuery } from '../contracts/addressbook.js';
+import { CHAIN, type ChainMsg, type ChainRpcReply } from '../contracts/chain.js';
+import { CONNMAN, type AddedNodeInfo, type DisconnectRecord } from '../contracts/connman.js';
+import { CONTROL, type ControlContext, type ControlMsg, type ListenerInfo, type NetLimits } from '../contracts/control.js';
+import type { PeerInfo } from '../contracts/peer.js';
+import { controlActor, parseRpcBind } from './actor.js';
 
 export interface ControlDeps {
   readonly settings: Settings;
@@ -36,9 +35,6 @@ export interface ControlDeps {
   readonly stop: () => Promise<void>;
 }
 
-/** Where the block actor lives. */
-export const CHAIN_PATH = '/root/chain';
-
 export function makeControlContext(d: ControlDeps): ControlContext {
   const startedAt = Date.now();
   // getresources reports the event-loop delay since the node started.
@@ -56,7 +52,7 @@ export function makeControlContext(d: ControlDeps): ControlContext {
     disconnect: d.disconnect,
     setNetworkActive: d.setNetworkActive,
     networkActive: () => {
-      const s = d.runtime.info('/root/connman')?.summary;
+      const s = d.runtime.info(CONNMAN.path)?.summary;
       return typeof s === 'object' && s !== null && 'networkActive' in s ? (s as { networkActive: unknown }).networkActive !== false : true;
     },
     pingAll: d.pingAll,
@@ -70,14 +66,14 @@ export function makeControlContext(d: ControlDeps): ControlContext {
     kill: (path: string, mode: KillMode, opts?: { ms?: number }) => d.runtime.kill(path, mode, opts),
     deadLetters: () => d.runtime.deadLetters(),
     askChain(method, args) {
-      const ref = d.runtime.refOf<ChainMsg>(CHAIN_PATH);
+      const ref = d.runtime.lookup(CHAIN);
       if (!ref) return null;
       return ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method, args, replyTo }), 30_000);
     },
-    askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> | null {
-      const ref = d.runtime.refOf<AddressBookControlMsg>(ADDRESSBOOK_PATH);
+    askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookQuery): Promise<R> | null {
+      const ref = d.runtime.lookup(ADDRESSBOOK);
       if (!ref) return null;
-      return ask<AddressBookControlMsg, R>(ref, make, 5000);
+      return ask<AddressBookMsg, R>(ref, make, 5000);
     },
     // After the reply is written: the server closes with the rest of the tree.
     stop: () => void setTimeout(() => void d.stop(), 20),
@@ -107,7 +103,7 @@ export function controlSpec(context: ControlContext, networkDir: string, opts: {
 
 /** The RPC server's bound address (port 0 resolved), or null when it is not running. */
 export async function rpcAddressOf(runtime: Runtime): Promise<{ host: string; port: number } | null> {
-  const ref = runtime.refOf<ControlMsg>('/root/control');
+  const ref = runtime.lookup(CONTROL);
   if (!ref) return null;
   const list = await ask<ControlMsg, { host: string; port: number }[]>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
   return list[0] ?? null;

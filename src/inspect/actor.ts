@@ -6,16 +6,18 @@
  * methods. Stopping it, whatever the cause, closes the server; a restart binds the same port.
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Ref } from '../../supervisors/index.js';
-import type { ControlContext } from '../control/context.js';
-import { dispatch } from '../control/methods.js';
-import type { Json } from '../control/protocol.js';
+import { defineActor, tell, type ActorContext } from '../../supervisors/index.js';
+import type { ControlContext } from '../contracts/control.js';
+import type { InspectAddress, InspectorMsg } from '../contracts/inspector.js';
+import type { Json } from '../rpc/protocol.js';
 import { hello, initialSampler, sample, type SampleInput, type SamplerState, type Snapshot } from './snapshot.js';
 import { InspectorMetrics } from './metrics.js';
 import { startInspectServer, type InspectServer, type InspectShared } from './server.js';
 
 export interface InspectorArgs {
   readonly context: ControlContext;
+  /** Runs an RPC method (the control's method table over the same context): the page's actions, and chain data for the samples. */
+  readonly call: (method: string, params: Json[] | { [k: string]: Json }) => Promise<Json>;
   readonly bind: { readonly host: string; readonly port: number };
   readonly shared: InspectShared;
   /** `user:password` accepted with HTTP Basic now, or null (token only). */
@@ -25,16 +27,11 @@ export interface InspectorArgs {
   readonly authFailDelayMs?: number;
 }
 
-export interface InspectAddress {
-  readonly host: string;
-  readonly port: number;
-  /** The page, without credentials. */
-  readonly url: string;
-  /** The one-time link that opens a session (works once per node). */
-  readonly tokenUrl: string;
-}
+/** What the inspector tells itself: its sampling tick (the contract's InspectorMsg is what others send it). */
+type SelfMsg = { readonly type: 'tick' };
 
-export type InspectorMsg = { readonly type: 'tick' } | { readonly type: 'address'; readonly replyTo: Ref<InspectAddress> };
+/** Everything in the inspector's mailbox. */
+type Mailbox = InspectorMsg | SelfMsg;
 
 interface Live {
   sampler: SamplerState;
@@ -72,14 +69,15 @@ function addressOf(s: InspectorState): InspectAddress {
   return { host: a.host, port: a.port, url, tokenUrl: `${url}?token=${s.args.shared.token}` };
 }
 
-async function readInput(c: ControlContext, ctx: ActorContext<InspectorMsg>): Promise<SampleInput> {
+async function readInput(args: InspectorArgs, ctx: ActorContext<Mailbox>): Promise<SampleInput> {
+  const c = args.context;
   const settle = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
   const [peers, totals, disconnects, chain] = await Promise.all([
     settle(c.peers()),
     settle(c.totals()),
     settle(c.disconnects()),
     // Chain data comes from the RPC method once the node has one ("Method not found" until then).
-    settle(dispatch(c, { id: null, version: '2.0', method: 'getblockchaininfo', params: [] })),
+    settle(args.call('getblockchaininfo', [])),
   ]);
   return {
     now: Date.now(),
@@ -94,7 +92,7 @@ async function readInput(c: ControlContext, ctx: ActorContext<InspectorMsg>): Pr
   };
 }
 
-export const inspectorActor = defineActor<InspectorState, InspectorMsg, InspectorArgs>({
+export const inspectorActor = defineActor<InspectorState, Mailbox, InspectorArgs>({
   name: 'inspector',
   async init(args, ctx) {
     const live: Live = { sampler: initialSampler(), latest: null };
@@ -107,7 +105,7 @@ export const inspectorActor = defineActor<InspectorState, InspectorMsg, Inspecto
         credentials: args.credentials,
         log: ctx.log,
         hello: () => (live.latest === null ? null : hello(live.sampler, live.latest)),
-        call: (method, params) => dispatch(args.context, { id: null, version: '2.0', method, params }),
+        call: args.call,
         metrics: async () => ({ contentType: metrics.contentType, text: await metrics.text() }),
         ...(args.authFailDelayMs !== undefined ? { authFailDelayMs: args.authFailDelayMs } : {}),
       });
@@ -138,7 +136,7 @@ export const inspectorActor = defineActor<InspectorState, InspectorMsg, Inspecto
         return s;
       })
       .with({ type: 'tick' }, async () => {
-        const input = await readInput(s.args.context, ctx);
+        const input = await readInput(s.args, ctx);
         const { state, snapshot } = sample(s.live.sampler, input);
         s.live.sampler = state;
         s.live.latest = snapshot;

@@ -13,8 +13,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { basicAuthChecker } from '../control/auth.js';
-import { RPC, RpcError, type Json } from '../control/protocol.js';
+import { basicAuthChecker } from '../rpc/auth.js';
+import { RPC, RpcError, type Json } from '../rpc/protocol.js';
 import { bindError } from '../util/bind-error.js';
 
 /** The page's files, next to this module (`npm run build` copies them into dist). */

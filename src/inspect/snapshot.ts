@@ -6,10 +6,10 @@
  * Tested without sockets or clocks: the caller passes `now`.
  */
 import type { ActorKind, ExitRecord, TreeNode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../peer/actor.js';
-import type { DisconnectRecord } from '../connman/logic.js';
-import { serviceNames } from '../control/methods.js';
-import { toJson, type Json, type JsonObject } from '../control/protocol.js';
+import { peerName, type PeerInfo } from '../contracts/peer.js';
+import type { DisconnectRecord } from '../contracts/connman.js';
+import { knownServiceNames } from '../wire/constants.js';
+import { toJson, type Json, type JsonObject } from '../rpc/protocol.js';
 
 /** Bandwidth points kept: one a second, ten minutes. */
 export const BANDWIDTH_POINTS = 600;
@@ -241,14 +241,14 @@ export function peerRow(p: PeerInfo): PeerRow {
   const services = p.services !== null ? BigInt(`0x${p.services}`) : p.servicesBits;
   return {
     id: p.id,
-    path: `/root/peers/peer-${p.id}`,
+    path: peerName(p.id).path,
     addr: p.addr,
     host: p.endpoint.host,
     direction: p.inbound ? 'inbound' : 'outbound',
     connType: p.connType,
     phase: p.phase,
     services: p.services,
-    servicesNames: serviceNames(services),
+    servicesNames: knownServiceNames(services),
     userAgent: p.subver,
     version: p.version,
     startingHeight: p.startingHeight,

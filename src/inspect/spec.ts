@@ -4,12 +4,11 @@
  */
 import { ask, type Runtime, worker, type ChildSpec } from '../../supervisors/index.js';
 import { ConfigError } from '../config/load.js';
-import { cookiePath, readCookie } from '../control/auth.js';
-import type { ControlContext } from '../control/context.js';
-import { inspectorActor, parseInspectBind, type InspectAddress, type InspectorMsg } from './actor.js';
+import { cookiePath, readCookie } from '../rpc/auth.js';
+import type { ControlContext } from '../contracts/control.js';
+import { inspectorActor, parseInspectBind, type InspectorArgs } from './actor.js';
+import { INSPECTOR, type InspectAddress, type InspectorMsg } from '../contracts/inspector.js';
 import { makeShared } from './server.js';
-
-export const INSPECTOR_PATH = '/root/inspector';
 
 export interface InspectorSpecOptions {
   /** The network's data directory (where the RPC cookie is). */
@@ -21,7 +20,7 @@ export interface InspectorSpecOptions {
 }
 
 /** The `inspector` child for `--inspect [HOST:]PORT`; throws a ConfigError for a bad value. */
-export function inspectorSpec(context: ControlContext, o: InspectorSpecOptions): ChildSpec {
+export function inspectorSpec(context: ControlContext, call: InspectorArgs['call'], o: InspectorSpecOptions): ChildSpec {
   const s = context.settings;
   let bind: { host: string; port: number };
   try {
@@ -36,6 +35,7 @@ export function inspectorSpec(context: ControlContext, o: InspectorSpecOptions):
     inspectorActor,
     {
       context,
+      call,
       bind,
       shared: makeShared(),
       credentials,
@@ -48,7 +48,7 @@ export function inspectorSpec(context: ControlContext, o: InspectorSpecOptions):
 
 /** The inspector's address and links, or null when it is not running. */
 export async function inspectAddressOf(runtime: Runtime): Promise<InspectAddress | null> {
-  const ref = runtime.refOf<InspectorMsg>(INSPECTOR_PATH);
+  const ref = runtime.lookup(INSPECTOR);
   if (!ref) return null;
   return ask<InspectorMsg, InspectAddress>(ref, (replyTo) => ({ type: 'address', replyTo }), 5000);
 }

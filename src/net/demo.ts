@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNetwork, type TestNetwork } from './network.js';
+import { peerName } from '../contracts/peer.js';
 
 export interface DemoOptions {
   /** Blocks of the generated chain (default 400). */
@@ -98,5 +99,5 @@ export async function linkPeerPath(net: TestNetwork, from: number, to: number): 
   const target = net.nodes[to];
   const peers = await net.nodes[from]?.node.peers();
   const p = peers?.find((x) => !x.inbound && x.endpoint.port === target?.port);
-  return p ? `/root/peers/peer-${p.id}` : null;
+  return p ? peerName(p.id).path : null;
 }

@@ -13,9 +13,9 @@ import { silentLogger } from '../log.js';
 import { startNode, type NodeHandle, type NodeOptions } from '../node.js';
 import { generateChainFile } from '../chain/generate.js';
 import { startChainServer, type ChainServer } from '../chain/serve.js';
-import { cookiePath } from '../control/auth.js';
+import { cookiePath } from '../rpc/auth.js';
 import { networkDatadir } from '../config/load.js';
-import type { InspectAddress } from '../inspect/actor.js';
+import type { InspectAddress } from '../contracts/inspector.js';
 import { buildEdges, type Edge, type Topology } from './topology.js';
 
 export interface NetworkOptions {

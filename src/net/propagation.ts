@@ -16,7 +16,7 @@
  * pass over the nodes) late. The nodes run in this process, so polls and nodes share its loop.
  */
 import { ask } from '../../supervisors/index.js';
-import type { AddressBookMsg, NodeAddressJson } from '../addressbook/actor.js';
+import { ADDRESSBOOK, type AddressBookMsg, type NodeAddressJson } from '../contracts/addressbook.js';
 import { mineBlock } from '../chain/generate.js';
 import { Reader } from '../wire/buffer.js';
 import { decodeHeader } from '../wire/block.js';
@@ -135,7 +135,7 @@ export async function nodeAddresses(net: TestNetwork, i: number): Promise<NodeAd
 export function relayedTotal(net: TestNetwork): number {
   let sum = 0;
   for (const n of net.nodes) {
-    const s = n.node.actors('/root/addressbook')[0]?.summary;
+    const s = n.node.actors(ADDRESSBOOK.path)[0]?.summary;
     const r = typeof s === 'object' && s !== null && 'relayed' in s ? Number((s as { relayed: unknown }).relayed) : 0;
     if (Number.isFinite(r)) sum += r;
   }

@@ -7,167 +7,37 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type Ref, Exit } from '../../supervisors/index.js';
+import { defineActor, tell, Exit, narrowRef, type ActorContext, type Ref } from '../../supervisors/index.js';
 import { FrameDecoder, encodeFrame } from '../wire/framing.js';
 import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
 import { countedType } from '../wire/message-types.js';
-import type { NetAddress } from '../wire/address.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/constants.js';
-import type { ConnType, Endpoint } from '../connman/logic.js';
-import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerSettings, type PeerState, type TimerKey } from './protocol.js';
+import type { Endpoint } from '../contracts/connection.js';
+import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
+import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
 import type { TokenBucket } from '../util/token-bucket.js';
 import { netThrottle, rateBucket, recvCharge, recvWait, sendAllowance, sendCharge, sendWait, setRate, type NetThrottle } from '../throttle/throttle.js';
-
-/** Where a peer reports: the connection manager's messages it sends. */
-export type PeerReport =
-  | {
-      readonly type: 'peer-ready';
-      readonly id: number;
-      readonly services: bigint;
-      readonly relayTxs: boolean;
-      readonly now: number;
-      /** What the peer said of itself in its version message (for the connection log line). */
-      readonly version?: number;
-      readonly userAgent?: string;
-      readonly startHeight?: number;
-    }
-  | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
-  | { readonly type: 'peer-closing'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
-
-/** Messages from the wire, with the peer they came from, for the address book and the block actor. */
-export interface FromPeer {
-  readonly type: 'from-peer';
-  readonly peer: number;
-  readonly self: Ref<PeerMsg>;
-  readonly msg: Message;
-  /** The connection's type (the address book credits the tokens of our getaddr by it). */
-  readonly connType?: ConnType;
-  /** The peer sent sendaddrv2: it may be answered with addrv2. */
-  readonly sendAddrV2?: boolean;
-}
-
-/** What a peer tells the block actor besides wire messages: it is ready (handshake done), or gone. */
-export type ChainPeerEvent =
-  | {
-      readonly type: 'peer-up';
-      readonly peer: number;
-      readonly self: Ref<PeerMsg>;
-      readonly inbound: boolean;
-      readonly connType: ConnType;
-      readonly services: bigint;
-      readonly startHeight: number;
-      /** It already sent `sendheaders`. */
-      readonly sendHeaders: boolean;
-      /** It has the noban (and so download) permission: no upload target applies to it. */
-      readonly noban: boolean;
-    }
-  | { readonly type: 'peer-down'; readonly peer: number };
-
-/** Wire messages for the block actor that came in together (one receive chunk), in order: one mailbox turn for all. */
-export interface FromPeerBatch {
-  readonly type: 'from-peer-batch';
-  readonly peer: number;
-  readonly self: Ref<PeerMsg>;
-  readonly msgs: readonly Message[];
-}
-
-/** Everything a peer sends the block actor. */
-export type ToChain = FromPeer | FromPeerBatch | ChainPeerEvent;
-
-export interface PeerArgs {
-  readonly id: number;
-  readonly socket: Socket;
-  readonly connType: ConnType;
-  readonly endpoint: Endpoint;
-  /** The remote address in wire form (for our version message). */
-  readonly remoteAddress: NetAddress;
-  readonly magic: number;
-  readonly settings: PeerSettings;
-  readonly startHeight: number;
-  readonly reportTo: Ref<PeerReport>;
-  readonly addressbook?: Ref<FromPeer>;
-  readonly chain?: Ref<ToChain>;
-  /** Accepted on a noban bind: never banned, exempt from the upload target. */
-  readonly noban?: boolean;
-  /** Bytes we hold for a peer before pausing its socket (Core: 5 MB). */
-  readonly maxReceiveBuffer?: number;
-  /** Bytes queued to a peer before we stop reading from it until it drains (Core: 1 MB). */
-  readonly maxSendBuffer?: number;
-  /** A peer that keeps us paused on its send buffer this long is disconnected. */
-  readonly sendStallMs?: number;
-  readonly now?: () => number;
-  /** The node-wide throttle shared by all peers (default: a private unlimited one). */
-  readonly throttle?: NetThrottle;
-  /** This peer's own limits, bytes/s, 0 = unlimited (default: the throttle's per-peer rates). */
-  readonly recvLimit?: number;
-  readonly sendLimit?: number;
-}
 
 export interface CommandStats {
   msgs: number;
   bytes: number;
 }
 
-/** getpeerinfo's view of one peer. */
-export interface PeerInfo {
-  readonly id: number;
-  readonly addr: string;
-  readonly endpoint: Endpoint;
-  readonly connType: ConnType;
-  readonly inbound: boolean;
-  readonly phase: string;
-  readonly connectedAtMs: number;
-  readonly servicesBits: bigint;
-  readonly version: number | null;
-  readonly subver: string | null;
-  readonly services: string | null;
-  readonly startingHeight: number | null;
-  readonly relayTxs: boolean;
-  readonly conntime: number;
-  readonly lastsend: number;
-  readonly lastrecv: number;
-  readonly bytessent: number;
-  readonly bytesrecv: number;
-  readonly pingtime: number | null;
-  readonly minping: number | null;
-  readonly pingwait: number | null;
-  readonly bytessentPerMsg: Readonly<Record<string, number>>;
-  readonly bytesrecvPerMsg: Readonly<Record<string, number>>;
-  readonly ignored: Readonly<Record<string, number>>;
-  readonly recvPaused: boolean;
-  /** Bytes queued to this peer: in the socket plus waiting for send tokens. */
-  readonly sendQueued: number;
-  /** This peer's limits in force, bytes/s, 0 = unlimited (the node-wide ones apply as well). */
-  readonly recvLimit: number;
-  readonly sendLimit: number;
-  /** Reading is paused because a receive bucket (the peer's or the node's) is in debt. */
-  readonly recvThrottled: boolean;
-  /** Bytes waiting for send tokens (part of sendQueued). */
-  readonly sendThrottled: number;
-}
-
-export type PeerMsg =
+/** What the peer tells itself: socket events and timers (the contract's PeerMsg is what others send it). */
+type SelfMsg =
   | { readonly type: 'data'; readonly chunk: Buffer }
   | { readonly type: 'closed'; readonly error: string | null }
   | { readonly type: 'drain' }
-  | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' | 'throttle-recv' | 'throttle-send' }
-  /** New limits for this peer (bytes/s, 0 = unlimited; absent = unchanged); with neither, the node-wide ones changed: re-evaluate. */
-  | { readonly type: 'set-limits'; readonly recv?: number; readonly send?: number }
-  | { readonly type: 'disconnect'; readonly reason: string; readonly misbehaving?: boolean }
-  | { readonly type: 'ping' }
-  | { readonly type: 'send'; readonly msg: Message }
-  /** Several messages, in order, in one write. */
-  | { readonly type: 'send-many'; readonly msgs: readonly Message[] }
-  /** A payload already serialised (a block read from disk): framed and sent as is. */
-  | { readonly type: 'send-raw'; readonly command: string; readonly payload: Buffer }
-  /** The block actor (re)started: say again that we are here. */
-  | { readonly type: 'chain-hello' }
-  | { readonly type: 'set-start-height'; readonly height: number }
-  | { readonly type: 'info'; readonly replyTo: Ref<PeerInfo> };
+  | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' | 'throttle-recv' | 'throttle-send' };
+
+/** Everything in the peer's mailbox. */
+type Mailbox = PeerMsg | SelfMsg;
 
 interface Shell {
   readonly args: PeerArgs;
+  /** Our ref as others may use it (in what we tell the address book and the block actor). */
+  readonly self: Ref<PeerMsg>;
   /** The actor's logger with this connection's `peer` id, `addr` and `conn` type bound (besides `actor`). */
   readonly log: Logger;
   readonly proto: PeerState;
@@ -221,18 +91,18 @@ function updatePause(sh: Shell): void {
   }
 }
 
-function close(sh: Shell, ctx: ActorContext<PeerMsg>, reason: string, misbehaving: boolean): void {
+function close(sh: Shell, ctx: ActorContext<Mailbox>, reason: string, misbehaving: boolean): void {
   if (sh.closing) return;
   sh.closing = true;
   tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
-  flushToChain(sh, ctx);
+  flushToChain(sh);
   if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-down', peer: sh.args.id });
   sh.socket.destroy();
   ctx.stop(Exit.shutdownWith(reason));
 }
 
-function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEffect[]): void {
+function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEffect[]): void {
   for (const e of effects) {
     if (sh.closing) return;
     switch (e.kind) {
@@ -249,7 +119,7 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
         close(sh, ctx, e.reason, e.misbehaving);
         break;
       case 'ready':
-        flushToChain(sh, ctx);
+        flushToChain(sh);
         sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
         tell(sh.args.reportTo, {
           type: 'peer-ready',
@@ -261,40 +131,40 @@ function perform(sh: Shell, ctx: ActorContext<PeerMsg>, effects: readonly PeerEf
           userAgent: e.remote.userAgent,
           startHeight: e.remote.startHeight,
         });
-        chainHello(sh, ctx);
+        chainHello(sh);
         break;
       case 'ping-rtt':
         tell(sh.args.reportTo, { type: 'peer-stats', id: sh.args.id, minPingMs: e.minMs });
         break;
       case 'to-addressbook':
         if (sh.args.addressbook)
-          tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
+          tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
         if (sh.toChain !== null) sh.toChain.push(e.msg);
-        else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: e.msg });
+        else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg });
         break;
     }
   }
 }
 
 /** Tells the block actor the messages gathered for it (one message, or a batch). */
-function flushToChain(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function flushToChain(sh: Shell): void {
   const msgs = sh.toChain;
   if (msgs === null || msgs.length === 0 || !sh.args.chain) return;
   sh.toChain = [];
-  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: ctx.self, msg: msgs[0] });
-  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: ctx.self, msgs });
+  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: msgs[0] });
+  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: sh.self, msgs });
 }
 
 /** Tells the block actor this peer is ready (after the handshake, and again when the block actor restarts). */
-function chainHello(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function chainHello(sh: Shell): void {
   const remote = sh.proto.remote;
   if (!sh.args.chain || remote === null || sh.closing) return;
   tell<ToChain>(sh.args.chain, {
     type: 'peer-up',
     peer: sh.args.id,
-    self: ctx.self,
+    self: sh.self,
     inbound: sh.proto.inbound,
     connType: sh.args.connType,
     services: remote.services,
@@ -305,7 +175,7 @@ function chainHello(sh: Shell, ctx: ActorContext<PeerMsg>): void {
 }
 
 /** Queues one frame to the peer through the send throttle; pauses reading while the queue is over the limit. */
-function sendFrame(sh: Shell, ctx: ActorContext<PeerMsg>, command: string, frame: Buffer): void {
+function sendFrame(sh: Shell, ctx: ActorContext<Mailbox>, command: string, frame: Buffer): void {
   count(sh.sentPerMsg, command, frame.length);
   if (sh.outQueued === 0 && sh.sendBucket.rate === 0 && sh.net.send.rate === 0) write(sh, frame);
   else {
@@ -331,7 +201,7 @@ function queued(sh: Shell): number {
   return sh.socket.writableLength + sh.outQueued;
 }
 
-function armStall(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function armStall(sh: Shell, ctx: ActorContext<Mailbox>): void {
   sh.stallMark = sh.bytesSent - sh.socket.writableLength;
   ctx.timers.after('send-stall', sh.args.sendStallMs ?? sh.args.settings.inactivityTimeoutMs, { type: 'timer', key: 'send-stall' });
 }
@@ -341,7 +211,7 @@ function armStall(sh: Shell, ctx: ActorContext<PeerMsg>): void {
  * is a byte stream) and, if anything is left, sets a timer for when a useful amount may go.
  * Nothing is handed to a socket already holding more than the send limit ('drain' resumes).
  */
-function flushSend(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function flushSend(sh: Shell, ctx: ActorContext<Mailbox>): void {
   if (sh.outQueued === 0 || sh.closing || sh.socket.writableLength > sh.maxSend) return;
   const now = sh.net.now();
   let allowance = sendAllowance(sh.sendBucket, sh.net.send, now);
@@ -367,7 +237,7 @@ function flushSend(sh: Shell, ctx: ActorContext<PeerMsg>): void {
 }
 
 /** Ends the send pause once the queue is back under the limit, and processes the frames held meanwhile. */
-function maybeUnpauseSend(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function maybeUnpauseSend(sh: Shell, ctx: ActorContext<Mailbox>): void {
   if (sh.sendPaused && queued(sh) <= sh.maxSend) {
     sh.sendPaused = false;
     ctx.timers.cancel('send-stall');
@@ -376,7 +246,7 @@ function maybeUnpauseSend(sh: Shell, ctx: ActorContext<PeerMsg>): void {
 }
 
 /** While a receive bucket is in debt, reading stays paused; a timer resumes it when the debt is paid. */
-function armRecv(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function armRecv(sh: Shell, ctx: ActorContext<Mailbox>): void {
   if (!sh.recvThrottled || ctx.timers.isActive('throttle-recv')) return;
   const wait = recvWait(sh.recvBucket, sh.net.recv, sh.net.now());
   if (wait > 0) {
@@ -388,7 +258,7 @@ function armRecv(sh: Shell, ctx: ActorContext<PeerMsg>): void {
 }
 
 /** Limits changed (this peer's, or the node's): re-evaluate both directions now. */
-function setLimits(sh: Shell, ctx: ActorContext<PeerMsg>, recv: number | undefined, send: number | undefined): void {
+function setLimits(sh: Shell, ctx: ActorContext<Mailbox>, recv: number | undefined, send: number | undefined): void {
   const now = sh.net.now();
   if (recv !== undefined) setRate(sh.recvBucket, recv, now);
   if (send !== undefined) setRate(sh.sendBucket, send, now);
@@ -399,11 +269,11 @@ function setLimits(sh: Shell, ctx: ActorContext<PeerMsg>, recv: number | undefin
   maybeUnpauseSend(sh, ctx);
 }
 
-function step(sh: Shell, ctx: ActorContext<PeerMsg>, ev: PeerEvent): void {
+function step(sh: Shell, ctx: ActorContext<Mailbox>, ev: PeerEvent): void {
   perform(sh, ctx, stepPeer(sh.proto, ev));
 }
 
-function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
+function onData(sh: Shell, ctx: ActorContext<Mailbox>, chunk: Buffer): void {
   sh.inMailbox -= chunk.length;
   sh.bytesRecv += chunk.length;
   sh.net.totalRecv += chunk.length;
@@ -418,7 +288,7 @@ function onData(sh: Shell, ctx: ActorContext<PeerMsg>, chunk: Buffer): void {
  * nothing more is processed (Core stops processing a peer's messages while its send is paused):
  * the frames wait in the decoder, count against the receive limit, and run on 'drain'.
  */
-function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
+function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   const d = sh.decoder;
   if (sh.sendPaused) {
     updatePause(sh);
@@ -444,7 +314,7 @@ function processFrames(sh: Shell, ctx: ActorContext<PeerMsg>): void {
     }
   } finally {
     if (outer) {
-      flushToChain(sh, ctx);
+      flushToChain(sh);
       sh.toChain = null;
     }
     if (!sh.socket.destroyed) sh.socket.uncork();
@@ -490,7 +360,7 @@ export function peerInfo(sh: Shell): PeerInfo {
   };
 }
 
-export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
+export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
   name: 'peer',
   init(args, ctx) {
     const socket = ctx.own(args.socket);
@@ -498,6 +368,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
     const net = args.throttle ?? netThrottle();
     const sh: Shell = {
       args,
+      self: narrowRef<PeerMsg>(ctx.self),
       log: ctx.log.child({ peer: args.id, addr: endpointText(args.endpoint), conn: args.connType }),
       socket,
       now,
@@ -597,7 +468,7 @@ export const peerActor = defineActor<Shell, PeerMsg, PeerArgs>({
         sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
       })
       .with({ type: 'chain-hello' }, () => {
-        if (sh.proto.phase === 'active') chainHello(sh, ctx);
+        if (sh.proto.phase === 'active') chainHello(sh);
       })
       .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))

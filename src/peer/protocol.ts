@@ -14,24 +14,14 @@ import {
   SHORT_IDS_BLOCKS_VERSION,
   WTXID_RELAY_VERSION,
 } from '../wire/constants.js';
-import type { ConnType } from '../connman/logic.js';
+import type { ConnType } from '../contracts/connection.js';
+import type { PeerSettings } from '../contracts/peer.js';
 import { isOwnNonce } from './nonce.js';
 
 /** The lowest protocol version peerd talks to (the floor; Core's is 31800). */
 export const MIN_PEER_VERSION = 70001;
 /** Where Core starts counting BIP155 support: sendaddrv2 is sent to peers at 70016 or above. */
 export const ADDRV2_VERSION = 70016;
-
-export interface PeerSettings {
-  readonly ourServices: bigint;
-  readonly userAgent: string;
-  readonly handshakeTimeoutMs: number;
-  readonly pingIntervalMs: number;
-  /** Nothing sent, nothing received, or a ping unanswered for this long → disconnect. */
-  readonly inactivityTimeoutMs: number;
-  /** Secret that marks our own version nonces (self-connection detection). */
-  readonly nonceKey: Uint8Array;
-}
 
 export type Phase = 'awaiting-version' | 'awaiting-verack' | 'active' | 'closed';
 

@@ -12,7 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { USER_HZ, cpuTicks, openFilesLimits, pct, procStatus } from './measure.js';
 import { PeerSwarm, grow } from './peers.js';
 import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from './node.js';
-import { rpcCall, type RpcClientOptions } from '../control/client.js';
+import { rpcCall, type RpcClientOptions } from '../rpc/client.js';
 import type { ResourceReport } from '../util/resources.js';
 import { sleep } from '../util/sleep.js';
 

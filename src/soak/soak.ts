@@ -26,14 +26,17 @@ import { silentLogger } from '../log.js';
 import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../sim/node.js';
 import { PeerSwarm, PeerState, ScriptPeer } from '../sim/peers.js';
 import { USER_HZ, cpuTicks, pct } from '../sim/measure.js';
-import { rpcCall, type RpcClientOptions } from '../control/client.js';
+import { rpcCall, type RpcClientOptions } from '../rpc/client.js';
 import { rpcTarget } from '../chaos/target.js';
 import { runChaos, type ChaosReport } from '../chaos/runner.js';
 import type { ChaosMode } from '../chaos/scheduler.js';
 import { leakRows, leaksOk, type LeakRow } from '../chaos/leaks.js';
 import type { ResourceReport } from '../util/resources.js';
 import { sleep } from '../util/sleep.js';
-import { table } from '../commands/rpc.js';
+import { table } from '../util/table.js';
+import { ADDRESSBOOK } from '../contracts/addressbook.js';
+import { CONNMAN } from '../contracts/connman.js';
+import { PEERS } from '../contracts/peer.js';
 
 export interface SoakOptions {
   /** Total run time, seconds. */
@@ -58,14 +61,17 @@ export interface SoakRound {
   readonly rate: number;
 }
 
+/** Every peer actor, as a chaos target. */
+const ALL_PEERS = `${PEERS.path}/*`;
+
 /** The rotation of chaos rounds (never the listeners or the RPC server: port 0 would move). */
 export const SOAK_ROUNDS: readonly SoakRound[] = [
-  { target: '/root/peers/*', mode: 'kill', rate: 1 },
-  { target: '/root/peers/*', mode: 'crash', rate: 1 },
-  { target: '/root/peers/*', mode: 'socket', rate: 1 },
-  { target: '/root/peers/*', mode: 'stall', rate: 1 },
-  { target: '/root/addressbook', mode: 'crash', rate: 0.4 },
-  { target: '/root/connman', mode: 'crash', rate: 0.4 },
+  { target: ALL_PEERS, mode: 'kill', rate: 1 },
+  { target: ALL_PEERS, mode: 'crash', rate: 1 },
+  { target: ALL_PEERS, mode: 'socket', rate: 1 },
+  { target: ALL_PEERS, mode: 'stall', rate: 1 },
+  { target: ADDRESSBOOK.path, mode: 'crash', rate: 0.4 },
+  { target: CONNMAN.path, mode: 'crash', rate: 0.4 },
 ];
 
 export interface Check {
@@ -239,7 +245,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     for (let n = 0; n < rounds; n++) {
       const roundStart = performance.now();
       const spec = SOAK_ROUNDS[n % SOAK_ROUNDS.length] as SoakRound;
-      const roundRate = spec.target === '/root/peers/*' ? rate : Math.min(rate, 0.04);
+      const roundRate = spec.target === ALL_PEERS ? rate : Math.min(rate, 0.04);
       // The round leaves ~25 % of the interval (at least 10 s) for recovery and the checks.
       const chaosS = Math.max(2, intervalS * 0.75 - 10);
       let chaos: ChaosReport | null = null;

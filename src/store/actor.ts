@@ -9,16 +9,9 @@
  * crash). Users also monitor the store to crash at once rather than at their next write.
  */
 import { match } from 'ts-pattern';
-import { defineActor, ask, AskError, tell, type Ref, type Runtime } from '../../supervisors/index.js';
-import { openStore, type Db } from './db.js';
-
-export type StoreMsg = { readonly type: 'db'; readonly replyTo: Ref<Db> } | { readonly type: 'info'; readonly replyTo: Ref<StoreInfo> };
-
-export interface StoreInfo {
-  readonly path: string;
-  readonly status: string;
-  readonly movedAside: { readonly to: string; readonly reason: string } | null;
-}
+import { defineActor, tell } from '../../supervisors/index.js';
+import type { Db, StoreInfo, StoreMsg } from '../contracts/store.js';
+import { openStore } from './db.js';
 
 export interface StoreArgs {
   /** The network data directory; the database lives in `<dir>/store`. */
@@ -79,24 +72,3 @@ export const storeActor = defineActor<StoreState, StoreMsg, StoreArgs>({
   },
   summarize: (st) => ({ path: st.path, status: st.db.status, movedAside: st.movedAside?.to ?? null }),
 });
-
-/**
- * Asks the store at `path` for its handle, waiting (up to `timeoutMs`) while the store is not
- * running: after a crash of both, the store may still be restarting when its user's `init` runs.
- */
-export async function storeDb(runtime: Runtime, path = '/root/store', timeoutMs = 10_000): Promise<Db> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const ref = runtime.refOf<StoreMsg>(path);
-    if (ref !== undefined) {
-      try {
-        const db = await ask<StoreMsg, Db>(ref, (replyTo) => ({ type: 'db', replyTo }), Math.max(100, end - Date.now()));
-        if (db.status === 'open') return db;
-      } catch (err) {
-        if (!(err instanceof AskError) || err.code === 'timeout') throw err;
-      }
-    }
-    if (Date.now() >= end) throw new Error(`the store (${path}) is not available`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -1,7 +1,3 @@
-import { ClassicLevel } from 'classic-level';
-import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
-
 /**
  * The embedded database: one LevelDB (classic-level) per network data directory, holding the
  * address book, bans, header index, chain state and block index. LevelDB was chosen over SQLite
@@ -10,7 +6,10 @@ import { join } from 'node:path';
  * batch), and sorted keys make height and hash indexes natural. `sync: true` is used for
  * writes that must never be lost (bans, tried promotions, block index entries).
  */
-export type Db = ClassicLevel<string, Buffer>;
+import { ClassicLevel } from 'classic-level';
+import type { Db } from '../contracts/store.js';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const STORE_FORMAT = 'peerd-store-1';
 const FORMAT_KEY = '!meta!format';

@@ -10,8 +10,8 @@
  */
 import React from 'react';
 import { render, useApp, useInput, useStdout, type Key as InkKey } from 'ink';
-import { RpcCallError } from '../control/client.js';
-import type { Json } from '../control/protocol.js';
+import { RpcCallError } from '../rpc/client.js';
+import type { Json } from '../rpc/protocol.js';
 import {
   addTotals,
   EMPTY_BANDWIDTH,

@@ -3,7 +3,7 @@
  * that turn the node's replies into rows. Every reader is defensive: a reply of the wrong shape
  * becomes "no data" plus a note, never an exception, so a bad reply cannot crash the screen.
  */
-import type { Json, JsonObject } from '../control/protocol.js';
+import type { Json, JsonObject } from '../rpc/protocol.js';
 
 export interface PeerRow {
   readonly id: number;

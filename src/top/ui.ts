@@ -3,8 +3,9 @@
  * The reducer never calls the node; it returns actions (RPC calls, quit) that the app shell runs.
  * Selection follows the peer's id, so it survives re-sorting and refreshes.
  */
-import type { Json } from '../control/protocol.js';
+import type { Json } from '../rpc/protocol.js';
 import { hostOf, type PeerRow } from './model.js';
+import { peerName } from '../contracts/peer.js';
 
 export const SORT_COLUMNS = ['id', 'address', 'type', 'agent', 'ping', 'recv', 'sent', 'limit'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
@@ -48,7 +49,7 @@ export interface Reduced {
   readonly actions: readonly Action[];
 }
 
-export const peerPath = (id: number): string => `/root/peers/peer-${id}`;
+export const peerPath = (id: number): string => peerName(id).path;
 
 function sortValue(p: PeerRow, c: SortColumn): number | string | null {
   switch (c) {

@@ -103,30 +103,31 @@ export interface ActorTimers {
 
 export interface ActorResources {
   readonly actors: number;
-  /** Of which peer actors (`/root/peers/<id>`). */
+  /** Of which peer actors (the children of the peers supervisor). */
   readonly peerActors: number;
   /** Runtime timers (ActorInfo.timers) summed over every actor. */
   readonly timers: number;
-  /** The same over the actors that are not peers (`/root/peers/<id>`). */
+  /** The same over the actors that are not peers. */
   readonly nonPeerTimers: number;
-  /** Per actor with at least one timer, the count (peers folded into one `/root/peers/*` line). */
+  /** Per actor with at least one timer, the count (peers folded into one `<peers>/*` line). */
   readonly timersByActor: Record<string, number>;
 }
 
-const PEER = /^\/root\/peers\/[^/]+$/;
-
-export function actorResources(list: readonly ActorTimers[]): ActorResources {
+/** Counts actors and timers; `peersPath` is the peers supervisor's path (its children are counted as peers, folded into one line). */
+export function actorResources(list: readonly ActorTimers[], peersPath: string): ActorResources {
+  const prefix = `${peersPath}/`;
+  const isPeer = (path: string): boolean => path.length > prefix.length && path.startsWith(prefix) && !path.includes('/', prefix.length);
   let timers = 0;
   let nonPeer = 0;
   let peers = 0;
   const by: Record<string, number> = {};
   for (const a of list) {
     const n = a.timers.length;
-    const peer = PEER.test(a.path);
+    const peer = isPeer(a.path);
     if (peer) peers++;
     timers += n;
     if (n === 0) continue;
-    const key = peer ? '/root/peers/*' : a.path;
+    const key = peer ? `${prefix}*` : a.path;
     if (!peer) nonPeer += n;
     by[key] = (by[key] ?? 0) + n;
   }
@@ -139,6 +140,6 @@ export interface ResourceReport extends ActorResources, ProcessResources {
   readonly uptimeS: number;
 }
 
-export function resourceReport(actors: readonly ActorTimers[], resetLoop = false): ResourceReport {
-  return { ...actorResources(actors), ...processResources(), eventLoopDelay: loopDelay(resetLoop), uptimeS: Math.round(process.uptime()) };
+export function resourceReport(actors: readonly ActorTimers[], peersPath: string, resetLoop = false): ResourceReport {
+  return { ...actorResources(actors, peersPath), ...processResources(), eventLoopDelay: loopDelay(resetLoop), uptimeS: Math.round(process.uptime()) };
 }

@@ -48,6 +48,11 @@ export const SERVICE_NAMES: ReadonlyArray<readonly [bigint, string]> = Object.fr
   [NODE_P2P_V2, 'P2P_V2'],
 ] as const);
 
+/** The names of the known service bits set in `bits`, in bit order (getpeerinfo's servicesnames; unknown bits are left out). */
+export function knownServiceNames(bits: bigint): string[] {
+  return SERVICE_NAMES.filter(([b]) => (bits & b) !== 0n).map(([, n]) => n);
+}
+
 // --- framing (protocol.h, net.h) -------------------------------------------------------
 
 export const MESSAGE_START_SIZE = 4;

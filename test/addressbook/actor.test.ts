@@ -9,12 +9,14 @@ import { ClassicLevel } from 'classic-level';
 import { Runtime, AskError, ask, tell as send, type Ref, worker, startTree, type TreeHandle } from '../../supervisors/index.js';
 import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
-import { addressBookActor, type AddressBookArgs, type AddressBookMsg, type AddrmanInfo, type BanEntryJson, type BanReply, type BookChanged, type NodeAddressJson } from '../../src/addressbook/actor.js';
+import { addressBookActor, type AddressBookArgs } from '../../src/addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanReply, BookChanged, NodeAddressJson } from '../../src/contracts/addressbook.js';
 import { AddrMan } from '../../src/addressbook/addrman.js';
 import { SNAPSHOT_KEY, CORRUPT_PREFIX, JOURNAL_PREFIX, journalKey, journalSettled } from '../../src/addressbook/persist.js';
-import type { Candidate, Endpoint } from '../../src/connman/logic.js';
-import { storeDb } from '../../src/store/actor.js';
-import type { PeerMsg } from '../../src/peer/actor.js';
+import type { Candidate } from '../../src/contracts/addressbook.js';
+import type { Endpoint } from '../../src/contracts/connection.js';
+import { storeDb } from '../../src/contracts/store.js';
+import type { PeerMsg } from '../../src/contracts/peer.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 import { until } from '../helpers/node.js';
 

@@ -16,7 +16,7 @@ import {
   type FixedSeedsPolicy,
 } from '../../src/addressbook/logic.js';
 import { parseSeed } from '../../src/addressbook/seeds.js';
-import { emptyBans } from '../../src/connman/bans.js';
+import { emptyBans } from '../../src/contracts/bans.js';
 import type { NetAddress } from '../../src/wire/address.js';
 
 const T0 = 1_700_000_000_000;

@@ -18,12 +18,12 @@ import {
   type BookEffect,
   type BookState,
 } from '../../src/addressbook/logic.js';
-import { emptyBans, ban, parseSubnet } from '../../src/connman/bans.js';
+import { emptyBans, ban, parseSubnet } from '../../src/contracts/bans.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 import type { Ref } from '../../supervisors/index.js';
 
 const netGroup = (host: string): string => NO_ASMAP.hostGroup(host);
-import type { PeerMsg } from '../../src/peer/actor.js';
+import type { PeerMsg } from '../../src/contracts/peer.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 
 const T0 = 1_700_000_000_000;

@@ -19,7 +19,7 @@ import {
   JOURNAL_PREFIX,
   type AddrsRecord,
 } from '../../src/addressbook/persist.js';
-import type { Db } from '../../src/store/db.js';
+import type { Db } from '../../src/contracts/store.js';
 import type { NetAddress, TimedNetAddress } from '../../src/wire/address.js';
 
 const NETS = [

@@ -11,8 +11,18 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { openStore, type Db } from '../../src/store/db.js';
-import { BLOCKS_SUBDIR, BlockStore, XOR_KEY_FILE, blockFileName, verifyStore, xorAt, type BlockLocation, type BlockStoreOptions } from '../../src/chain/blockstore.js';
+import { openStore } from '../../src/store/db.js';
+import type { Db } from '../../src/contracts/store.js';
+import {
+  BLOCKS_SUBDIR,
+  BlockStore,
+  XOR_KEY_FILE,
+  blockFileName,
+  verifyStore,
+  xorAt,
+  type BlockLocation,
+  type BlockStoreOptions,
+} from '../../src/chain/blockstore.js';
 import { readBlockFile } from '../../src/chain/blockfile.js';
 import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
 import { networkParams } from '../../src/wire/network.js';

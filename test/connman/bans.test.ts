@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ban, discourage, emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, unban, DISCOURAGE_MS } from '../../src/connman/bans.js';
+import { ban, discourage, emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, unban, DISCOURAGE_MS } from '../../src/contracts/bans.js';
 
 test('subnets: single addresses, prefixes and IPv4 netmasks, normalised', () => {
   assert.equal(parseSubnet('1.2.3.4')?.text, '1.2.3.4/32');

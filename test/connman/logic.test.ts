@@ -1,16 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  DEFAULT_CONNMAN,
-  initConnman,
-  updateConnman,
-  maxInbound,
-  type ConnmanEffect,
-  type ConnmanState,
-  type ConnmanMsg,
-  type Endpoint,
-} from '../../src/connman/logic.js';
+import { DEFAULT_CONNMAN, initConnman, updateConnman, maxInbound, type ConnmanEffect, type ConnmanState, type ConnmanEvent } from '../../src/connman/logic.js';
+import type { Endpoint } from '../../src/contracts/connection.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 
 const netGroup = (host: string): string => NO_ASMAP.hostGroup(host);
@@ -19,7 +11,7 @@ const config = { ...DEFAULT_CONNMAN, groupKey: Buffer.from('k') };
 // Candidates are public addresses (11/8, one group per /16): Core puts every private one (10/8, …) in one single group.
 const ep = (host: string, port = 18444): Endpoint => ({ host, port });
 
-function run(s: ConnmanState, msg: ConnmanMsg): ConnmanEffect[] {
+function run(s: ConnmanState, msg: ConnmanEvent): ConnmanEffect[] {
   return updateConnman(s, msg).effects;
 }
 function dials(fx: ConnmanEffect[]) {
@@ -143,7 +135,7 @@ test('property: slots never exceed their targets, whatever order events arrive i
         now += 100;
         const ids = [...s.dials.keys(), ...s.peers.keys()];
         const id = ids.length ? ids[x % ids.length] : 0;
-        const msg: ConnmanMsg =
+        const msg: ConnmanEvent =
           op === 0
             ? { type: 'tick', now }
             : op === 1

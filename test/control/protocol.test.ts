@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { handleBody, MAX_BATCH, RpcError, RPC, type Json, type ParsedRequest } from '../../src/control/protocol.js';
+import { handleBody, MAX_BATCH, RpcError, RPC, type Json, type ParsedRequest } from '../../src/rpc/protocol.js';
 import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkParams, dispatch, helpIndex, METHODS, corePeerInfo } from '../../src/control/methods.js';
-import type { ControlContext } from '../../src/control/context.js';
+import type { ControlContext } from '../../src/contracts/control.js';
 import { parseIpSubnet, subnetHas, isLoopback } from '../../src/util/subnet.js';
-import { basicAuthChecker, readCookie, writeCookie } from '../../src/control/auth.js';
+import { basicAuthChecker, readCookie, writeCookie } from '../../src/rpc/auth.js';
 import { convertArgs, formatResult, treeText } from '../../src/commands/rpc.js';
-import type { PeerInfo } from '../../src/peer/actor.js';
+import type { PeerInfo } from '../../src/contracts/peer.js';
 
 const echo = async (r: ParsedRequest): Promise<Json> => {
   if (r.method === 'boom') throw new Error('kaboom');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { rpcCall } from '../../src/control/client.js';
+import { rpcCall } from '../../src/rpc/client.js';
 import type { ResourceReport } from '../../src/util/resources.js';
 import { actorResources } from '../../src/util/resources.js';
 
@@ -54,6 +54,6 @@ test('actorResources: peers folded into one line, non-peer timers counted apart'
     { path: '/root/peers', timers: [] },
     { path: '/root/peers/peer-1', timers: ['ping', 'inactivity'] },
     { path: '/root/peers/peer-2', timers: ['handshake', 'inactivity'] },
-  ]);
+  ], '/root/peers');
   assert.deepEqual(r, { actors: 5, peerActors: 2, timers: 5, nonPeerTimers: 1, timersByActor: { '/root/connman': 1, '/root/peers/*': 4 } });
 });

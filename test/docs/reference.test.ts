@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { OPTION_DEFS, defaults, type OptionDef, type Settings } from '../../src/config/options.js';
 import { METHODS } from '../../src/control/methods.js';
-import { CHAIN_RPC_METHODS } from '../../src/chain/rpc.js';
+import { CHAIN_RPC_METHODS } from '../../src/contracts/chain.js';
 import { projectRoot } from '../helpers/fixtures.js';
 import { anchors, isExternal, links, prose, section, tableRows } from '../helpers/markdown.js';
 

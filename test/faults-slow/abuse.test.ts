@@ -33,7 +33,7 @@ import { RawPeer, frame, rawVersion } from '../helpers/raw-peer.js';
 import { rawFrame, SLOW_SKIP } from '../helpers/faults.js';
 import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../../src/sim/node.js';
 import { procStatus, pct } from '../../src/sim/measure.js';
-import { rpcCall } from '../../src/control/client.js';
+import { rpcCall } from '../../src/rpc/client.js';
 import type { ResourceReport } from '../../src/util/resources.js';
 
 const RSS_BOUND_MB = 250;

@@ -12,7 +12,7 @@ import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { activePeer, SLOW_SKIP, sync } from '../helpers/faults.js';
 import { ask } from '../../supervisors/index.js';
-import type { AddressBookMsg, AddrmanInfo } from '../../src/addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo } from '../../src/contracts/addressbook.js';
 import type { NodeHandle } from '../../src/node.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 

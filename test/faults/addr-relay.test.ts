@@ -18,7 +18,7 @@ import { saveAnchors } from '../../src/addressbook/persist.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 import type { NodeHandle } from '../../src/node.js';
 import { ask } from '../../supervisors/index.js';
-import type { AddressBookMsg, AddrmanInfo } from '../../src/addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo } from '../../src/contracts/addressbook.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 let counter = 0;

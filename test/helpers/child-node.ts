@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { ask } from '../../supervisors/index.js';
 import { startNode } from '../../src/node.js';
 import { silentLogger } from '../../src/log.js';
-import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanReply, NodeAddressJson } from '../../src/addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanReply, NodeAddressJson } from '../../src/contracts/addressbook.js';
 
 interface Command {
   readonly id: number;

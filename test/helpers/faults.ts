@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { until } from './node.js';
 import { RawPeer, REGTEST_MAGIC } from './raw-peer.js';
 import type { NodeHandle } from '../../src/node.js';
-import type { PeerInfo } from '../../src/peer/actor.js';
-import type { DisconnectRecord } from '../../src/connman/logic.js';
+import type { PeerInfo } from '../../src/contracts/peer.js';
+import type { DisconnectRecord } from '../../src/contracts/connman.js';
 
 export type FaultNode = NodeHandle & { port: number; cleanup(): Promise<void> };
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { TreeNode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../../src/peer/actor.js';
+import type { PeerInfo } from '../../src/contracts/peer.js';
 import {
   BANDWIDTH_POINTS,
   PING_RESAMPLE_MS,

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { clientOptions, rpcCall, RpcCallError } from '../../src/control/client.js';
+import { clientOptions, rpcCall, RpcCallError } from '../../src/rpc/client.js';
 import { addnodeRefusal, initConnman, DEFAULT_CONNMAN } from '../../src/connman/logic.js';
 
 test('addnodeRefusal: Core’s messages for adding twice and removing what was never added', () => {

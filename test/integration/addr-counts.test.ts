@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fedNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { rpcCall } from '../../src/control/client.js';
+import { rpcCall } from '../../src/rpc/client.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 
 const FIRST = [5, 23, 31, 37, 45, 51, 62, 77, 88, 91, 104, 130, 141, 152, 163, 176, 185, 193, 203, 212];

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { RawPeer, type RawListener } from '../helpers/raw-peer.js';
-import type { AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/addressbook/actor.js';
+import type { AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/contracts/addressbook.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 
 const SCRIPT = fileURLToPath(new URL('../helpers/child-node.js', import.meta.url));

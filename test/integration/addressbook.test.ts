@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { ask } from '../../supervisors/index.js';
 import { testNode, until, fedNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import type { AddressBookMsg, AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/addressbook/actor.js';
-import type { Endpoint } from '../../src/connman/logic.js';
+import type { AddressBookMsg, AddrmanInfo, BanEntryJson, NodeAddressJson } from '../../src/contracts/addressbook.js';
+import type { Endpoint } from '../../src/contracts/connection.js';
 import type { TimedNetAddress } from '../../src/wire/address.js';
 import type { NodeHandle } from '../../src/node.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer, frame } from '../helpers/raw-peer.js';
-import type { PeerInfo } from '../../src/peer/actor.js';
+import type { PeerInfo } from '../../src/contracts/peer.js';
 
 const MAX_SEND = 64 * 1024;
 

@@ -13,8 +13,8 @@ import { peerdBin } from '../helpers/cli.js';
 import { projectRoot } from '../helpers/fixtures.js';
 import { until, testNode } from '../helpers/node.js';
 import { chainOf, serveBlocks, tmpDir } from '../helpers/chain.js';
-import { rpcCall } from '../../src/control/client.js';
-import { readCookie } from '../../src/control/auth.js';
+import { rpcCall } from '../../src/rpc/client.js';
+import { readCookie } from '../../src/rpc/auth.js';
 
 interface Running {
   readonly proc: ChildProcess;

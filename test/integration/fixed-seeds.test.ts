@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ask } from '../../supervisors/index.js';
 import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import type { AddressBookMsg, AddrmanInfo } from '../../src/addressbook/actor.js';
+import type { AddressBookMsg, AddrmanInfo } from '../../src/contracts/addressbook.js';
 import type { NodeHandle } from '../../src/node.js';
 
 const info = (n: NodeHandle) => ask<AddressBookMsg, AddrmanInfo>(n.addressbook(), (replyTo) => ({ type: 'info', replyTo }), 5000);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { testNode, until } from '../helpers/node.js';
-import { clientOptions, rpcCall, RpcCallError } from '../../src/control/client.js';
+import { clientOptions, rpcCall, RpcCallError } from '../../src/rpc/client.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from '../../src/wire/constants.js';
 
 type ListenerJson = {

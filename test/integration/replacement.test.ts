@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import type { KillMode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../../src/peer/actor.js';
+import type { PeerInfo } from '../../src/contracts/peer.js';
 
 type Node = Awaited<ReturnType<typeof testNode>>;
 

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { execFile } from 'node:child_process';
 import Client from 'bitcoin-core';
 import { testNode, until } from '../helpers/node.js';
-import { rpcCall, RpcCallError } from '../../src/control/client.js';
+import { rpcCall, RpcCallError } from '../../src/rpc/client.js';
 
 type Node = Awaited<ReturnType<typeof testNode>>;
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testNode, until } from '../helpers/node.js';
-import { clientOptions, rpcCall } from '../../src/control/client.js';
+import { clientOptions, rpcCall } from '../../src/rpc/client.js';
 import { peerdBin as bin, runPeerd as run } from '../helpers/cli.js';
 
 

@@ -10,7 +10,7 @@ import { makeBlock } from '../../src/wire/block.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { clientOptions, rpcCall } from '../../src/control/client.js';
+import { clientOptions, rpcCall } from '../../src/rpc/client.js';
 import { MSG_WITNESS_BLOCK } from '../../src/wire/constants.js';
 import { answerHeaders, chainOf, displayHex, serveBlocks, tmpDir } from '../helpers/chain.js';
 

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer, frame } from '../helpers/raw-peer.js';
-import type { PeerMsg } from '../../src/peer/actor.js';
+import type { PeerMsg } from '../../src/contracts/peer.js';
 import { UNKNOWN_COMMAND } from '../../src/wire/messages.js';
 import { tell } from '../../supervisors/index.js';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer, rawVersion, tcpHandles } from '../helpers/raw-peer.js';
-import type { DisconnectRecord } from '../../src/connman/logic.js';
+import type { DisconnectRecord } from '../../src/contracts/connman.js';
 
 async function disconnectOf(node: { disconnects(): Promise<DisconnectRecord[]> }, what: string): Promise<DisconnectRecord> {
   let rec: DisconnectRecord | undefined;

@@ -16,7 +16,7 @@ import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';
 import { tmpDir } from '../helpers/chain.js';
 import { coreBin, missingCore } from '../helpers/core.js';
-import { clientOptions, rpcCall } from '../../src/control/client.js';
+import { clientOptions, rpcCall } from '../../src/rpc/client.js';
 
 test('interop: Bitcoin Core syncs regtest-2000 from peerd alone', { timeout: 180_000 }, async (t) => {
   const bitcoind = coreBin('bitcoind');

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rpcCall } from '../../src/control/client.js';
+import { rpcCall } from '../../src/rpc/client.js';
 import type { NetReport } from '../../src/net/report.js';
 import { peerdBin, runPeerd } from '../helpers/cli.js';
 import { login, request } from '../helpers/inspect.js';

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initPeer, stepPeer, type PeerEffect, type PeerSettings, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
+import { initPeer, stepPeer, type PeerEffect, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
+import type { PeerSettings } from '../../src/contracts/peer.js';
 import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
 import type { Message, VersionMessage } from '../../src/wire/messages.js';
-import type { ConnType } from '../../src/connman/logic.js';
+import type { ConnType } from '../../src/contracts/connection.js';
 
 const settings: PeerSettings = {
   ourServices: 0x409n,

@@ -21,6 +21,8 @@ import {
   worker,
   countChildren,
   SupervisorError,
+  actorName,
+  narrowRef,
   type Down,
   type ExitReason,
   type Ref,
@@ -117,6 +119,24 @@ test('typed refs cannot be mixed up; tell/ask are typed', async () => {
   void wrong;
   const reply: string = await ask(p, ping, 1000);
   assert.equal(reply, 'pong:p:1');
+  await rt.stop();
+});
+
+test('names: lookup is typed by the name; narrowRef hands out a part of what an actor accepts', async () => {
+  const rt = new Runtime();
+  const P = actorName<ProbeMsg>('/p');
+  assert.equal(rt.lookup(P), undefined, 'nothing alive there yet');
+  const p = rt.spawn(probe, { id: 'p' }, { name: 'p' });
+  const found: Ref<ProbeMsg> | undefined = rt.lookup(P);
+  assert.equal(found?.path, '/p');
+  // @ts-expect-error a name types its lookup: the actor at P does not accept { type: 'inc' }
+  const wrong: Ref<{ type: 'inc' }> | undefined = rt.lookup(P);
+  void wrong;
+  type Ping = Extract<ProbeMsg, { type: 'ping' }>;
+  const part: Ref<Ping> = narrowRef<Ping>(p);
+  assert.equal(await ask<Ping, string>(part, (replyTo) => ({ type: 'ping', replyTo }), 1000), 'pong:p:1');
+  // @ts-expect-error narrowRef only narrows: { type: 'inc' } is not something the probe accepts
+  narrowRef<{ type: 'inc' }>(p);
   await rt.stop();
 });
 

@@ -10,7 +10,7 @@ import React from 'react';
 import { render } from 'ink-testing-library';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { rpcCall } from '../../src/control/client.js';
+import { rpcCall } from '../../src/rpc/client.js';
 import { App, TopController } from '../../src/top/app.js';
 
 test('top e2e: both peers on screen; K kicks the selected one and the screen follows; T throttles; node down is reported; q quits', async () => {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Json } from '../../src/control/protocol.js';
-import { RpcCallError } from '../../src/control/client.js';
+import type { Json } from '../../src/rpc/protocol.js';
+import { RpcCallError } from '../../src/rpc/client.js';
 import {
   addTotals,
   EMPTY_BANDWIDTH,

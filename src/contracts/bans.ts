@@ -2,7 +2,9 @@
  * Bans and discouragement, as plain data over an explicit clock. A ban (operator's `setban`)
  * covers a subnet until a time: no connection in either direction. Discouragement (automatic,
  * for misbehaviour) covers one address for 24 h: never dialled, and let in only while inbound
- * slots are to spare (preferred for eviction). The address-book actor will own and persist this.
+ * slots are to spare (preferred for eviction). The address book owns and persists the list; the
+ * connection manager receives a copy (`ban-list`, contracts/addressbook.ts) and reads it with
+ * `isBanned`/`isDiscouraged`, so both share this one definition.
  */
 import { normalizeIp } from '../netaddress/netaddress.js';
 import { parseIpSubnet, subnetHas, type IpSubnet } from '../util/subnet.js';

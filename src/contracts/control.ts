@@ -1,60 +1,35 @@
 /**
- * What the RPC methods see of the node: a small, handle-like interface. `node.ts` builds the
- * real one; tests build fakes, so every method is testable without HTTP.
+ * The control actor's contract (`/root/control`, the JSON-RPC server): what it answers about
+ * itself, and the node as its RPC methods — and the inspector, which runs the same methods — see
+ * it (`ControlContext`). The node builds the real context (control/spec.ts); tests build fakes,
+ * so every method is testable without HTTP.
  */
-import type { Ref, ActorInfo, TreeNode, KillMode } from '../../supervisors/index.js';
-import type { PeerInfo } from '../peer/actor.js';
-import type { DisconnectRecord } from '../connman/logic.js';
-import type { AddedNodeInfo } from '../connman/actor.js';
+import { actorName, type ActorInfo, type KillMode, type Ref, type TreeNode } from '../../supervisors/index.js';
 import type { Settings } from '../config/options.js';
-import type { NetworkParams } from '../wire/network.js';
-import type { ChainRpcMethod, ChainRpcReply } from '../chain/rpc.js';
-import type { Json } from './protocol.js';
+import type { Json } from '../rpc/protocol.js';
 import type { UploadStatus } from '../throttle/upload-target.js';
+import type { NetworkParams } from '../wire/network.js';
+import type { AddressBookQuery } from './addressbook.js';
+import type { ChainRpcMethod, ChainRpcReply } from './chain.js';
+import type { AddedNodeInfo, DisconnectRecord } from './connman.js';
+import type { PeerInfo } from './peer.js';
+import { ROOT } from './root.js';
 
-/** Core's listbanned entry. */
-export interface BannedEntry {
-  readonly address: string;
-  readonly ban_created: number;
-  readonly banned_until: number;
-  readonly ban_duration: number;
-  readonly time_remaining: number;
+/** The RPC server's counters. */
+export interface RpcStats {
+  requests: number;
+  authFailures: number;
+  refused: number;
+  tooLarge: number;
+  inFlight: number;
 }
 
-/** Core's getnodeaddresses entry. */
-export interface NodeAddressEntry {
-  readonly time: number;
-  readonly services: number;
-  readonly address: string;
-  readonly port: number;
-  readonly network: string;
-}
+/** What others ask the control actor: the addresses its servers are bound to (port 0 resolved), its counters. */
+export type ControlMsg =
+  | { readonly type: 'address'; readonly replyTo: Ref<{ host: string; port: number }[]> }
+  | { readonly type: 'stats'; readonly replyTo: Ref<RpcStats> };
 
-export type AddrmanInfo = Record<string, { readonly new: number; readonly tried: number; readonly total: number }>;
-
-/** One peer's addr_processed and addr_rate_limited, as the address book (where the rate limiter is) counts them. */
-export interface PeerAddrCounts {
-  readonly id: number;
-  readonly addrProcessed: number;
-  readonly addrRateLimited: number;
-}
-
-export interface AbReply {
-  readonly ok: boolean;
-  readonly error?: string;
-}
-
-/** The messages the control actor sends to the address book at `/root/addressbook`. */
-export type AddressBookControlMsg =
-  | { readonly type: 'ban'; readonly subnet: string; readonly untilMs: number; readonly reason: string; readonly replyTo: Ref<AbReply> }
-  | { readonly type: 'unban'; readonly subnet: string; readonly replyTo: Ref<AbReply> }
-  | { readonly type: 'list-bans'; readonly replyTo: Ref<BannedEntry[]> }
-  | { readonly type: 'clear-bans'; readonly replyTo: Ref<AbReply> }
-  | { readonly type: 'node-addresses'; readonly count: number; readonly network?: string; readonly replyTo: Ref<NodeAddressEntry[]> }
-  | { readonly type: 'info'; readonly replyTo: Ref<AddrmanInfo> }
-  | { readonly type: 'peer-addr-counts'; readonly replyTo: Ref<PeerAddrCounts[]> };
-
-export const ADDRESSBOOK_PATH = '/root/addressbook';
+export const CONTROL = actorName<ControlMsg>(`${ROOT.path}/control`);
 
 /** Limits in force, bytes/s (0 = unlimited). */
 export type NetLimits = {
@@ -109,7 +84,7 @@ export interface ControlContext {
   /** Runs a chain method in the block actor; null when it is not running. */
   askChain(method: ChainRpcMethod, args: readonly (Json | undefined)[]): Promise<ChainRpcReply> | null;
   /** Asks the address book; null when it is not running. */
-  askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookControlMsg): Promise<R> | null;
+  askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookQuery): Promise<R> | null;
   /** Stops the node (after the reply to `stop` is sent). */
   stop(): void;
 }

@@ -1,0 +1,19 @@
+/**
+ * What a connection is, for every actor that deals with one: where it goes (`Endpoint`) and what
+ * kind it is (`ConnType`, Core's ConnectionType). The connection manager decides both; the peer,
+ * the address book and the block actor read them.
+ */
+import { normalizeIp } from '../netaddress/netaddress.js';
+
+export type ConnType = 'inbound' | 'outbound-full-relay' | 'block-relay-only' | 'manual' | 'feeler' | 'addr-fetch';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port` (`[v6]:port`), the host normalised: the key an endpoint is known by everywhere. */
+export function endpointKey(e: Endpoint): string {
+  const h = normalizeIp(e.host);
+  return h.includes(':') ? `[${h}]:${e.port}` : `${h}:${e.port}`;
+}
