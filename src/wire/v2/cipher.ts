@@ -24,6 +24,8 @@ export const IGNORE_BIT = 0x80;
 export const MAX_PACKET_CONTENTS = 0xffffff;
 
 const EMPTY = Buffer.alloc(0);
+/** Scratch for plaintext lengths (every use is synchronous). */
+const lenScratch = Buffer.alloc(LENGTH_SIZE);
 const HEADER_PLAIN = Buffer.of(0);
 const HEADER_IGNORE = Buffer.of(IGNORE_BIT);
 
@@ -51,7 +53,6 @@ export class V2PacketCipher {
   private readonly sendP: FSChaCha20Poly1305;
   private readonly recvL: FSChaCha20;
   private readonly recvP: FSChaCha20Poly1305;
-  private readonly lenPlain = Buffer.alloc(LENGTH_SIZE);
 
   constructor(keys: V2Keys, initiating: boolean) {
     this.sessionId = keys.sessionId;
@@ -82,7 +83,7 @@ export class V2PacketCipher {
   encryptParts(first: Uint8Array, rest: readonly Uint8Array[], contentsLength: number, aad: Uint8Array = EMPTY): Buffer {
     if (contentsLength > MAX_PACKET_CONTENTS) throw new RangeError(`packet contents of ${contentsLength} bytes exceed ${MAX_PACKET_CONTENTS}`);
     const out = Buffer.allocUnsafe(EXPANSION + contentsLength);
-    const len = this.lenPlain;
+    const len = lenScratch;
     len[0] = contentsLength & 0xff;
     len[1] = (contentsLength >>> 8) & 0xff;
     len[2] = (contentsLength >>> 16) & 0xff;
@@ -99,7 +100,7 @@ export class V2PacketCipher {
 
   /** The contents length of the next packet, from its 3 encrypted length bytes. */
   decryptLength(enc: Uint8Array): number {
-    const p = this.recvL.crypt(enc.subarray(0, LENGTH_SIZE), this.lenPlain, 0);
+    const p = this.recvL.crypt(enc.subarray(0, LENGTH_SIZE), lenScratch, 0);
     return p[0] | (p[1] << 8) | (p[2] << 16);
   }
 

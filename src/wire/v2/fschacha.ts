@@ -6,7 +6,6 @@
  * - {@link FSChaCha20} encrypts the 3-byte packet lengths: one keystream per key, each chunk takes
  *   the next bytes; after 224 chunks the next 32 keystream bytes become the key, the block
  *   counter restarts at 0 and the nonce (4 zero bytes ‖ rekey count as u64 LE) moves on.
- *   224 × 3 + 32 = 704 bytes = 11 ChaCha20 blocks, so one cipher call per 224 packets.
  * - {@link FSChaCha20Poly1305} encrypts packet contents: message i of the current key uses the
  *   nonce (i as u32 LE) ‖ (rekey count as u64 LE); after 224 messages the new key is the first 32
  *   bytes of the AEAD encryption of 32 zero bytes under nonce ffffffff ‖ (rekey count as u64 LE),
@@ -20,19 +19,36 @@ export const REKEY_INTERVAL = 224;
 export const TAG_SIZE = 16;
 
 const BLOCK = 64;
-/** Keystream blocks one FSChaCha20 key yields for 3-byte chunks: (224 × 3 + 32) / 64. */
-const EPOCH_BLOCKS = (REKEY_INTERVAL * 3 + 32) / BLOCK;
+/**
+ * Keystream blocks generated at a time: 3 blocks = 64 length chunks. A key lasts 224 chunks and
+ * 32 bytes (11 blocks), so one call to OpenSSL per 64 packets, and 192 bytes held per direction.
+ */
+const REFILL_BLOCKS = 3;
 const EMPTY = Buffer.alloc(0);
-let zeros = Buffer.alloc(EPOCH_BLOCKS * BLOCK);
+let zeros = Buffer.alloc(REFILL_BLOCKS * BLOCK);
+/** Scratch for nonces and IVs: every use is synchronous and OpenSSL copies them. */
+const scratchNonce = Buffer.alloc(12);
+const scratchIv = Buffer.alloc(16);
 
 function zeroBytes(n: number): Buffer {
   if (zeros.length < n) zeros = Buffer.alloc(n);
   return zeros.subarray(0, n);
 }
 
+/**
+ * A copy of `b` in its own exact-size memory. Long-lived small buffers are made this way, not
+ * with Buffer.from (whose copies of less than 4 KiB share Node's 8 KiB pool slabs, so a few
+ * bytes kept per connection could pin a slab each).
+ */
+export function ownCopy(b: Uint8Array): Buffer {
+  const c = Buffer.alloc(b.length);
+  c.set(b);
+  return c;
+}
+
 function checkKey(key: Uint8Array): Buffer {
   if (key.length !== 32) throw new TypeError(`key must be 32 bytes, not ${key.length}`);
-  return Buffer.from(key); // a copy: the caller's buffer is not kept alive or changed
+  return ownCopy(key); // the caller's buffer is neither kept alive nor changed
 }
 
 /** Writes n as a u64 LE at `at` (n < 2⁵³). */
@@ -43,7 +59,7 @@ function writeU64LE(buf: Buffer, n: number, at: number): void {
 
 /** ChaCha20 (RFC 8439) keystream: `n` bytes from block `counter` of (key, nonce). */
 function chacha20Keystream(key: Buffer, nonce12: Buffer, counter: number, n: number): Buffer {
-  const iv = Buffer.allocUnsafe(16); // OpenSSL's ChaCha20 IV: u32 LE block counter ‖ 96-bit nonce
+  const iv = scratchIv; // OpenSSL's ChaCha20 IV: u32 LE block counter ‖ 96-bit nonce
   iv.writeUInt32LE(counter >>> 0, 0);
   nonce12.copy(iv, 4);
   return createCipheriv('chacha20', key, iv).update(zeroBytes(n));
@@ -52,7 +68,6 @@ function chacha20Keystream(key: Buffer, nonce12: Buffer, counter: number, n: num
 /** The length cipher. `crypt` both encrypts and decrypts. */
 export class FSChaCha20 {
   private key: Buffer;
-  private readonly nonce = Buffer.alloc(12);
   private rekeys = 0;
   private chunks = 0;
   private block = 0;
@@ -68,7 +83,7 @@ export class FSChaCha20 {
     const ks = this.keystream(input.length);
     for (let i = 0; i < input.length; i++) out[at + i] = input[i] ^ ks[i];
     if (++this.chunks === REKEY_INTERVAL) {
-      this.key = Buffer.from(this.keystream(32));
+      this.key = ownCopy(this.keystream(32));
       this.rekeys++;
       this.chunks = 0;
       this.block = 0;
@@ -83,11 +98,20 @@ export class FSChaCha20 {
   private keystream(n: number): Buffer {
     const avail = this.ks.length - this.ksPos;
     if (avail < n) {
-      const blocks = Math.max(EPOCH_BLOCKS, Math.ceil((n - avail) / BLOCK));
-      writeU64LE(this.nonce, this.rekeys, 4);
-      const fresh = chacha20Keystream(this.key, this.nonce, this.block, blocks * BLOCK);
+      const blocks = Math.max(REFILL_BLOCKS, Math.ceil((n - avail) / BLOCK));
+      const nonce = scratchNonce;
+      nonce.writeUInt32LE(0, 0);
+      writeU64LE(nonce, this.rekeys, 4);
+      const fresh = chacha20Keystream(this.key, nonce, this.block, blocks * BLOCK);
       this.block += blocks;
-      this.ks = avail === 0 ? fresh : Buffer.concat([this.ks.subarray(this.ksPos), fresh]);
+      if (avail === 0) {
+        this.ks = fresh;
+      } else {
+        const ks = Buffer.alloc(avail + fresh.length);
+        this.ks.copy(ks, 0, this.ksPos);
+        fresh.copy(ks, avail);
+        this.ks = ks;
+      }
       this.ksPos = 0;
     }
     const out = this.ks.subarray(this.ksPos, this.ksPos + n);
@@ -154,7 +178,7 @@ export class FSChaCha20Poly1305 {
   }
 
   private nextNonce(): Buffer {
-    const nonce = Buffer.allocUnsafe(12);
+    const nonce = scratchNonce;
     nonce.writeUInt32LE(this.packets, 0);
     writeU64LE(nonce, this.rekeys, 4);
     return nonce;
@@ -162,7 +186,7 @@ export class FSChaCha20Poly1305 {
 
   private advance(): void {
     if (++this.packets < REKEY_INTERVAL) return;
-    const nonce = Buffer.allocUnsafe(12);
+    const nonce = scratchNonce;
     nonce.writeUInt32LE(0xffffffff, 0);
     writeU64LE(nonce, this.rekeys, 4);
     this.key = chacha20Keystream(this.key, nonce, 1, 32);

@@ -35,7 +35,7 @@ import type { DecipherChaCha20Poly1305 } from 'node:crypto';
 import { COMMAND_SIZE, FRAME_HEADER_SIZE, MAX_PROTOCOL_MESSAGE_LENGTH } from '../constants.js';
 import { EXPANSION, HEADER_SIZE, IGNORE_BIT, LENGTH_SIZE, MAX_PACKET_CONTENTS, V2PacketCipher } from './cipher.js';
 import { ELLSWIFT_SIZE, ellswiftEncode, isValidPrivateKey } from './ellswift.js';
-import { TAG_SIZE } from './fschacha.js';
+import { TAG_SIZE, ownCopy } from './fschacha.js';
 import { GARBAGE_TERMINATOR_SIZE } from './keys.js';
 import { decodeContents, messageTypeSize, writeMessageType } from './message-type.js';
 
@@ -126,10 +126,11 @@ export class V2Transport {
   /** Largest packet contents accepted: message type (up to 13 bytes) + maxPayload. */
   readonly maxContents: number;
 
-  private readonly magic: Buffer;
+  /** Network magic ‖ "version\0\0\0\0\0": the first 16 bytes of a v1 connection. */
   private readonly v1Prefix: Buffer;
+  // Handshake inputs, released (the private key wiped) once the keys are derived.
   private privateKey: Buffer;
-  private readonly entropy: Buffer;
+  private entropy: Buffer;
   private garbage: Buffer;
   private ours: Buffer | null;
   private readonly decoys: readonly Uint8Array[];
@@ -146,7 +147,7 @@ export class V2Transport {
   private decoysReceived = 0;
 
   // Receive buffers: the key, the garbage, the current packet.
-  private readonly keyBuf = Buffer.alloc(ELLSWIFT_SIZE);
+  private keyBuf = Buffer.alloc(ELLSWIFT_SIZE);
   private keyLen = 0;
   private garb: Buffer | null = null;
   private garbLen = 0;
@@ -170,12 +171,13 @@ export class V2Transport {
     this.maxContents = Math.min(MAX_PACKET_CONTENTS, 1 + COMMAND_SIZE + maxPayload);
     this.role = opts.role;
     this.initiating = opts.role === 'initiator';
-    this.magic = Buffer.from(opts.magic);
-    this.v1Prefix = Buffer.concat([this.magic, VERSION_COMMAND]);
-    this.privateKey = Buffer.from(opts.privateKey);
-    this.entropy = Buffer.from(opts.entropy);
-    this.garbage = Buffer.from(opts.garbage);
-    this.ours = opts.ellswift === undefined ? null : Buffer.from(opts.ellswift);
+    this.v1Prefix = Buffer.alloc(V1_PREFIX_SIZE);
+    this.v1Prefix.set(opts.magic);
+    this.v1Prefix.set(VERSION_COMMAND, 4);
+    this.privateKey = ownCopy(opts.privateKey);
+    this.entropy = ownCopy(opts.entropy);
+    this.garbage = ownCopy(opts.garbage);
+    this.ours = opts.ellswift === undefined ? null : ownCopy(opts.ellswift);
     this.decoys = opts.decoys ?? [];
     this.versionContents = opts.versionContents ?? EMPTY;
     this.recv = this.initiating ? Recv.Key : Recv.MaybeV1;
@@ -306,7 +308,10 @@ export class V2Transport {
   // --- sending ---------------------------------------------------------------------------------
 
   private ourKey(): Buffer {
-    if (this.ours === null) this.ours = ellswiftEncode(this.privateKey, this.entropy);
+    if (this.ours === null) {
+      this.ours = ownCopy(ellswiftEncode(this.privateKey, this.entropy));
+      this.entropy = EMPTY;
+    }
     return this.ours;
   }
 
@@ -333,13 +338,16 @@ export class V2Transport {
       ellswiftOurs: this.ourKey(),
       ellswiftTheirs: this.keyBuf,
       initiating: this.initiating,
-      magic: this.magic,
+      magic: this.v1Prefix.subarray(0, 4),
     });
     this.cipher = cipher;
     this.privateKey.fill(0);
     this.privateKey = EMPTY;
+    this.entropy = EMPTY;
+    this.ours = EMPTY;
+    this.keyBuf = EMPTY;
     this.recv = Recv.Garbage;
-    this.garb = Buffer.allocUnsafe(MAX_GARBAGE_SIZE + GARBAGE_TERMINATOR_SIZE);
+    this.garb = Buffer.alloc(MAX_GARBAGE_SIZE + GARBAGE_TERMINATOR_SIZE);
     this.garbLen = 0;
     const parts: Buffer[] = [cipher.sendGarbageTerminator];
     let aad: Buffer = this.garbage;
@@ -403,7 +411,7 @@ export class V2Transport {
   private keyAdded(out: V2Event[]): boolean {
     if (!this.initiating && this.keyLen >= V1_PREFIX_SIZE && this.keyBuf.compare(VERSION_COMMAND, 0, VERSION_COMMAND.length, 4, V1_PREFIX_SIZE) === 0) {
       // Bytes 0..4 differ from our magic (else we would have fallen back to v1).
-      this.fail('wrong-network', `a v1 version message with magic ${this.keyBuf.toString('hex', 0, 4)}, not ${this.magic.toString('hex')}: a peer of another network`, out);
+      this.fail('wrong-network', `a v1 version message with magic ${this.keyBuf.toString('hex', 0, 4)}, not ${this.v1Prefix.toString('hex', 0, 4)}: a peer of another network`, out);
       return false;
     }
     if (this.keyLen === ELLSWIFT_SIZE) this.completeKey(out);
@@ -422,7 +430,7 @@ export class V2Transport {
     const at = garb.subarray(0, this.garbLen).indexOf(term, Math.max(0, before - GARBAGE_TERMINATOR_SIZE + 1));
     if (at >= 0) {
       const end = at + GARBAGE_TERMINATOR_SIZE;
-      this.recvAad = Buffer.from(garb.subarray(0, at));
+      this.recvAad = ownCopy(garb.subarray(0, at));
       this.garb = null;
       this.garbLen = 0;
       this.recv = Recv.Length;
