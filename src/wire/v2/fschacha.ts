@@ -155,8 +155,8 @@ export class FSChaCha20Poly1305 {
   encrypt(aad: Uint8Array, plaintext: Uint8Array): Buffer {
     const c = this.beginEncrypt(aad, plaintext.length);
     const body = c.update(plaintext);
-    c.final();
-    return Buffer.concat([body, c.getAuthTag()]);
+    const rest = c.final();
+    return Buffer.concat([body, rest, c.getAuthTag()]);
   }
 
   /** The plaintext of the next message (ciphertext ‖ tag), or null when it does not authenticate. The cipher moves on either way. */
@@ -169,12 +169,13 @@ export class FSChaCha20Poly1305 {
     const d = this.beginDecrypt(aad, n);
     const plain = d.update(sealed.subarray(0, n));
     d.setAuthTag(sealed.subarray(n));
+    let rest: Buffer;
     try {
-      d.final();
+      rest = d.final();
     } catch {
       return null;
     }
-    return plain;
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   }
 
   private nextNonce(): Buffer {

@@ -476,7 +476,8 @@ export class V2Transport {
     if (this.tagLen < TAG_SIZE) return pos;
     d.setAuthTag(this.tag);
     try {
-      d.final();
+      const rest = d.final(); // empty for a stream cipher; kept should OpenSSL ever hold bytes back
+      if (rest.length > 0) this.plain.push(rest);
     } catch {
       return this.fail('bad-packet', `a packet of ${this.contentsLen} bytes of contents does not authenticate${this.recvAad !== null ? ' (the first after the garbage)' : ''}`, out);
     }
