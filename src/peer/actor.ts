@@ -302,7 +302,9 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   try {
     for (let f = d.next(); f !== null && !sh.closing; f = sh.sendPaused ? null : d.next()) {
       if (f.kind === 'error') {
-        close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, true);
+        // Core disconnects on a wrong network magic without punishing: at the start of a connection it
+        // is what a BIP324 (v2) opening or a node of another network looks like, not misbehaviour.
+        close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, f.code !== 'bad-magic');
         return;
       }
       count(sh.recvPerMsg, f.command, f.payload.length + 24);

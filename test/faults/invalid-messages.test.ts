@@ -90,6 +90,7 @@ test('p2p_invalid_messages: framing, oversized counts, malformed addrv2, huge un
           p.sendRaw(rawFrame('badmsg\x01', Buffer.from([1, 0x64]), { magic: 0xffffffff }));
         },
         /framing error: bad-magic/,
+        false,
       ),
     );
 

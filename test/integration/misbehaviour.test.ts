@@ -125,11 +125,11 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
       ),
     );
 
-    await t.test('the mainnet magic on a regtest node → disconnect', () =>
-      expectDisconnect(node, (p) => void p.send(rawVersion(), networkParams('main').magic), /bad-magic/),
+    await t.test('the mainnet magic on a regtest node → disconnect, not misbehaviour (Core)', () =>
+      expectDisconnect(node, (p) => void p.send(rawVersion(), networkParams('main').magic), /bad-magic/, false),
     );
 
-    await t.test('random garbage (a BIP324-like 64-byte opening) → disconnect', () =>
+    await t.test('random garbage (a BIP324-like 64-byte opening) → disconnect, never counted as misbehaviour', () =>
       expectDisconnect(
         node,
         (p) => {
@@ -138,6 +138,7 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
           p.sendRaw(g);
         },
         /bad-magic/,
+        false,
       ),
     );
 
