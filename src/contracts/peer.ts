@@ -26,7 +26,7 @@ export interface PeerSettings {
 /** Where a peer reports: the connection manager's messages it sends. */
 export type PeerReport =
   | {
-      readonly type: 'peer-ready';
+      readonly type: 'peer-connected';
       readonly id: number;
       readonly services: bigint;
       readonly relayTxs: boolean;
@@ -37,7 +37,7 @@ export type PeerReport =
       readonly startHeight?: number;
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
-  | { readonly type: 'peer-closing'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
+  | { readonly type: 'peer-disconnected'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
 
 /** Messages from the wire, with the peer they came from, for the address book and the block actor. */
 export interface FromPeer {
@@ -54,7 +54,7 @@ export interface FromPeer {
 /** What a peer tells the block actor besides wire messages: it is ready (handshake done), or gone. */
 export type ChainPeerEvent =
   | {
-      readonly type: 'peer-up';
+      readonly type: 'peer-connected';
       readonly peer: number;
       readonly self: Ref<PeerMsg>;
       readonly inbound: boolean;
@@ -66,7 +66,7 @@ export type ChainPeerEvent =
       /** It has the noban (and so download) permission: no upload target applies to it. */
       readonly noban: boolean;
     }
-  | { readonly type: 'peer-down'; readonly peer: number };
+  | { readonly type: 'peer-disconnected'; readonly peer: number };
 
 /** Wire messages for the block actor that came in together (one receive chunk), in order: one mailbox turn for all. */
 export interface FromPeerBatch {

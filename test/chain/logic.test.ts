@@ -24,7 +24,7 @@ function chain(n: number, seed = 0): GeneratedBlock[] {
 
 function up(s: ChainState, peer: number, now = T0, over: { inbound?: boolean; services?: bigint; preferHeaders?: boolean } = {}): ChainEffect[] {
   return stepChain(s, {
-    type: 'peer-up',
+    type: 'peer-connected',
     peer,
     inbound: over.inbound ?? false,
     connType: over.inbound ? 'inbound' : 'outbound-full-relay',
