@@ -22,7 +22,7 @@ import {
   narrowRef,
 } from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
-import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerReport, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
+import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type ToConnman, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
 import type { AddressBookMsg, AddrmanInfo, BanListUpdate, BookChanged, Candidate } from '../contracts/addressbook.js';
@@ -126,7 +126,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: So
     magic: a.magic,
     settings,
     startHeight: a.startHeight(),
-    reportTo: narrowRef<PeerReport>(ctx.self),
+    reportTo: narrowRef<ToConnman>(ctx.self),
     ...(a.addressbook ? { addressbook: narrowRef<FromPeer>(a.addressbook) } : {}),
     ...(a.chain ? { chain: a.chain } : {}),
     ...(sh.logic.peers.get(id)?.noban ? { noban: true } : {}),

@@ -1,6 +1,6 @@
 /**
  * The peer actor's contract: what others send a peer (`PeerMsg`), what it answers (`PeerInfo`),
- * what it tells the connection manager (`PeerReport`), the address book (`FromPeer`) and the block
+ * what it tells the connection manager (`ToConnman`), the address book (`FromPeer`) and the block
  * actor (`ToChain`), what it is started with (`PeerArgs`), and where peers live (`PEERS`, the
  * `peers` dynamic supervisor, one child `peer-<id>` per connection).
  */
@@ -23,8 +23,8 @@ export interface PeerSettings {
   readonly nonceKey: Uint8Array;
 }
 
-/** Where a peer reports: the connection manager's messages it sends. */
-export type PeerReport =
+/** What a peer tells the connection manager: connected (handshake done), its stats, disconnected and why. */
+export type ToConnman =
   | {
       readonly type: 'peer-connected';
       readonly id: number;
@@ -51,7 +51,7 @@ export interface FromPeer {
   readonly sendAddrV2?: boolean;
 }
 
-/** What a peer tells the block actor besides wire messages: it is ready (handshake done), or gone. */
+/** What a peer tells the block actor besides wire messages: connected (handshake done), or disconnected. */
 export type ChainPeerEvent =
   | {
       readonly type: 'peer-connected';
@@ -89,7 +89,7 @@ export interface PeerArgs {
   readonly magic: number;
   readonly settings: PeerSettings;
   readonly startHeight: number;
-  readonly reportTo: Ref<PeerReport>;
+  readonly reportTo: Ref<ToConnman>;
   readonly addressbook?: Ref<FromPeer>;
   readonly chain?: Ref<ToChain>;
   /** Accepted on a noban bind: never banned, exempt from the upload target. */
