@@ -1,7 +1,8 @@
 // The shape of the code, checked by `npm run lint` (docs/ARCHITECTURE.md, "Layers"):
 //
 //   wire ← base (util, config, netaddress, throttle, rpc, log) ← supervisors ← contracts
-//        ← actors (peer, addressbook, chain, connman, store, control, inspect) ← node ← tools ← commands
+//        ← actors (peer, addressbook, chain, connman, store, control, inspect) ← node
+//        ← tools (src/tools/: chaos, sim, soak, testnet, chain; and src/top/) ← commands
 //
 // Every import is counted, `import type` included: a cycle of types is still two modules that
 // cannot be understood, changed or moved apart. Tests and benchmarks may import anything.
@@ -12,12 +13,9 @@ const SUPERVISORS = '^supervisors/';
 const CONTRACTS = '^src/contracts/';
 const ACTORS = '^src/(peer|addressbook|chain|connman|store|control|inspect)/';
 const NODE = '^src/(node|tree|index)[.]ts$';
-const TOOLS = '^src/(chaos|sim|soak|net|top)/';
+const TOOLS = '^src/(tools|top)/';
 const COMMANDS = '^src/commands/|^src/cli[.]ts$';
 const OURS = '^(src|supervisors)/';
-
-/** Tool code that still lives in an actor's folder (issue 15, item 5 moves it to the tools' area). */
-const TOOL_CODE_IN_ACTOR_FOLDERS = '^src/chain/(generate|serve|blockfile)[.]ts$';
 
 export default {
   forbidden: [
@@ -66,9 +64,18 @@ export default {
     {
       name: 'actors-below-the-node',
       severity: 'error',
-      comment: 'Actors import neither the node (node.ts, tree.ts, index.ts) nor the tools and commands above it.',
+      comment: 'Actors import neither the node (node.ts, tree.ts, index.ts) nor the commands above it.',
       from: { path: ACTORS },
-      to: { path: [NODE, TOOLS, COMMANDS] },
+      to: { path: [NODE, COMMANDS] },
+    },
+    {
+      name: 'actors-never-import-tools',
+      severity: 'error',
+      comment:
+        'The tools (src/tools/: chaos, sim, soak, the test network, the chain generator and stub peer; src/top/) ' +
+        "are not part of the node: no actor or contract imports them. What a tool and an actor share belongs below both.",
+      from: { path: [ACTORS, CONTRACTS] },
+      to: { path: TOOLS },
     },
     {
       name: 'node-below-the-tools',
@@ -80,9 +87,9 @@ export default {
     {
       name: 'tools-reach-actors-through-contracts',
       severity: 'error',
-      comment: 'Tools (chaos, sim, soak, net, top) reach actors through contracts, the node handle or RPC, never their folders.',
+      comment: 'Tools (src/tools/, src/top/) reach actors through contracts, the node handle or RPC, never their folders.',
       from: { path: TOOLS },
-      to: { path: [ACTORS, COMMANDS], pathNot: TOOL_CODE_IN_ACTOR_FOLDERS },
+      to: { path: [ACTORS, COMMANDS] },
     },
     {
       name: 'commands-reach-actors-through-contracts',
@@ -91,7 +98,7 @@ export default {
         'The CLI reaches actors through contracts, the node handle or RPC. control/methods.ts is the RPC method table: ' +
         '`peerd rpc` reads its parameter types to convert arguments as bitcoin-cli does.',
       from: { path: COMMANDS },
-      to: { path: ACTORS, pathNot: [TOOL_CODE_IN_ACTOR_FOLDERS, '^src/control/methods[.]ts$'] },
+      to: { path: ACTORS, pathNot: '^src/control/methods[.]ts$' },
     },
   ],
   options: {

@@ -21,9 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setRootLogger, silentLogger } from '../src/log.js';
 import { startNode, type NodeHandle } from '../src/node.js';
-import { generateChainFile } from '../src/chain/generate.js';
-import { startChainServer, type ChainServer } from '../src/chain/serve.js';
-import { handleTarget, runChaos, type ChaosReport, type ChaosTarget } from '../src/chaos/index.js';
+import { generateChainFile } from '../src/tools/chain/generate.js';
+import { startChainServer, type ChainServer } from '../src/tools/chain/stub-peer.js';
+import { handleTarget, runChaos, type ChaosReport, type ChaosTarget } from '../src/tools/chaos/index.js';
 import { Runtime, defineActor, startSupervisor, worker } from '../supervisors/index.js';
 import { fmt, type Figure, type SuiteResult } from './report.js';
 

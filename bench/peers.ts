@@ -22,7 +22,7 @@
  * PEERD_BENCH_NODE_FLAGS="--max-semi-space-size=1 …" (V8/Node flags for the child, to diagnose).
  * `npm run bench -- peers`, or directly `node dist/bench/peers.js`.
  *
- * The scripted peers, the /proc readings and the child node live in src/sim/ (shared with
+ * The scripted peers, the /proc readings and the child node live in src/tools/sim/ (shared with
  * `peerd sim`).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -30,9 +30,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { USER_HZ, cpuTicks, openFilesLimit, pct, procStatus } from '../src/sim/measure.js';
-import { PeerState, PeerSwarm, grow } from '../src/sim/peers.js';
-import { killAllChildren, startNodeChild, stopNodeChild, type NodeChild } from '../src/sim/node.js';
+import { USER_HZ, cpuTicks, openFilesLimit, pct, procStatus } from '../src/tools/sim/measure.js';
+import { PeerState, PeerSwarm, grow } from '../src/tools/sim/peers.js';
+import { killAllChildren, startNodeChild, stopNodeChild, type NodeChild } from '../src/tools/sim/node.js';
 import { envInt, fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
 
 const SUITE_BUDGET_MS = 120_000;

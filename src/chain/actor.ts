@@ -4,7 +4,7 @@
  * peers' messages, arrivals, store completions and a tick to the logic, and performs the
  * effects: messages to peer actors, block checks, writes, serving blocks from disk, progress.
  *
- * It talks to peers only through messages: peers tell it `peer-up`/`peer-down` and forward the
+ * It talks to peers only through messages: peers tell it `peer-connected`/`peer-disconnected` and forward the
  * chain messages; it answers through each peer's ref. When it restarts it asks every live peer
  * to say hello again, and resumes from what the store holds (requests in flight are simply
  * made again).
@@ -402,10 +402,10 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
   async handle(sh, msg, ctx) {
     const now = Date.now();
     await match(msg)
-      .with({ type: 'peer-up' }, async (m) => {
+      .with({ type: 'peer-connected' }, async (m) => {
         sh.peers.set(m.peer, m.self);
         await feed(sh, ctx, {
-          type: 'peer-up',
+          type: 'peer-connected',
           peer: m.peer,
           inbound: m.inbound,
           connType: m.connType,
@@ -416,12 +416,12 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
           now,
         });
       })
-      .with({ type: 'peer-down' }, async ({ peer }) => {
+      .with({ type: 'peer-disconnected' }, async ({ peer }) => {
         sh.peers.delete(peer);
-        await feed(sh, ctx, { type: 'peer-down', peer, now });
+        await feed(sh, ctx, { type: 'peer-disconnected', peer, now });
       })
       .with({ type: 'from-peer' }, async (m) => {
-        // A peer we did not hear `peer-up` from (we restarted meanwhile): its hello is on the way.
+        // A peer we did not hear `peer-connected` from (we restarted meanwhile): its hello is on the way.
         if (!sh.peers.has(m.peer)) return;
         await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
       })

@@ -172,7 +172,7 @@ export interface Progress {
 /** What the shell feeds in. */
 export type ChainEvent =
   | {
-      readonly type: 'peer-up';
+      readonly type: 'peer-connected';
       readonly peer: number;
       readonly inbound: boolean;
       readonly connType: ConnType;
@@ -182,7 +182,7 @@ export type ChainEvent =
       readonly noban?: boolean;
       readonly now: number;
     }
-  | { readonly type: 'peer-down'; readonly peer: number; readonly now: number }
+  | { readonly type: 'peer-disconnected'; readonly peer: number; readonly now: number }
   /** `serveHistorical` (with a getdata): whether the upload target still allows blocks over a week old. */
   | { readonly type: 'message'; readonly peer: number; readonly msg: Message; readonly now: number; readonly serveHistorical?: boolean }
   /** A full headers batch whose continuation was already requested (see the `defer` effect). */
@@ -256,7 +256,7 @@ class Out {
   }
   disconnect(s: ChainState, peer: number, reason: string, discourage: boolean): void {
     this.fx.push({ kind: 'disconnect', peer, reason, discourage });
-    // Forget it now: its blocks go to others at once (the peer-down that follows is then a no-op).
+    // Forget it now: its blocks go to others at once (the peer-disconnected that follows is then a no-op).
     dropPeer(s, peer);
   }
   log(level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>): void {
@@ -813,7 +813,7 @@ function dropPeer(s: ChainState, id: number): void {
   if (p.syncStarted) s.syncStarted = Math.max(0, s.syncStarted - 1);
 }
 
-function onPeerUp(s: ChainState, e: Extract<ChainEvent, { type: 'peer-up' }>, out: Out): void {
+function onPeerConnected(s: ChainState, e: Extract<ChainEvent, { type: 'peer-connected' }>, out: Out): void {
   if (s.peers.has(e.peer)) return;
   const p: PeerSync = {
     id: e.peer,
@@ -949,8 +949,8 @@ export function stepChain(s: ChainState, e: ChainEvent): ChainEffect[] {
     })
     .with({ type: 'block-checked' }, ({ peer, entry, result, raw, now }) => onChecked(s, peer, entry, result, raw, now, out))
     .with({ type: 'block-stored' }, ({ entry, bytes, now }) => onStored(s, entry, bytes, now, out))
-    .with({ type: 'peer-up' }, (ev) => onPeerUp(s, ev, out))
-    .with({ type: 'peer-down' }, ({ peer, now }) => {
+    .with({ type: 'peer-connected' }, (ev) => onPeerConnected(s, ev, out))
+    .with({ type: 'peer-disconnected' }, ({ peer, now }) => {
       const had = s.peers.has(peer);
       dropPeer(s, peer);
       if (had) {

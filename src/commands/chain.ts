@@ -6,8 +6,8 @@
  * prints one JSON line with the bound address once listening, and runs until SIGINT/SIGTERM.
  */
 import type { Command } from 'commander';
-import { generateChainFile } from '../chain/generate.js';
-import { startChainServer } from '../chain/serve.js';
+import { generateChainFile } from '../tools/chain/generate.js';
+import { startChainServer } from '../tools/chain/stub-peer.js';
 import { NETWORKS, type NetworkName } from '../wire/network.js';
 
 interface GenOpts {

@@ -6,10 +6,10 @@
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { addConnOptions, connFromOptions, type ConnOpts } from './rpc.js';
-import { CHAOS_MODES, type ChaosMode } from '../chaos/scheduler.js';
-import { rpcTarget } from '../chaos/target.js';
-import { runChaos } from '../chaos/runner.js';
-import { reportText } from '../chaos/report.js';
+import { CHAOS_MODES, type ChaosMode } from '../tools/chaos/scheduler.js';
+import { rpcTarget } from '../tools/chaos/target.js';
+import { runChaos } from '../tools/chaos/runner.js';
+import { reportText } from '../tools/chaos/report.js';
 
 interface ChaosOpts extends ConnOpts {
   target: string;

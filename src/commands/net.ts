@@ -9,12 +9,12 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { TOPOLOGIES, type Topology } from '../net/topology.js';
-import { netReportText, runNet } from '../net/report.js';
-import { demoText, linkPeerPath, startDemo } from '../net/demo.js';
-import { announceBlock, measureSync } from '../net/propagation.js';
-import type { TestNetwork } from '../net/network.js';
-import { WirePeer } from '../net/wire-peer.js';
+import { TOPOLOGIES, type Topology } from '../tools/testnet/topology.js';
+import { netReportText, runNet } from '../tools/testnet/report.js';
+import { demoText, linkPeerPath, startDemo } from '../tools/testnet/demo.js';
+import { announceBlock, measureSync } from '../tools/testnet/propagation.js';
+import type { TestNetwork } from '../tools/testnet/network.js';
+import { WirePeer } from '../tools/testnet/wire-peer.js';
 import { sleep } from '../util/sleep.js';
 
 interface NetOpts {

@@ -6,10 +6,10 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { openFilesLimits } from '../sim/measure.js';
-import { MAX_RATE } from '../sim/peers.js';
-import { fdsNeeded, isLoopbackHost, parseHostPort, runSim, simReportText } from '../sim/run.js';
-import { killAllChildren } from '../sim/node.js';
+import { openFilesLimits } from '../tools/sim/measure.js';
+import { MAX_RATE } from '../tools/sim/peers.js';
+import { fdsNeeded, isLoopbackHost, parseHostPort, runSim, simReportText } from '../tools/sim/run.js';
+import { killAllChildren } from '../tools/sim/node.js';
 
 interface SimOpts {
   peers: string;

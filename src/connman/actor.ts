@@ -22,7 +22,7 @@ import {
   narrowRef,
 } from '../../supervisors/index.js';
 import { parseAddress } from '../wire/address.js';
-import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerReport, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
+import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type ToConnman, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
 import type { AddressBookMsg, AddrmanInfo, BanListUpdate, BookChanged, Candidate } from '../contracts/addressbook.js';
@@ -126,7 +126,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: So
     magic: a.magic,
     settings,
     startHeight: a.startHeight(),
-    reportTo: narrowRef<PeerReport>(ctx.self),
+    reportTo: narrowRef<ToConnman>(ctx.self),
     ...(a.addressbook ? { addressbook: narrowRef<FromPeer>(a.addressbook) } : {}),
     ...(a.chain ? { chain: a.chain } : {}),
     ...(sh.logic.peers.get(id)?.noban ? { noban: true } : {}),
@@ -286,7 +286,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
     return sh;
   },
   handle(sh, msg, ctx) {
-    if (sh.adopting && msg.type !== 'adopted' && msg.type !== 'peer-closing') {
+    if (sh.adopting && msg.type !== 'adopted' && msg.type !== 'peer-disconnected') {
       // A tick would dial the manual peers that are in fact still connected: drop it (the adoption ends with one).
       if (msg.type !== 'tick') sh.stash.push(msg);
       return sh;
@@ -357,7 +357,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         sh.held.delete(id); // the peer actor owns it now
         if (ref === null) {
           ctx.log.warn({ id, error }, 'peer actor failed to start');
-          feed(sh, ctx, { type: 'peer-down', id, reason: `start failed: ${error ?? '?'}`, misbehaving: false, now });
+          feed(sh, ctx, { type: 'peer-disconnected', id, reason: `start failed: ${error ?? '?'}`, misbehaving: false, now });
           return;
         }
         sh.peerRefs.set(id, ref);
@@ -368,7 +368,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         if (id === undefined) return;
         sh.monitors.delete(d.monitor);
         sh.peerRefs.delete(id);
-        // A peer that closes its connection says why first (peer-closing); an exit without it is
+        // A peer that closes its connection says why first (peer-disconnected); an exit without it is
         // our own actor dying (killed, crashed), not the remote failing.
         const said = sh.closing.get(id);
         const why = said ?? { reason: formatReason(d.reason), misbehaving: false };
@@ -387,9 +387,9 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         }
         if (p) ctx.log.info({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
         if (sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-disconnected', id });
-        feed(sh, ctx, { type: 'peer-down', id, reason: why.reason, misbehaving: why.misbehaving, now, local });
+        feed(sh, ctx, { type: 'peer-disconnected', id, reason: why.reason, misbehaving: why.misbehaving, now, local });
       })
-      .with({ type: 'peer-ready' }, (m) => {
+      .with({ type: 'peer-connected' }, (m) => {
         feed(sh, ctx, m);
         const p = sh.logic.peers.get(m.id);
         if (p) {
@@ -404,7 +404,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         if (p && sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-connected', id: m.id, endpoint: p.endpoint, connType: p.connType, services: m.services, ...(ref ? { ref } : {}) });
       })
       .with({ type: 'peer-stats' }, (m) => feed(sh, ctx, m))
-      .with({ type: 'peer-closing' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
+      .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
       .with({ type: 'addresses' }, (m) => feed(sh, ctx, { ...m, now: Date.now() }))
       .with({ type: 'book-changed' }, () => feed(sh, ctx, { type: 'book-changed', now: Date.now() }))
       .with({ type: 'command' }, ({ cmd, replyTo }) => command(sh, ctx, cmd, replyTo, now))

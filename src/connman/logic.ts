@@ -141,7 +141,7 @@ export type ConnmanEvent =
   | { readonly type: 'dial-failed'; readonly id: number; readonly error: string; readonly now: number }
   | { readonly type: 'inbound'; readonly socketId: number; readonly remote: Endpoint; readonly now: number; readonly noban?: boolean }
   | {
-      readonly type: 'peer-ready';
+      readonly type: 'peer-connected';
       readonly id: number;
       readonly services: bigint;
       readonly relayTxs: boolean;
@@ -149,7 +149,7 @@ export type ConnmanEvent =
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
   | {
-      readonly type: 'peer-down';
+      readonly type: 'peer-disconnected';
       readonly id: number;
       readonly reason: string;
       readonly misbehaving: boolean;
@@ -494,7 +494,7 @@ export function updateConnman(s: ConnmanState, msg: ConnmanEvent): ConnmanStep {
       s.peers.set(id, newPeer(s, id, remote, 'inbound', now, null, noban === true));
       fx.push({ kind: 'accept', socketId, id, endpoint: remote });
     })
-    .with({ type: 'peer-ready' }, ({ id, services, relayTxs }) => {
+    .with({ type: 'peer-connected' }, ({ id, services, relayTxs }) => {
       const p = s.peers.get(id);
       if (!p) return;
       p.ready = true;
@@ -512,7 +512,7 @@ export function updateConnman(s: ConnmanState, msg: ConnmanEvent): ConnmanStep {
       if (minPingMs !== undefined) p.minPingMs = Math.min(p.minPingMs, minPingMs);
       if (lastBlockAt !== undefined) p.lastBlockAt = Math.max(p.lastBlockAt, lastBlockAt);
     })
-    .with({ type: 'peer-down' }, ({ id, reason, misbehaving, now, local }) => {
+    .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving, now, local }) => {
       const p = s.peers.get(id);
       if (!p) {
         // A dial whose peer actor died before dial-ok, or an already-evicted peer.

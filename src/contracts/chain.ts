@@ -1,6 +1,6 @@
 /**
  * The block actor's contract (`/root/chain`): what peers tell it (their chain messages, and that
- * they are up or down: `ToChain`, declared with the peer's contract) and the chain RPC methods it
+ * they are connected or disconnected: `ToChain`, declared with the peer's contract) and the chain RPC methods it
  * answers in its mailbox, so that each answer is a consistent view of the chain.
  */
 import { actorName, type Ref } from '../../supervisors/index.js';

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { actorName, type Ref } from '../../supervisors/index.js';
 import type { BanListUpdate, BookChanged } from './addressbook.js';
 import type { ConnType, Endpoint } from './connection.js';
-import type { PeerInfo, PeerReport } from './peer.js';
+import type { PeerInfo, ToConnman } from './peer.js';
 import { ROOT } from './root.js';
 
 /** Why a peer left, as the manager remembers it (the last 1000; getpeerinfo's history, the inspector). */
@@ -58,7 +58,7 @@ export type ConnmanMsg =
   | BanListUpdate
   /** The address book changed since our last `select` (it tells once per request). */
   | BookChanged
-  | PeerReport;
+  | ToConnman;
 
 /** Events a library user can listen to on the node handle. */
 export interface ConnmanEvents {

@@ -1,6 +1,6 @@
 /**
  * The peer actor's contract: what others send a peer (`PeerMsg`), what it answers (`PeerInfo`),
- * what it tells the connection manager (`PeerReport`), the address book (`FromPeer`) and the block
+ * what it tells the connection manager (`ToConnman`), the address book (`FromPeer`) and the block
  * actor (`ToChain`), what it is started with (`PeerArgs`), and where peers live (`PEERS`, the
  * `peers` dynamic supervisor, one child `peer-<id>` per connection).
  */
@@ -23,10 +23,10 @@ export interface PeerSettings {
   readonly nonceKey: Uint8Array;
 }
 
-/** Where a peer reports: the connection manager's messages it sends. */
-export type PeerReport =
+/** What a peer tells the connection manager: connected (handshake done), its stats, disconnected and why. */
+export type ToConnman =
   | {
-      readonly type: 'peer-ready';
+      readonly type: 'peer-connected';
       readonly id: number;
       readonly services: bigint;
       readonly relayTxs: boolean;
@@ -37,7 +37,7 @@ export type PeerReport =
       readonly startHeight?: number;
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
-  | { readonly type: 'peer-closing'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
+  | { readonly type: 'peer-disconnected'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
 
 /** Messages from the wire, with the peer they came from, for the address book and the block actor. */
 export interface FromPeer {
@@ -51,10 +51,10 @@ export interface FromPeer {
   readonly sendAddrV2?: boolean;
 }
 
-/** What a peer tells the block actor besides wire messages: it is ready (handshake done), or gone. */
+/** What a peer tells the block actor besides wire messages: connected (handshake done), or disconnected. */
 export type ChainPeerEvent =
   | {
-      readonly type: 'peer-up';
+      readonly type: 'peer-connected';
       readonly peer: number;
       readonly self: Ref<PeerMsg>;
       readonly inbound: boolean;
@@ -66,7 +66,7 @@ export type ChainPeerEvent =
       /** It has the noban (and so download) permission: no upload target applies to it. */
       readonly noban: boolean;
     }
-  | { readonly type: 'peer-down'; readonly peer: number };
+  | { readonly type: 'peer-disconnected'; readonly peer: number };
 
 /** Wire messages for the block actor that came in together (one receive chunk), in order: one mailbox turn for all. */
 export interface FromPeerBatch {
@@ -89,7 +89,7 @@ export interface PeerArgs {
   readonly magic: number;
   readonly settings: PeerSettings;
   readonly startHeight: number;
-  readonly reportTo: Ref<PeerReport>;
+  readonly reportTo: Ref<ToConnman>;
   readonly addressbook?: Ref<FromPeer>;
   readonly chain?: Ref<ToChain>;
   /** Accepted on a noban bind: never banned, exempt from the upload target. */

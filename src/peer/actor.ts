@@ -94,10 +94,10 @@ function updatePause(sh: Shell): void {
 function close(sh: Shell, ctx: ActorContext<Mailbox>, reason: string, misbehaving: boolean): void {
   if (sh.closing) return;
   sh.closing = true;
-  tell(sh.args.reportTo, { type: 'peer-closing', id: sh.args.id, reason, misbehaving });
+  tell(sh.args.reportTo, { type: 'peer-disconnected', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
   flushToChain(sh);
-  if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-down', peer: sh.args.id });
+  if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-disconnected', peer: sh.args.id });
   sh.socket.destroy();
   ctx.stop(Exit.shutdownWith(reason));
 }
@@ -122,7 +122,7 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
         flushToChain(sh);
         sh.log.debug({ version: e.remote.version, subver: e.remote.userAgent, services: e.remote.services.toString(16), startHeight: e.remote.startHeight }, 'handshake complete');
         tell(sh.args.reportTo, {
-          type: 'peer-ready',
+          type: 'peer-connected',
           id: sh.args.id,
           services: e.remote.services,
           relayTxs: e.remote.relay,
@@ -162,7 +162,7 @@ function chainHello(sh: Shell): void {
   const remote = sh.proto.remote;
   if (!sh.args.chain || remote === null || sh.closing) return;
   tell<ToChain>(sh.args.chain, {
-    type: 'peer-up',
+    type: 'peer-connected',
     peer: sh.args.id,
     self: sh.self,
     inbound: sh.proto.inbound,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/db.js';
 import { BlockStore, verifyStore } from '../../src/chain/blockstore.js';
-import { readBlockFile } from '../../src/chain/blockfile.js';
+import { readBlockFile } from '../../src/tools/chain/blockfile.js';
 import { networkParams } from '../../src/wire/network.js';
 import { sha256, sha256d } from '../../src/wire/hash.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';

@@ -23,8 +23,8 @@ import {
   type BlockLocation,
   type BlockStoreOptions,
 } from '../../src/chain/blockstore.js';
-import { readBlockFile } from '../../src/chain/blockfile.js';
-import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
+import { readBlockFile } from '../../src/tools/chain/blockfile.js';
+import { generateChain, type GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { networkParams } from '../../src/wire/network.js';
 import { sha256, sha256d } from '../../src/wire/hash.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';

@@ -1,7 +1,7 @@
 /** Block checks in worker threads (check-pool.ts): the same verdicts as checking here, batched, bytes kept intact. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
+import { generateChain, type GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { SLAB_BYTES, checkHere, checkInPool, sharedCopy } from '../../src/chain/check-pool.js';
 import { Reader, Writer } from '../../src/wire/buffer.js';
 import { checkBlock, decodeBlock, encodeBlock, type Block, type BlockCheck } from '../../src/wire/block.js';

@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { ActiveChain, HeaderTree, MAX_FUTURE_BLOCK_TIME, skipHeight, type HeaderEntry } from '../../src/chain/headers.js';
-import { generateChain } from '../../src/chain/generate.js';
+import { generateChain } from '../../src/tools/chain/generate.js';
 import { type BlockHeader } from '../../src/wire/block.js';
 import { networkParams } from '../../src/wire/network.js';
 import { blockProof, difficultyAdjustmentInterval, getNextWorkRequired, targetToCompact } from '../../src/wire/pow.js';

@@ -1,7 +1,7 @@
 /** The block actor's logic, driven without sockets, disks or clocks. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateChain, mineBlock, type GeneratedBlock } from '../../src/chain/generate.js';
+import { generateChain, mineBlock, type GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { checkBlock } from '../../src/wire/block.js';
 import { networkParams } from '../../src/wire/network.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS, MSG_BLOCK, MSG_WITNESS_BLOCK } from '../../src/wire/constants.js';
@@ -24,7 +24,7 @@ function chain(n: number, seed = 0): GeneratedBlock[] {
 
 function up(s: ChainState, peer: number, now = T0, over: { inbound?: boolean; services?: bigint; preferHeaders?: boolean } = {}): ChainEffect[] {
   return stepChain(s, {
-    type: 'peer-up',
+    type: 'peer-connected',
     peer,
     inbound: over.inbound ?? false,
     connType: over.inbound ? 'inbound' : 'outbound-full-relay',

@@ -14,7 +14,7 @@ import { HEADER_SIZE, decodeHeader, encodeHeader, makeBlock, makeHeader, type Bl
 import { networkParams, type NetworkParams } from '../../src/wire/network.js';
 import { compactToTarget, getNextWorkRequired, type PowHeader, type PowParams } from '../../src/wire/pow.js';
 import { fixturePath } from '../helpers/fixtures.js';
-import { readBlockFile } from '../../src/chain/blockfile.js';
+import { readBlockFile } from '../../src/tools/chain/blockfile.js';
 import { type HeaderEntry, type HeaderTree } from '../../src/chain/headers.js';
 
 export const VERSION = 0x20000000;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeaderTree } from '../../src/chain/headers.js';
 import { HeadersSyncState } from '../../src/chain/presync.js';
-import { generateChain } from '../../src/chain/generate.js';
+import { generateChain } from '../../src/tools/chain/generate.js';
 import { type BlockHeader } from '../../src/wire/block.js';
 import { networkParams } from '../../src/wire/network.js';
 import { blockProof, difficultyAdjustmentInterval } from '../../src/wire/pow.js';

@@ -12,7 +12,7 @@ import { BLOCKS_SUBDIR, BlockStore, XOR_KEY_FILE, blockFileName, xorAt } from '.
 import { HeaderTree } from '../../src/chain/headers.js';
 import { reindexBlockFiles } from '../../src/chain/reindex.js';
 import { chainOf, regtest, tmpDir, type After } from '../helpers/chain.js';
-import type { GeneratedBlock } from '../../src/chain/generate.js';
+import type { GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { prng } from '../../src/util/prng.js';
 
 const SMALL = 20_000;

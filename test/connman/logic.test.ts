@@ -40,8 +40,8 @@ test('a dead outbound peer is replaced in the same step', () => {
   run(s, { type: 'addresses', purpose: 'outbound', list: [ep('11.1.0.1'), ep('11.2.0.1')], now: 0 });
   const [d] = dials(run(s, { type: 'tick', now: 0 }));
   run(s, { type: 'dial-ok', id: d.id, now: 1 });
-  run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: false, now: 1 });
-  const fx = run(s, { type: 'peer-down', id: d.id, reason: 'ping timeout', misbehaving: false, now: 5 });
+  run(s, { type: 'peer-connected', id: d.id, services: 1n, relayTxs: false, now: 1 });
+  const fx = run(s, { type: 'peer-disconnected', id: d.id, reason: 'ping timeout', misbehaving: false, now: 5 });
   const next = dials(fx);
   assert.equal(next.length, 1);
   assert.equal(next[0].endpoint.host, '11.2.0.1');
@@ -65,8 +65,8 @@ test('addnode peers are retried forever with capped exponential backoff, reset a
   assert.deepEqual(delays.slice(0, 5), [1000, 2000, 4000, 8000, 16000]);
   assert.equal(Math.max(...delays), 300_000, 'capped at 5 minutes');
   run(s, { type: 'dial-ok', id: d.id, now });
-  run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: false, now });
-  run(s, { type: 'peer-down', id: d.id, reason: 'x', misbehaving: false, now: now + 120_000 });
+  run(s, { type: 'peer-connected', id: d.id, services: 1n, relayTxs: false, now });
+  run(s, { type: 'peer-disconnected', id: d.id, reason: 'x', misbehaving: false, now: now + 120_000 });
   assert.equal([...s.manual.values()][0].nextAt - (now + 120_000), 1000, 'backoff reset after a stable run');
 });
 
@@ -145,7 +145,7 @@ test('property: slots never exceed their targets, whatever order events arrive i
                 : op === 3
                   ? { type: 'dial-failed', id, error: 'e', now }
                   : op === 4
-                    ? { type: 'peer-down', id, reason: 'r', misbehaving: false, now }
+                    ? { type: 'peer-disconnected', id, reason: 'r', misbehaving: false, now }
                     : { type: 'inbound', socketId: x, remote: ep(`11.${x}.2.2`), now };
         updateConnman(s, msg);
         const count = (t: string) => [...s.peers.values(), ...s.dials.values()].filter((p) => p.connType === t).length;
@@ -277,8 +277,8 @@ test('address rounds that offer nothing dialable back off 1, 2, 4 … 30 s; a bo
   assert.equal(asks(run(s, { type: 'tick', now: now + 500 })), 0, 'waiting');
   // The outbound peer comes up and goes: its group is free, the wait ends.
   run(s, { type: 'dial-ok', id: d!.id, now: now + 600 });
-  run(s, { type: 'peer-ready', id: d!.id, services: 1n, relayTxs: true, now: now + 600 });
-  const fx = run(s, { type: 'peer-down', id: d!.id, reason: 'gone', misbehaving: false, now: now + 700 });
+  run(s, { type: 'peer-connected', id: d!.id, services: 1n, relayTxs: true, now: now + 600 });
+  const fx = run(s, { type: 'peer-disconnected', id: d!.id, reason: 'gone', misbehaving: false, now: now + 700 });
   assert.equal(s.addrEmptyRounds, 0);
   assert.ok(dials(fx).length + asks(fx) > 0, 'the slots are filled or asked for at once');
   // A dialable answer resets the count as well.
@@ -310,7 +310,7 @@ test('alone: with no peer for a minute, one status line a minute (dials, failure
   const [d] = dials(run(s, { type: 'addnode', endpoint: ep('11.9.0.1'), command: 'onetry', now: 126_000 }));
   assert.ok(d, 'onetry dials at once');
   run(s, { type: 'dial-ok', id: d.id, now: 126_000 });
-  run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: true, now: 126_000 });
+  run(s, { type: 'peer-connected', id: d.id, services: 1n, relayTxs: true, now: 126_000 });
   lines = [];
   for (let now = 127_000; now <= 300_000; now += 1000) lines.push(...logs(run(s, { type: 'tick', now })));
   assert.deepEqual(lines, []);
@@ -332,7 +332,7 @@ test('a kill or crash of our own peer actor (local) never grows the addnode back
       const [d] = dials(run(s, { type: 'tick', now }));
       if (d) {
         run(s, { type: 'dial-ok', id: d.id, now });
-        run(s, { type: 'peer-ready', id: d.id, services: 1n, relayTxs: true, now });
+        run(s, { type: 'peer-connected', id: d.id, services: 1n, relayTxs: true, now });
         return d.id;
       }
       now += 250;
@@ -343,16 +343,16 @@ test('a kill or crash of our own peer actor (local) never grows the addnode back
   for (let k = 0; k < 10; k++) {
     const id = connect();
     const downAt = (now += 100);
-    run(s, { type: 'peer-down', id, reason: 'killed', misbehaving: false, now, local: true });
+    run(s, { type: 'peer-disconnected', id, reason: 'killed', misbehaving: false, now, local: true });
     connect();
     assert.ok(now - downAt <= 1500, `redial ${k} after ${now - downAt} ms`);
     const again = [...s.peers.keys()][0];
-    run(s, { type: 'peer-down', id: again, reason: 'killed', misbehaving: false, now: (now += 100), local: true });
+    run(s, { type: 'peer-disconnected', id: again, reason: 'killed', misbehaving: false, now: (now += 100), local: true });
   }
   // Remote failures (the dial refused): the delay grows.
   const gaps: number[] = [];
   const id = connect();
-  run(s, { type: 'peer-down', id, reason: 'connection closed', misbehaving: false, now: (now += 100) });
+  run(s, { type: 'peer-disconnected', id, reason: 'connection closed', misbehaving: false, now: (now += 100) });
   let last = now;
   for (let k = 0; k < 5; k++) {
     for (;;) {

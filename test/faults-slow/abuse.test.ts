@@ -31,8 +31,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { RawPeer, frame, rawVersion } from '../helpers/raw-peer.js';
 import { rawFrame, SLOW_SKIP } from '../helpers/faults.js';
-import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../../src/sim/node.js';
-import { procStatus, pct } from '../../src/sim/measure.js';
+import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../../src/tools/sim/node.js';
+import { procStatus, pct } from '../../src/tools/sim/measure.js';
 import { rpcCall } from '../../src/rpc/client.js';
 import type { ResourceReport } from '../../src/util/resources.js';
 

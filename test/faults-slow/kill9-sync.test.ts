@@ -25,10 +25,10 @@ import { join } from 'node:path';
 import { SLOW_SKIP, sync } from '../helpers/faults.js';
 import { chainOf, serveBlocks } from '../helpers/chain.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../../src/sim/node.js';
+import { childRpcPort, startNodeChild, stopNodeChild, type NodeChild } from '../../src/tools/sim/node.js';
 import { clientOptions, rpcCall } from '../../src/rpc/client.js';
 import type { Json } from '../../src/rpc/protocol.js';
-import { storeInfoOf, type StoreInfo } from '../../src/chaos/target.js';
+import { storeInfoOf, type StoreInfo } from '../../src/tools/chaos/target.js';
 import { indexChecksum } from '../../src/chain/blockstore.js';
 import { prng } from '../../src/util/prng.js';
 

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SLOW_SKIP } from '../helpers/faults.js';
-import type { SoakReport } from '../../src/soak/soak.js';
+import type { SoakReport } from '../../src/tools/soak/soak.js';
 
-const main = fileURLToPath(new URL('../../src/soak/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../../src/tools/soak/main.js', import.meta.url));
 
 function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

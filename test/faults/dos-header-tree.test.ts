@@ -17,7 +17,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockProof, difficultyAdjustmentInterval } from '../../src/wire/pow.js';
-import { REGTEST_BITS } from '../../src/chain/generate.js';
+import { REGTEST_BITS } from '../../src/tools/chain/generate.js';
 import type { BlockHeader } from '../../src/wire/block.js';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';

@@ -19,7 +19,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mineBlock, blockSubsidy } from '../../src/chain/generate.js';
+import { mineBlock, blockSubsidy } from '../../src/tools/chain/generate.js';
 import { blockMerkleRoot, makeBlock, type Block, type BlockHeader } from '../../src/wire/block.js';
 import { checkProofOfWork } from '../../src/wire/pow.js';
 import { makeTx, type Tx } from '../../src/wire/tx.js';

@@ -9,7 +9,7 @@
  */
 import { openStore } from '../../src/store/db.js';
 import { BlockStore } from '../../src/chain/blockstore.js';
-import { readBlockFile } from '../../src/chain/blockfile.js';
+import { readBlockFile } from '../../src/tools/chain/blockfile.js';
 import { networkParams } from '../../src/wire/network.js';
 import { sha256d } from '../../src/wire/hash.js';
 import { prng } from '../../src/util/prng.js';

@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlockFileWriter } from '../../src/chain/blockfile.js';
-import { generateChain, type GeneratedBlock } from '../../src/chain/generate.js';
-import { startChainServer, type ChainServer } from '../../src/chain/serve.js';
+import { BlockFileWriter } from '../../src/tools/chain/blockfile.js';
+import { generateChain, type GeneratedBlock } from '../../src/tools/chain/generate.js';
+import { startChainServer, type ChainServer } from '../../src/tools/chain/stub-peer.js';
 import { networkParams } from '../../src/wire/network.js';
 import type { BlockHeader } from '../../src/wire/block.js';
 import type { Message } from '../../src/wire/messages.js';

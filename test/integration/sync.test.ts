@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startChainServer } from '../../src/chain/serve.js';
-import { mineBlock } from '../../src/chain/generate.js';
+import { startChainServer } from '../../src/tools/chain/stub-peer.js';
+import { mineBlock } from '../../src/tools/chain/generate.js';
 import { makeBlock } from '../../src/wire/block.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { startChainServer } from '../../src/chain/serve.js';
+import { startChainServer } from '../../src/tools/chain/stub-peer.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 import { testNode, until } from '../helpers/node.js';
 import { tmpDir } from '../helpers/chain.js';
