@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import {
   Runtime,
   ask,
-  narrowRef,
   tell,
   type Ref,
   type TreeNode,
@@ -31,7 +30,7 @@ import { networkParams, type NetworkParams } from './wire/network.js';
 import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
 import { peerActor } from './peer/actor.js';
-import { PEERS, peerChildName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerSettings, type ToChain } from './contracts/peer.js';
+import { PEERS, peerChildName, type PeerArgs, type PeerInfo, type PeerMsg, type PeerSettings } from './contracts/peer.js';
 import { chainActor, type ChainArgs } from './chain/actor.js';
 import { CHAIN, type ChainMsg, type ChainRpcMethod, type ChainRpcReply } from './contracts/chain.js';
 import type { Json } from './rpc/protocol.js';
@@ -299,8 +298,6 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     );
     // The daily upload budget (owned here, like the throttle, so that it outlives actor restarts).
     const upload = uploadTarget(uploadTargetBytes ?? settings.maxuploadtarget * 1024 * 1024);
-    // The tip height, for the version messages of new connections.
-    let tipHeight = 0;
     let chainRefCache: Ref<ChainMsg> | undefined;
     const chainRef = (): Ref<ChainMsg> | undefined => (chainRefCache ??= runtime.lookup(CHAIN));
     const chainSpec = worker(
@@ -314,9 +311,6 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         reindex: { pending: settings.reindex },
         ...chainOptions,
         serveHistorical: () => uploadStatus(upload, throttle.totalSent, Date.now()).serve_historical_blocks,
-        onTip: (h: number) => {
-          tipHeight = h;
-        },
       },
       { id: 'chain', restart: 'permanent', shutdown: 10_000 },
     );
@@ -352,13 +346,11 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
           return addressbookRef();
         },
         get chain() {
-          const r = chainRef();
-          return r && narrowRef<ToChain>(r);
+          return chainRef();
         },
         magic: params.magic,
         defaultPort: params.defaultPort,
         peerSettings,
-        startHeight: () => tipHeight,
         events,
         throttle,
         ...(tickMs !== undefined ? { tickMs } : {}),
