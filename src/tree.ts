@@ -6,7 +6,7 @@
  * Each slot is filled with the child spec its module provides; a slot left empty is simply
  * absent (no placeholder actors). `startTree` (supervisors/) starts the result.
  */
-import { dynamicSupervisor, type ActorDef, type ChildSpec, type DynamicSupervisorOptions, type SupervisorFlags, type TreeSpec } from '../supervisors/index.js';
+import type { ChildSpec, SupervisorFlags, TreeSpec } from '../supervisors/index.js';
 
 /** The slots of the node's root supervisor, in start order (shutdown runs in reverse). */
 export const NODE_SLOTS = ['store', 'addressbook', 'chain', 'peers', 'connman', 'listeners', 'control', 'inspector'] as const;
@@ -21,10 +21,8 @@ export interface NodeTreeConfig {
   readonly peers?: ChildSpec;
 }
 
-/** The `peers` dynamic supervisor: temporary children (the connection manager replaces them). */
-export function peersSupervisor<S, M, A>(def: ActorDef<S, M, A>, opts: Omit<DynamicSupervisorOptions<S, M, A>, 'def'> = {}): ChildSpec {
-  return dynamicSupervisor('peers', { restart: 'temporary', shutdown: 2000, intensity: 1000, period: 1, ...opts, def });
-}
+/** The `peers` dynamic supervisor (peer/spec.ts): temporary children (the connection manager replaces them). */
+export { peersSupervisor } from './peer/spec.js';
 
 /** Orders the configured children into the node's root spec. */
 export function nodeTreeSpec(cfg: NodeTreeConfig): TreeSpec {

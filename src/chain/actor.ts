@@ -10,7 +10,7 @@
  * made again).
  */
 import { match } from 'ts-pattern';
-import { defineActor, tell, type ActorContext, type ActorName, type Down, type DynMsg, type Ref } from '../../supervisors/index.js';
+import { defineActor, narrowRef, tell, type ActorContext, type ActorName, type Down, type DynMsg, type Ref } from '../../supervisors/index.js';
 import { Reader, Writer } from '../wire/buffer.js';
 import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
@@ -37,7 +37,8 @@ import {
   type Progress,
 } from './logic.js';
 import { chainRpc } from './rpc.js';
-import type { ChainMsg } from '../contracts/chain.js';
+import type { ChainMsg, TipUpdate } from '../contracts/chain.js';
+import { CONNMAN } from '../contracts/connman.js';
 
 /** What the block actor tells itself: its tick, block writes and checks done, deferred events, the store's monitor (the contract's ChainMsg is what others send it). */
 type SelfMsg =
@@ -68,8 +69,6 @@ export interface ChainArgs {
   readonly config?: Partial<Omit<ChainConfig, 'minimumChainWork' | 'pruned'>>;
   /** Tick interval, ms (stall checks, scheduling, progress). */
   readonly tickMs?: number;
-  /** Called with the new tip height (the node's start height for new connections). */
-  readonly onTip?: (height: number) => void;
   /** Whether the upload target still allows serving historical blocks (default: always). */
   readonly serveHistorical?: () => boolean;
   /** Draw a progress bar on this stream while syncing (a TTY). */
@@ -268,7 +267,7 @@ async function perform(sh: ChainShell, ctx: ActorContext<Mailbox>, fx: ChainEffe
       })
       .with({ kind: 'store-block' }, ({ entry, raw }) => storeBlock(sh, ctx, entry, raw))
       .with({ kind: 'tip' }, async ({ tip, previous, reorg }) => {
-        sh.args.onTip?.(tip.height);
+        tellTip(ctx, tip.height);
         if (reorg) ctx.log.warn({ from: displayHash(previous.hash), to: displayHash(tip.hash), height: tip.height }, 'chain tip changed branch');
         else ctx.log.debug({ height: tip.height, hash: displayHash(tip.hash) }, 'new tip');
         if ((sh.args.pruneTarget ?? 0) > 0 && tip.height % 64 === 0) {
@@ -342,6 +341,12 @@ function feed(sh: ChainShell, ctx: ActorContext<Mailbox>, ev: ChainEvent): Promi
   return perform(sh, ctx, stepChain(sh.st, ev));
 }
 
+/** Tells the connection manager the tip height (dropped when it is not running: it asks with `sync-tip` when it starts). */
+function tellTip(ctx: ActorContext<Mailbox>, height: number): void {
+  const ref = ctx.runtime.lookup(CONNMAN);
+  if (ref) tell<TipUpdate>(narrowRef<TipUpdate>(ref), { type: 'tip', height });
+}
+
 export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
   name: 'chain',
   async init(args, ctx) {
@@ -388,7 +393,7 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
     };
     const st = initChain(args.params, config, tree);
     const tip = activateBestChain(st);
-    args.onTip?.(tip.height);
+    tellTip(ctx, tip.height);
     const sh: ChainShell = { args, st, store, peers: new Map(), outbox: new Map(), writing: 0, checked: new Gather(), stored: new Gather(), barShown: false, loaded: report };
     ctx.log.info({ ...report, height: tip.height, headers: tree.best().height, tip: displayHash(tip.hash), blocks: store.stats().blocks, xorKey: store.stats().xorKey, ms: Date.now() - t0 }, 'chain loaded');
     ctx.timers.interval('tick', args.tickMs ?? 500, { type: 'tick' });
@@ -457,6 +462,7 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
         throw new Error(`block store write failed: ${error}`);
       })
       .with({ type: 'rpc' }, async ({ method, args, replyTo }) => tell(replyTo, await chainRpc(sh, method, args, now)))
+      .with({ type: 'sync-tip' }, ({ replyTo }) => tell<TipUpdate>(replyTo, { type: 'tip', height: sh.st.chain.height() }))
       .with({ type: 'DOWN' }, (d) => {
         if (d.path === (sh.args.store ?? STORE).path) throw new Error('the store stopped');
       })

@@ -39,6 +39,7 @@ import {
 } from './logic.js';
 import type { AddedNodeInfo, CommandResult, ConnmanCommand, ConnmanEvents, ConnmanMsg } from '../contracts/connman.js';
 import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
+import type { ChainMsg, TipUpdate } from '../contracts/chain.js';
 
 /** What the manager tells itself: timers, dials, spawns, the book's candidates, adoption, monitors (the contract's ConnmanMsg is what others send it). */
 type SelfMsg =
@@ -65,7 +66,6 @@ export interface ConnmanArgs {
   readonly magic: number;
   readonly defaultPort: number;
   readonly peerSettings: PeerSettings;
-  readonly startHeight: () => number;
   /**
    * The address book: asked for dial candidates (`select`, with a short timeout: a book that is
    * down or restarting answers nothing and the slots are retried at the next tick), told of
@@ -74,7 +74,8 @@ export interface ConnmanArgs {
   readonly addressbook?: Ref<AddressBookMsg>;
   /** How long a `select` may take before the manager gives up until the next tick (default 2 s). */
   readonly selectTimeoutMs?: number;
-  readonly chain?: Ref<ToChain>;
+  /** The block actor: peers report to it; asked for the tip height at start (`sync-tip`), it then tells every change. */
+  readonly chain?: Ref<ChainMsg>;
   readonly events?: EventEmitter<ConnmanEvents>;
   /** How often slots are checked (ms); deaths and failures trigger an immediate refill anyway. */
   readonly tickMs?: number;
@@ -103,6 +104,8 @@ interface Shell {
   /** Messages held back while adopting, replayed in order afterwards. */
   readonly stash: Mailbox[];
   readonly throttle: NetThrottle;
+  /** The chain's tip height as the block actor last told it: new connections' start height (0 until told). */
+  tipHeight: number;
 }
 
 function endpointOfSocket(socket: Socket): Endpoint {
@@ -125,10 +128,10 @@ function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: So
     remoteAddress,
     magic: a.magic,
     settings,
-    startHeight: a.startHeight(),
+    startHeight: sh.tipHeight,
     reportTo: narrowRef<ToConnman>(ctx.self),
     ...(a.addressbook ? { addressbook: narrowRef<FromPeer>(a.addressbook) } : {}),
-    ...(a.chain ? { chain: a.chain } : {}),
+    ...(a.chain ? { chain: narrowRef<ToChain>(a.chain) } : {}),
     ...(sh.logic.peers.get(id)?.noban ? { noban: true } : {}),
     ...(a.maxReceiveBuffer !== undefined ? { maxReceiveBuffer: a.maxReceiveBuffer } : {}),
     ...(a.maxSendBuffer !== undefined ? { maxSendBuffer: a.maxSendBuffer } : {}),
@@ -265,7 +268,10 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
       adopting: true,
       stash: [],
       throttle: args.throttle ?? netThrottle(),
+      tipHeight: 0,
     };
+    // The block actor tells its tip now and on every change.
+    if (args.chain) tell(args.chain, { type: 'sync-tip', replyTo: narrowRef<TipUpdate>(ctx.self) });
     // Never reuse the id of a peer that outlived a previous incarnation, even before it is adopted.
     for (const a of ctx.runtime.list(`${args.peers.path}/*`)) {
       const id = peerIdOf(a.path, args.peers);
@@ -407,6 +413,9 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
       .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
       .with({ type: 'addresses' }, (m) => feed(sh, ctx, { ...m, now: Date.now() }))
       .with({ type: 'book-changed' }, () => feed(sh, ctx, { type: 'book-changed', now: Date.now() }))
+      .with({ type: 'tip' }, ({ height }) => {
+        sh.tipHeight = height;
+      })
       .with({ type: 'command' }, ({ cmd, replyTo }) => command(sh, ctx, cmd, replyTo, now))
       .exhaustive();
     return sh;

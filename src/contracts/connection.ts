@@ -17,3 +17,10 @@ export function endpointKey(e: Endpoint): string {
   const h = normalizeIp(e.host);
   return h.includes(':') ? `[${h}]:${e.port}` : `${h}:${e.port}`;
 }
+
+/** `HOST:PORT`, `[v6]:PORT` or a bare host (then `defaultPort`) as an endpoint; throws on anything else. */
+export function parseEndpoint(text: string, defaultPort: number): Endpoint {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  if (!m) throw new Error(`"${text}" is not HOST:PORT`);
+  return { host: m[1] ?? m[2], port: m[3] === undefined ? defaultPort : Number(m[3]) };
+}

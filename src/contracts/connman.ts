@@ -1,11 +1,12 @@
 /**
  * The connection manager's contract (`/root/connman`): the operator's commands and their
- * results, the sockets listeners hand it, what the address book and the peers tell it, the
+ * results, the sockets listeners hand it, what the address book, the chain and the peers tell it, the
  * disconnect records it keeps, and the events a library user can listen to on the node handle.
  */
 import type { Socket } from 'node:net';
 import { actorName, type Ref } from '../../supervisors/index.js';
 import type { BanListUpdate, BookChanged } from './addressbook.js';
+import type { TipUpdate } from './chain.js';
 import type { ConnType, Endpoint } from './connection.js';
 import type { PeerInfo, ToConnman } from './peer.js';
 import { ROOT } from './root.js';
@@ -58,6 +59,8 @@ export type ConnmanMsg =
   | BanListUpdate
   /** The address book changed since our last `select` (it tells once per request). */
   | BookChanged
+  /** The block actor's tip height: the start height of new connections' version messages (0 until told). */
+  | TipUpdate
   | ToConnman;
 
 /** Events a library user can listen to on the node handle. */

@@ -1,7 +1,7 @@
 /**
  * The control actor's contract (`/root/control`, the JSON-RPC server): what it answers about
  * itself, and the node as its RPC methods — and the inspector, which runs the same methods — see
- * it (`ControlContext`). The node builds the real context (control/spec.ts); tests build fakes,
+ * it (`ControlContext`). The node handle is the real context (node.ts); tests build fakes,
  * so every method is testable without HTTP.
  */
 import { actorName, type ActorInfo, type KillMode, type Ref, type TreeNode } from '../../supervisors/index.js';
@@ -79,12 +79,12 @@ export interface ControlContext {
   setListenerServices(target: number | string, services: bigint): Promise<ListenerInfo>;
   actors(pattern?: string | RegExp): ActorInfo[];
   actorTree(): TreeNode[];
-  kill(path: string, mode: KillMode, opts?: { ms?: number }): boolean;
+  kill(path: string, mode?: KillMode, opts?: { ms?: number }): boolean;
   deadLetters(): { total: number; byType: Record<string, number> };
   /** Runs a chain method in the block actor; null when it is not running. */
   askChain(method: ChainRpcMethod, args: readonly (Json | undefined)[]): Promise<ChainRpcReply> | null;
   /** Asks the address book; null when it is not running. */
   askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookQuery): Promise<R> | null;
-  /** Stops the node (after the reply to `stop` is sent). */
-  stop(): void;
+  /** Stops the node (the `stop` method calls it once its reply is sent). */
+  stop(): Promise<void> | void;
 }

@@ -492,7 +492,8 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     params: [],
     result: '"peerd stopping"',
     handler: (ctx) => {
-      ctx.stop();
+      // After the reply is written: the server closes with the rest of the tree.
+      setTimeout(() => void ctx.stop(), 20);
       return 'peerd stopping';
     },
   },

@@ -1,82 +1,40 @@
 /**
- * How the node plugs the control actor in: the ControlContext over the node's runtime and
- * connection manager, and the `control` child spec. Kept here so `node.ts` only wires it.
+ * How the node plugs the control actor in: the part of the ControlContext answered from the
+ * runtime, and the `control` child spec. Kept here so `node.ts` only wires it.
  */
 import { ask, type Ref, type Runtime, type KillMode, worker, type ChildSpec } from '../../supervisors/index.js';
-import type { Settings } from '../config/options.js';
-import type { NetworkParams } from '../wire/network.js';
-import type { UploadStatus } from '../throttle/upload-target.js';
 import { startLoopMonitor } from '../util/resources.js';
 import { ADDRESSBOOK, type AddressBookMsg, type AddressBookQuery } from '../contracts/addressbook.js';
 import { CHAIN, type ChainMsg, type ChainRpcReply } from '../contracts/chain.js';
-import { CONNMAN, type AddedNodeInfo, type DisconnectRecord } from '../contracts/connman.js';
-import { CONTROL, type ControlContext, type ControlMsg, type ListenerInfo, type NetLimits } from '../contracts/control.js';
-import type { PeerInfo } from '../contracts/peer.js';
+import { CONNMAN } from '../contracts/connman.js';
+import { CONTROL, type ControlContext, type ControlMsg } from '../contracts/control.js';
 import { controlActor, parseRpcBind } from './actor.js';
 
-export interface ControlDeps {
-  readonly settings: Settings;
-  readonly params: NetworkParams;
-  readonly userAgent: string;
-  readonly services: bigint;
-  readonly runtime: Runtime;
-  readonly peers: () => Promise<PeerInfo[]>;
-  readonly disconnects: () => Promise<DisconnectRecord[]>;
-  readonly addnode: (endpoint: string, command: 'add' | 'remove' | 'onetry') => Promise<void>;
-  readonly addedNodes: () => Promise<AddedNodeInfo[]>;
-  readonly disconnect: (target: { id: number } | { address: string }) => Promise<void>;
-  readonly setNetworkActive: (active: boolean) => Promise<void>;
-  readonly pingAll: () => Promise<void>;
-  readonly totals: () => { recv: number; sent: number; limits?: NetLimits; upload?: UploadStatus };
-  readonly setNetLimit: (recv: number, send: number) => Promise<void>;
-  readonly setPeerLimit: (target: number | string, recv: number, send: number) => Promise<void>;
-  readonly listeners: () => Promise<ListenerInfo[]>;
-  readonly setListenerServices: (target: number | string, services: bigint) => Promise<ListenerInfo>;
-  readonly stop: () => Promise<void>;
-}
+/** The part of the RPC context answered from the runtime: actors, dead letters, the connection manager's summary, the block actor's and the address book's queries. */
+export type RuntimeQueries = Pick<ControlContext, 'networkActive' | 'actors' | 'actorTree' | 'kill' | 'deadLetters' | 'askChain' | 'askAddressBook'>;
 
-export function makeControlContext(d: ControlDeps): ControlContext {
-  const startedAt = Date.now();
+export function runtimeQueries(runtime: Runtime): RuntimeQueries {
   // getresources reports the event-loop delay since the node started.
   startLoopMonitor();
   return {
-    settings: d.settings,
-    params: d.params,
-    userAgent: d.userAgent,
-    services: d.services,
-    startedAt,
-    peers: d.peers,
-    disconnects: d.disconnects,
-    addnode: d.addnode,
-    addedNodes: d.addedNodes,
-    disconnect: d.disconnect,
-    setNetworkActive: d.setNetworkActive,
     networkActive: () => {
-      const s = d.runtime.info(CONNMAN.path)?.summary;
+      const s = runtime.info(CONNMAN.path)?.summary;
       return typeof s === 'object' && s !== null && 'networkActive' in s ? (s as { networkActive: unknown }).networkActive !== false : true;
     },
-    pingAll: d.pingAll,
-    totals: async () => d.totals(),
-    setNetLimit: d.setNetLimit,
-    setPeerLimit: d.setPeerLimit,
-    listeners: d.listeners,
-    setListenerServices: d.setListenerServices,
-    actors: (p) => d.runtime.list(p),
-    actorTree: () => d.runtime.tree(),
-    kill: (path: string, mode: KillMode, opts?: { ms?: number }) => d.runtime.kill(path, mode, opts),
-    deadLetters: () => d.runtime.deadLetters(),
+    actors: (p) => runtime.list(p),
+    actorTree: () => runtime.tree(),
+    kill: (path: string, mode?: KillMode, opts?: { ms?: number }) => runtime.kill(path, mode, opts),
+    deadLetters: () => runtime.deadLetters(),
     askChain(method, args) {
-      const ref = d.runtime.lookup(CHAIN);
+      const ref = runtime.lookup(CHAIN);
       if (!ref) return null;
       return ask<ChainMsg, ChainRpcReply>(ref, (replyTo) => ({ type: 'rpc', method, args, replyTo }), 30_000);
     },
     askAddressBook<R>(make: (replyTo: Ref<R>) => AddressBookQuery): Promise<R> | null {
-      const ref = d.runtime.lookup(ADDRESSBOOK);
+      const ref = runtime.lookup(ADDRESSBOOK);
       if (!ref) return null;
       return ask<AddressBookMsg, R>(ref, make, 5000);
     },
-    // After the reply is written: the server closes with the rest of the tree.
-    stop: () => void setTimeout(() => void d.stop(), 20),
   };
 }
 
