@@ -9,6 +9,7 @@ import { actorName, type ActorName, type DynMsg, type Ref } from '../../supervis
 import type { NetAddress } from '../wire/address.js';
 import type { Message } from '../wire/messages.js';
 import type { NetThrottle } from '../throttle/throttle.js';
+import type { TransportProtocolType } from '../wire/v2/transport.js';
 import type { ConnType, Endpoint } from './connection.js';
 import { ROOT } from './root.js';
 
@@ -21,6 +22,8 @@ export interface PeerSettings {
   readonly inactivityTimeoutMs: number;
   /** Secret that marks our own version nonces (self-connection detection). */
   readonly nonceKey: Uint8Array;
+  /** Accept the BIP324 v2 transport on inbound connections (v1 still detected); off or absent: v1 only. */
+  readonly v2transport?: boolean;
 }
 
 /** What a peer tells the connection manager: connected (handshake done), its stats, disconnected and why. */
@@ -144,6 +147,10 @@ export interface PeerInfo {
   readonly recvThrottled: boolean;
   /** Bytes waiting for send tokens (part of sendQueued). */
   readonly sendThrottled: number;
+  /** Core's transport_protocol_type: 'detecting' while an inbound connection may still be either, then 'v1' or 'v2'. */
+  readonly transportType: TransportProtocolType;
+  /** The BIP324 session id in hex once v2 is established; '' otherwise (Core's session_id). */
+  readonly sessionId: string;
 }
 
 /** What others send a peer actor (its own socket events and timers are its business). */

@@ -90,8 +90,8 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
     bytessent_per_msg: toJson(p.bytessentPerMsg),
     bytesrecv_per_msg: toJson(p.bytesrecvPerMsg),
     connection_type: p.connType,
-    transport_protocol_type: 'v1',
-    session_id: '',
+    transport_protocol_type: p.transportType,
+    session_id: p.sessionId,
     // peerd's own
     phase: p.phase,
     recv_paused: p.recvPaused,

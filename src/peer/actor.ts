@@ -4,14 +4,16 @@
  * timers, reports to the connection manager). Socket events become messages in its mailbox.
  * The socket is an owned resource: whatever stops the actor destroys it.
  */
+import { randomBytes, randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
 import { defineActor, tell, Exit, narrowRef, type ActorContext, type Ref } from '../../supervisors/index.js';
-import { FrameDecoder, encodeFrame } from '../wire/framing.js';
-import { decodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
+import { FrameDecoder, encodeFrame, type FrameResult } from '../wire/framing.js';
+import { decodeMessage, encodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
+import { V2Transport, isValidPrivateKey, messageTypeSize, MAX_GARBAGE_SIZE, type TransportProtocolType, type V2Event } from '../wire/v2/index.js';
 import { countedType } from '../wire/message-types.js';
-import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER } from '../wire/constants.js';
+import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE } from '../wire/constants.js';
 import type { Endpoint } from '../contracts/connection.js';
 import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
 import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
@@ -31,6 +33,13 @@ type SelfMsg =
   | { readonly type: 'drain' }
   | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' | 'throttle-recv' | 'throttle-send' };
 
+/** A message decoded by the v2 transport, waiting to be handled. */
+interface V2In {
+  readonly command: string;
+  readonly payload: Buffer;
+  readonly wireSize: number;
+}
+
 /** Everything in the peer's mailbox. */
 type Mailbox = PeerMsg | SelfMsg;
 
@@ -42,6 +51,15 @@ interface Shell {
   readonly log: Logger;
   readonly proto: PeerState;
   readonly decoder: FrameDecoder;
+  /**
+   * The BIP324 transport of an inbound connection while it is detecting or v2; null for v1 (no v2,
+   * or after the fallback, when the bytes go straight to `decoder`).
+   */
+  v2: V2Transport | null;
+  /** Messages the v2 transport decoded and not yet handled (held while the send queue is over its limit). */
+  readonly v2In: V2In[];
+  /** Their wire bytes, counted against the receive buffer as undecoded v1 frames are. */
+  v2InBytes: number;
   readonly socket: Socket;
   readonly now: () => number;
   readonly maxRecv: number;
@@ -80,8 +98,13 @@ function count(table: Record<string, CommandStats>, cmd: string, bytes: number):
   c.bytes += bytes;
 }
 
+/** Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded queue. */
+function buffered(sh: Shell): number {
+  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes;
+}
+
 function updatePause(sh: Shell): void {
-  const over = sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv || sh.sendPaused || sh.recvThrottled;
+  const over = sh.inMailbox + buffered(sh) > sh.maxRecv || sh.sendPaused || sh.recvThrottled;
   if (over && !sh.recvPaused) {
     sh.recvPaused = true;
     sh.socket.pause();
@@ -107,7 +130,8 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
     if (sh.closing) return;
     switch (e.kind) {
       case 'send':
-        sendFrame(sh, ctx, commandOf(e.msg), encodeMessageFrame(sh.args.magic, e.msg));
+        if (sh.v2 !== null) sendV2(sh, ctx, commandOf(e.msg), encodeMessage(e.msg));
+        else sendFrame(sh, ctx, commandOf(e.msg), encodeMessageFrame(sh.args.magic, e.msg));
         break;
       case 'timer':
         ctx.timers.after(e.key, e.ms, { type: 'timer', key: e.key });
@@ -177,6 +201,25 @@ function chainHello(sh: Shell): void {
 /** Queues one frame to the peer through the send throttle; pauses reading while the queue is over the limit. */
 function sendFrame(sh: Shell, ctx: ActorContext<Mailbox>, command: string, frame: Buffer): void {
   count(sh.sentPerMsg, command, frame.length);
+  sendBytes(sh, ctx, frame);
+}
+
+/**
+ * Sends one message through the v2 transport: encrypted now, or queued in the transport until its
+ * keys are there (then it leaves with our version packet). Counted by its packet's size, as Core.
+ */
+function sendV2(sh: Shell, ctx: ActorContext<Mailbox>, command: string, payload: Buffer): void {
+  const v2 = sh.v2;
+  if (v2 === null) return sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
+  count(sh.sentPerMsg, command, messageTypeSize(command) + payload.length + V2_PACKET_OVERHEAD);
+  v2Events(sh, ctx, v2.send(command, payload));
+}
+
+/** A v2 packet's bytes besides its contents: the 3-byte length, the header byte and the 16-byte tag. */
+const V2_PACKET_OVERHEAD = 20;
+
+/** Bytes to the peer through the send throttle; pauses reading while the queue is over the limit. */
+function sendBytes(sh: Shell, ctx: ActorContext<Mailbox>, frame: Buffer): void {
   if (sh.outQueued === 0 && sh.sendBucket.rate === 0 && sh.net.send.rate === 0) write(sh, frame);
   else {
     sh.outQueue.push(frame);
@@ -278,18 +321,70 @@ function onData(sh: Shell, ctx: ActorContext<Mailbox>, chunk: Buffer): void {
   sh.bytesRecv += chunk.length;
   sh.net.totalRecv += chunk.length;
   step(sh, ctx, { type: 'bytes', now: Date.now() });
-  sh.decoder.push(chunk);
+  if (sh.v2 !== null) {
+    sh.socket.cork();
+    try {
+      v2Events(sh, ctx, sh.v2.receive(chunk));
+    } finally {
+      if (!sh.socket.destroyed) sh.socket.uncork();
+    }
+    if (sh.closing) return;
+  } else sh.decoder.push(chunk);
   processFrames(sh, ctx);
   if (sh.recvThrottled && !sh.closing) armRecv(sh, ctx);
 }
 
 /**
- * Handles the complete frames the decoder holds. While the peer's send queue is over the limit
+ * Performs what the v2 transport asks: bytes to write, its establishment, decoded messages (queued
+ * for {@link processFrames}), the v1 fallback (the bytes go to the v1 framer from then on, and
+ * what was queued in the transport is framed as v1) and its errors (the connection is closed; a
+ * peer that does not speak our protocol is not misbehaving, as in Core).
+ */
+function v2Events(sh: Shell, ctx: ActorContext<Mailbox>, events: readonly V2Event[]): void {
+  for (const e of events) {
+    if (sh.closing) return;
+    switch (e.type) {
+      case 'send':
+        sendBytes(sh, ctx, e.bytes);
+        break;
+      case 'established':
+        sh.log.debug({ sessionId: e.sessionId.toString('hex') }, 'v2 transport established');
+        break;
+      case 'message':
+        sh.v2In.push({ command: e.command, payload: e.payload, wireSize: e.wireSize });
+        sh.v2InBytes += e.wireSize;
+        break;
+      case 'rejected':
+        // Core drops a message whose type it cannot decode and keeps the connection.
+        count(sh.recvPerMsg, '*other*', e.wireSize);
+        sh.log.debug({ reason: e.reason }, 'v2 message dropped');
+        break;
+      case 'fallback-v1':
+        sh.v2 = null;
+        sh.decoder.push(e.bytes);
+        for (const m of e.unsent) sendFrame(sh, ctx, m.command, encodeFrame(sh.args.magic, m.command, m.payload));
+        break;
+      case 'error':
+        close(sh, ctx, `v2 transport error: ${e.code}: ${e.message}`, false);
+        return;
+    }
+  }
+}
+
+/** The next received message: one the v2 transport decoded, else the v1 framer's next frame (or its error). */
+function nextIn(sh: Shell): V2In | FrameResult | null {
+  const m = sh.v2In.shift();
+  if (m === undefined) return sh.decoder.next();
+  sh.v2InBytes -= m.wireSize;
+  return m;
+}
+
+/**
+ * Handles the complete frames the decoder holds (or the messages the v2 transport decoded). While the peer's send queue is over the limit
  * nothing more is processed (Core stops processing a peer's messages while its send is paused):
  * the frames wait in the decoder, count against the receive limit, and run on 'drain'.
  */
 function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  const d = sh.decoder;
   if (sh.sendPaused) {
     updatePause(sh);
     return;
@@ -300,14 +395,14 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   const outer = sh.toChain === null;
   if (outer) sh.toChain = [];
   try {
-    for (let f = d.next(); f !== null && !sh.closing; f = sh.sendPaused ? null : d.next()) {
-      if (f.kind === 'error') {
+    for (let f = nextIn(sh); f !== null && !sh.closing; f = sh.sendPaused ? null : nextIn(sh)) {
+      if ('kind' in f && f.kind === 'error') {
         // Core disconnects on a wrong network magic without punishing: at the start of a connection it
         // is what a BIP324 (v2) opening or a node of another network looks like, not misbehaviour.
         close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, f.code !== 'bad-magic');
         return;
       }
-      count(sh.recvPerMsg, f.command, f.payload.length + 24);
+      count(sh.recvPerMsg, f.command, 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE);
       const now = sh.now();
       // Blocks: their transactions are checked here but decoded and hashed by the block check (in a worker thread).
       const r = decodeMessage(f.command, f.payload, { allowTrailing: true, lazyBlockTxs: true });
@@ -324,10 +419,23 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   if (!sh.closing) updatePause(sh);
 }
 
+/**
+ * The BIP324 responder of an inbound connection, with its randomness from the platform (Core's
+ * V2Transport: a fresh ephemeral key, 32 bytes of encoding entropy, 0–4095 bytes of garbage).
+ */
+function responder(magic: number): V2Transport {
+  let privateKey = randomBytes(32);
+  while (!isValidPrivateKey(privateKey)) privateKey = randomBytes(32);
+  const magicBytes = Buffer.alloc(4);
+  magicBytes.writeUInt32LE(magic >>> 0);
+  return new V2Transport({ role: 'responder', magic: magicBytes, privateKey, entropy: randomBytes(32), garbage: randomBytes(randomInt(0, MAX_GARBAGE_SIZE + 1)) });
+}
+
 export function peerInfo(sh: Shell): PeerInfo {
   const p = sh.proto;
   const flat = (t: Record<string, CommandStats>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.bytes]));
   const now = sh.now();
+  const transport: { readonly type: TransportProtocolType; readonly sessionId: string } = sh.v2 === null ? { type: 'v1', sessionId: '' } : sh.v2.info();
   return {
     id: p.id,
     addr: endpointText(sh.args.endpoint),
@@ -359,6 +467,8 @@ export function peerInfo(sh: Shell): PeerInfo {
     sendLimit: sh.sendBucket.rate,
     recvThrottled: sh.recvThrottled,
     sendThrottled: sh.outQueued,
+    transportType: transport.type,
+    sessionId: transport.sessionId,
   };
 }
 
@@ -375,6 +485,9 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       socket,
       now,
       decoder: new FrameDecoder({ magic: args.magic }),
+      v2: args.connType === 'inbound' && args.settings.v2transport === true ? responder(args.magic) : null,
+      v2In: [],
+      v2InBytes: 0,
       proto: initPeer({
         id: args.id,
         connType: args.connType,
@@ -410,7 +523,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       sh.inMailbox += chunk.length;
       // The bytes are here: they are paid for, and reading waits (in the actor's timer) until the debt is repaid.
       if (recvCharge(sh.recvBucket, net.recv, chunk.length, net.now())) sh.recvThrottled = true;
-      if (!sh.recvPaused && (sh.recvThrottled || sh.inMailbox + sh.decoder.bytesBuffered > sh.maxRecv)) {
+      if (!sh.recvPaused && (sh.recvThrottled || sh.inMailbox + buffered(sh) > sh.maxRecv)) {
         sh.recvPaused = true;
         socket.pause();
       }
@@ -467,7 +580,8 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       })
       .with({ type: 'send-raw' }, ({ command, payload }) => {
         sh.proto.lastSend = sh.now();
-        sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
+        if (sh.v2 !== null) sendV2(sh, ctx, command, payload);
+        else sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
       })
       .with({ type: 'chain-hello' }, () => {
         if (sh.proto.phase === 'active') chainHello(sh);
