@@ -15,7 +15,7 @@ import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
 import type { Settings } from './config/options.js';
 import { networkParams, type NetworkParams } from './wire/network.js';
-import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from './wire/constants.js';
+import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS } from './wire/constants.js';
 import { rootLogger, parseLevelSpec, type LevelSpec } from './log.js';
 import { makeNonceKey } from './peer/nonce.js';
 import { peersSpec } from './peer/spec.js';
@@ -192,7 +192,8 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     if (settings.prune > 0 && settings.prune < 550 && pruneTargetBytes === undefined)
       throw new ConfigError(cli?.get('prune') ? '--prune' : 'prune', `Prune configured below the minimum of 550 MiB (${settings.prune}). Please use a higher number.`);
     const pruneTarget = pruneTargetBytes ?? settings.prune * 1024 * 1024;
-    const ourServices = services ?? (pruneTarget > 0 ? NODE_NETWORK_LIMITED : NODE_NETWORK) | NODE_WITNESS;
+    // NODE_P2P_V2 with --v2transport (Core v30 sets it by default), on the default services and on those a test gives.
+    const ourServices = (services ?? (pruneTarget > 0 ? NODE_NETWORK_LIMITED : NODE_NETWORK) | NODE_WITNESS) | (settings.v2transport ? NODE_P2P_V2 : 0n);
     const binds: BindSpec[] = settings.listen
       ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
       : [];
@@ -251,6 +252,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
             pingIntervalMs: settings.pinginterval * 1000,
             inactivityTimeoutMs: settings.inactivitytimeout * 1000,
             nonceKey: makeNonceKey(),
+            v2transport: settings.v2transport,
           },
           netgroups: NO_ASMAP,
           automaticOutbound, tickMs, maxReceiveBuffer, maxSendBuffer, sendStallMs,

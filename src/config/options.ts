@@ -99,6 +99,11 @@ export const OPTION_DEFS = [
   },
   { name: 'fixedseeds', kind: 'bool', description: 'fall back on the built-in seed addresses when the address book has none of a reachable network (never with --connect)' },
   { name: 'blocksxor', kind: 'bool', description: 'obfuscate new block files with a random key in blocks/xor.dat, as Core v28+ (only for an empty blocks directory; cannot be turned off once a key is stored)' },
+  {
+    name: 'v2transport',
+    kind: 'bool',
+    description: 'support the BIP324 v2 encrypted transport (as Core v30): advertise NODE_P2P_V2 and accept v2 on inbound connections (v1 peers are still detected and served)',
+  },
   { name: 'reindex', kind: 'bool', description: 'rebuild the block index and header tree from the block files in blocks/ at start (as Core; done by itself when the index is missing or does not cover every file); no block file is removed' },
 ] as const satisfies readonly OptionDef[];
 
@@ -158,6 +163,7 @@ export function defaults(): Settings {
     fixedseeds: true,
     blocksxor: true,
     reindex: false,
+    v2transport: true,
   };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { testNode, until } from '../helpers/node.js';
 import { clientOptions, rpcCall, RpcCallError } from '../../src/rpc/client.js';
-import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_WITNESS } from '../../src/wire/constants.js';
+import { NODE_NETWORK, NODE_NETWORK_LIMITED, NODE_P2P_V2, NODE_WITNESS } from '../../src/wire/constants.js';
 
 type ListenerJson = {
   readonly index: number;
@@ -26,7 +26,8 @@ test('setlistenerservices over RPC: new inbound peers on that listener get the n
     assert.ok(addr);
     const rpc = clientOptions({ network: 'regtest', datadir: node.settings.datadir, rpcport: addr.port });
     const [l0, l1] = await node.listening();
-    const stock = NODE_NETWORK | NODE_WITNESS;
+    // NODE_P2P_V2 with --v2transport (on by default, as Core v30).
+    const stock = NODE_NETWORK | NODE_WITNESS | NODE_P2P_V2;
 
     const before = (await rpcCall(rpc, 'getlisteners')) as ListenerJson[];
     assert.deepEqual(
