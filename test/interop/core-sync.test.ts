@@ -64,8 +64,10 @@ test('interop: Bitcoin Core syncs regtest-2000 from peerd alone', { timeout: 180
   const addr = await node.rpcAddress();
   assert.ok(addr, 'the test node runs its RPC server');
   const rpc = clientOptions({ network: 'regtest', datadir: node.settings.datadir, rpcport: addr.port });
-  const peers = (await rpcCall(rpc, 'getpeerinfo', [])) as unknown as { subver: string; inbound: boolean; bytessent: number }[];
+  const peers = (await rpcCall(rpc, 'getpeerinfo', [])) as unknown as { subver: string; inbound: boolean; bytessent: number; transport_protocol_type: string }[];
   const inbound = peers.find((p) => p.inbound && /Satoshi/.test(p.subver));
   assert.ok(inbound, `Core is an inbound peer of peerd: ${JSON.stringify(peers.map((p) => p.subver))}`);
   assert.ok(inbound.bytessent > 400_000, `peerd served the blocks (${inbound.bytessent} bytes sent)`);
+  // Core v30 dials with BIP324 by default, and peerd (--v2transport on by default) answers it.
+  assert.equal(inbound.transport_protocol_type, 'v2', 'the chain was served over v2');
 });
