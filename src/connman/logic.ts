@@ -15,6 +15,7 @@ import { keyedNetGroup, NO_ASMAP, type NetGroupManager } from '../netaddress/net
 import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import type { DisconnectRecord } from '../contracts/connman.js';
 import type { Candidate } from '../contracts/addressbook.js';
+import type { ToConnman } from '../contracts/peer.js';
 
 export interface ConnmanConfig {
   readonly maxConnections: number;
@@ -140,13 +141,8 @@ export type ConnmanEvent =
   | { readonly type: 'dial-ok'; readonly id: number; readonly now: number }
   | { readonly type: 'dial-failed'; readonly id: number; readonly error: string; readonly now: number }
   | { readonly type: 'inbound'; readonly socketId: number; readonly remote: Endpoint; readonly now: number; readonly noban?: boolean }
-  | {
-      readonly type: 'peer-connected';
-      readonly id: number;
-      readonly services: bigint;
-      readonly relayTxs: boolean;
-      readonly now: number;
-    }
+  /** The peer's own notice, as it arrives (declared once, in the peer's contract). */
+  | Extract<ToConnman, { readonly type: 'peer-connected' }>
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
   | {
       readonly type: 'peer-disconnected';

@@ -14,11 +14,10 @@ import type { PeerSettings } from '../contracts/peer.js';
 import { PEERS } from '../contracts/peer.js';
 import { ADDRESSBOOK, type AddressBookMsg } from '../contracts/addressbook.js';
 import { CHAIN, type ChainMsg } from '../contracts/chain.js';
-import { CONNMAN, type AddedNodeInfo, type CommandResult, type ConnmanCommand, type ConnmanEvents, type ConnmanMsg, type DisconnectRecord } from '../contracts/connman.js';
+import { CONNMAN, type CommandResult, type ConnmanCommand, type ConnmanCommands, type ConnmanEvents, type ConnmanMsg } from '../contracts/connman.js';
 import { endpointKey, parseEndpoint, type Endpoint } from '../contracts/connection.js';
 import type { ListenerInfo } from '../contracts/control.js';
 import { listenerChildName, listenerName, type ListenerMsg } from '../contracts/listener.js';
-import type { PeerInfo } from '../contracts/peer.js';
 import { connmanActor } from './actor.js';
 import { listenerActor, type BindSpec } from './listener.js';
 import { DEFAULT_CONNMAN } from './logic.js';
@@ -134,20 +133,6 @@ function connmanRef(runtime: Runtime): Ref<ConnmanMsg> {
   return r;
 }
 
-/** The operator's commands to the connection manager, one method each (the node handle and the RPC share them). */
-export interface ConnmanCommands {
-  peers(): Promise<PeerInfo[]>;
-  disconnects(): Promise<DisconnectRecord[]>;
-  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry'): Promise<void>;
-  addedNodes(): Promise<AddedNodeInfo[]>;
-  disconnect(target: { id: number } | { address: string }): Promise<void>;
-  setNetworkActive(active: boolean): Promise<void>;
-  pingAll(): Promise<void>;
-  /** Node-wide bandwidth limits, bytes/s (0 = unlimited), in force at once for every peer; throws RangeError on a bad rate. */
-  setNetLimit(recv: number, send: number): Promise<void>;
-  /** One peer's limits (id, digits or HOST:PORT), or 'all' (every peer and the default for new ones). */
-  setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
-}
 
 export function connmanCommands(runtime: Runtime, defaultPort: number): ConnmanCommands {
   const command = async (cmd: ConnmanCommand): Promise<Extract<CommandResult, { ok: true }>> => {

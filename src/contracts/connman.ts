@@ -70,3 +70,18 @@ export interface ConnmanEvents {
 }
 
 export const CONNMAN = actorName<ConnmanMsg>(`${ROOT.path}/connman`);
+
+/** The operator's commands to the connection manager, one method each (the node handle and the RPC share them). */
+export interface ConnmanCommands {
+  peers(): Promise<PeerInfo[]>;
+  disconnects(): Promise<DisconnectRecord[]>;
+  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry'): Promise<void>;
+  addedNodes(): Promise<AddedNodeInfo[]>;
+  disconnect(target: { id: number } | { address: string }): Promise<void>;
+  setNetworkActive(active: boolean): Promise<void>;
+  pingAll(): Promise<void>;
+  /** Node-wide bandwidth limits, bytes/s (0 = unlimited), in force at once for every peer; throws RangeError on a bad rate. */
+  setNetLimit(recv: number, send: number): Promise<void>;
+  /** One peer's limits (id, digits or HOST:PORT), or 'all' (every peer and the default for new ones). */
+  setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
+}

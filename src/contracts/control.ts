@@ -11,8 +11,7 @@ import type { UploadStatus } from '../throttle/upload-target.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { AddressBookQuery } from './addressbook.js';
 import type { ChainRpcMethod, ChainRpcReply } from './chain.js';
-import type { AddedNodeInfo, DisconnectRecord } from './connman.js';
-import type { PeerInfo } from './peer.js';
+import type { ConnmanCommands } from './connman.js';
 import { ROOT } from './root.js';
 
 /** The RPC server's counters. */
@@ -51,7 +50,8 @@ export interface ListenerInfo {
   readonly accepted: number;
 }
 
-export interface ControlContext {
+/** What the RPC methods run against: the connection manager's commands (declared once, in its contract) and the rest of the node. */
+export interface ControlContext extends ConnmanCommands {
   readonly settings: Settings;
   readonly params: NetworkParams;
   readonly userAgent: string;
@@ -59,20 +59,9 @@ export interface ControlContext {
   readonly services: bigint;
   /** ms since the epoch when the node started. */
   readonly startedAt: number;
-  peers(): Promise<PeerInfo[]>;
-  disconnects(): Promise<DisconnectRecord[]>;
-  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry'): Promise<void>;
-  addedNodes(): Promise<AddedNodeInfo[]>;
-  disconnect(target: { id: number } | { address: string }): Promise<void>;
-  setNetworkActive(active: boolean): Promise<void>;
   networkActive(): boolean;
-  pingAll(): Promise<void>;
   /** Bytes received and sent since start (live peers plus the ones that left), and the node-wide limits in force. */
   totals(): Promise<{ recv: number; sent: number; limits?: NetLimits; upload?: UploadStatus }>;
-  /** Node-wide receive/send limits in bytes/s (0 = unlimited); throws RangeError on a bad rate. */
-  setNetLimit(recv: number, send: number): Promise<void>;
-  /** One peer's limits (id, digits or HOST:PORT), or 'all' (every peer and the default for new ones). */
-  setPeerLimit(target: number | string, recv: number, send: number): Promise<void>;
   /** Every listener, in bind order. */
   listeners(): Promise<ListenerInfo[]>;
   /** Changes what one listener (by index or bound HOST:PORT) advertises to new inbound peers; rejects with "Listener not found" for an unknown one. */
