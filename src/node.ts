@@ -31,7 +31,7 @@ import { inspectorSpec, inspectAddressOf } from './inspect/spec.js';
 import { CHAIN, type ChainMsg, type ChainRpcMethod, type ChainRpcReply } from './contracts/chain.js';
 import { ADDRESSBOOK, type AddressBookMsg } from './contracts/addressbook.js';
 import type { ConnmanEvents } from './contracts/connman.js';
-import { parseEndpoint, type Endpoint } from './contracts/connection.js';
+import { endpointKey, parseEndpoint, type Endpoint } from './contracts/connection.js';
 import type { ControlContext } from './contracts/control.js';
 import type { InspectAddress } from './contracts/inspector.js';
 import type { Json } from './rpc/protocol.js';
@@ -274,11 +274,10 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     tree.exited.then((reason) => log.info({ reason: formatReason(reason) }, 'peerd stopped'));
 
     // The addresses really bound (port 0 resolved), and how to stop.
-    const hostPort = (a: { host: string; port: number }): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
     const bound = await handle.listening().catch(() => []);
     const rpc = await handle.rpcAddress().catch(() => null);
     const stop = 'Ctrl-C or SIGTERM, or `peerd rpc stop` with the same --network/--datadir';
-    log.info({ network: settings.network, datadir, listen: bound.map(hostPort), rpc: rpc ? hostPort(rpc) : null, stop }, 'peerd started');
+    log.info({ network: settings.network, datadir, listen: bound.map(endpointKey), rpc: rpc ? endpointKey(rpc) : null, stop }, 'peerd started');
     return handle;
   }
 }

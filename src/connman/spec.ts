@@ -176,8 +176,7 @@ export function listenerQueries(runtime: Runtime, binds: readonly BindSpec[], se
     const a = await address(ref);
     const summary = runtime.info(listenerName(i).path)?.summary;
     const accepted = typeof summary === 'object' && summary !== null && 'accepted' in summary ? Number((summary as { accepted: unknown }).accepted) : 0;
-    const host = a.host.includes(':') ? `[${a.host}]` : a.host;
-    return { index: i, address: `${host}:${a.port}`, services: bindNow(binds, services, i).services ?? ourServices, accepted };
+    return { index: i, address: endpointKey(a), services: bindNow(binds, services, i).services ?? ourServices, accepted };
   }
   async function listeners(): Promise<ListenerInfo[]> {
     const out: ListenerInfo[] = [];

@@ -9,7 +9,7 @@ import type { ListenerInfo, ControlContext } from '../contracts/control.js';
 import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';
 import { PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
-import { PEERS, type PeerInfo } from '../contracts/peer.js';
+import { PEERS, peerName, type PeerInfo } from '../contracts/peer.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../contracts/chain.js';
 import { resourceReport } from '../util/resources.js';
@@ -603,7 +603,7 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
         const addr = p.slice('peer:'.length);
         const peer = (await ctx.peers()).find((x) => x.addr === addr || `${x.endpoint.host}:${x.endpoint.port}` === addr);
         if (!peer) throw new RpcError(RPC.INVALID_PARAMETER, `No peer connected at ${addr}`);
-        targets = [`/root/peers/peer-${peer.id}`];
+        targets = [peerName(peer.id).path];
       } else targets = p.includes('*') ? ctx.actors(p).map((a) => a.path) : [p];
       if (targets.length === 0) throw new RpcError(RPC.INVALID_PARAMETER, `No actor matches ${p}`);
       const killed = targets.filter((t) => ctx.kill(t, m, { ms: stallMs }));

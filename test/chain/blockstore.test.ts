@@ -11,8 +11,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
-import { openStore } from '../../src/store/db.js';
-import type { Db } from '../../src/contracts/store.js';
+import { openAll, type OpenedBlockStore } from '../helpers/chain.js';
 import {
   BLOCKS_SUBDIR,
   BlockStore,
@@ -21,7 +20,6 @@ import {
   verifyStore,
   xorAt,
   type BlockLocation,
-  type BlockStoreOptions,
 } from '../../src/chain/blockstore.js';
 import { readBlockFile } from '../../src/tools/chain/blockfile.js';
 import { generateChain, type GeneratedBlock } from '../../src/tools/chain/generate.js';
@@ -57,29 +55,6 @@ function tmp(t: TestContext): string {
   return dir;
 }
 
-interface Opened {
-  readonly db: Db;
-  readonly store: BlockStore;
-  close(): Promise<void>;
-}
-
-async function openAll(dir: string, opts: Partial<Omit<BlockStoreOptions, 'dir' | 'db'>> = {}): Promise<Opened> {
-  const { db } = await openStore(dir);
-  try {
-    const store = await BlockStore.open({ dir, db, magic: MAGIC, ...opts });
-    return {
-      db,
-      store,
-      close: async () => {
-        await store.close();
-        await db.close();
-      },
-    };
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-}
 
 function blocksDir(dir: string): string {
   return join(dir, BLOCKS_SUBDIR);
@@ -642,10 +617,10 @@ test('xorAt: obfuscating twice restores the bytes, and agrees with a byte-by-byt
 
 test('blocks xor (Core -blocksxor): a random key for a fresh directory, the zero key with xor off or for files from before it; a stored key cannot be turned off; a bad xor.dat is refused', async (t) => {
   const blocks = [...generateChain({ blocks: 5, seed: 3 })];
-  const putAll = async (o: Opened): Promise<void> => {
+  const putAll = async (o: OpenedBlockStore): Promise<void> => {
     for (const [i, g] of blocks.entries()) await o.store.put(g.block.header.hash, i + 1, g.raw);
   };
-  const readAll = async (o: Opened): Promise<void> => {
+  const readAll = async (o: OpenedBlockStore): Promise<void> => {
     for (const g of blocks) assert.ok((await o.store.get(g.block.header.hash))?.equals(g.raw));
   };
   // Fresh: random key; the files read back, and de-obfuscated they are Core's records.

@@ -6,35 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore } from '../../src/store/db.js';
-import type { Db } from '../../src/contracts/store.js';
 import { BLOCKS_SUBDIR, BlockStore, XOR_KEY_FILE, blockFileName, xorAt } from '../../src/chain/blockstore.js';
 import { HeaderTree } from '../../src/chain/headers.js';
 import { reindexBlockFiles } from '../../src/chain/reindex.js';
-import { chainOf, regtest, tmpDir, type After } from '../helpers/chain.js';
+import { chainOf, openAll, regtest, tmpDir, type After } from '../helpers/chain.js';
 import type { GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { prng } from '../../src/util/prng.js';
 
 const SMALL = 20_000;
 
-interface Opened {
-  readonly db: Db;
-  readonly store: BlockStore;
-  close(): Promise<void>;
-}
-
-async function open(dir: string, reindex = false): Promise<Opened> {
-  const { db } = await openStore(dir);
-  const store = await BlockStore.open({ dir, db, magic: regtest.magicBytes, maxFileSize: SMALL, sync: false, reindex });
-  return {
-    db,
-    store,
-    close: async () => {
-      await store.close();
-      await db.close();
-    },
-  };
-}
+const open = (dir: string, reindex = false) => openAll(dir, { maxFileSize: SMALL, sync: false, reindex });
 
 /** Stores `blocks` in a shuffled order (as a download from several peers leaves them), with their headers; returns the file sizes. */
 async function stored(t: After, blocks: readonly GeneratedBlock[], seed = 1): Promise<string> {

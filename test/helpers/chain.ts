@@ -2,6 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openStore } from '../../src/store/db.js';
+import type { Db } from '../../src/contracts/store.js';
+import { BlockStore, type BlockStoreOptions } from '../../src/chain/blockstore.js';
 import { BlockFileWriter } from '../../src/tools/chain/blockfile.js';
 import { generateChain, type GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { startChainServer, type ChainServer } from '../../src/tools/chain/stub-peer.js';
@@ -88,4 +91,29 @@ export function answerHeaders(peer: RawPeer, headers: readonly BlockHeader[], on
     stopped = true;
     clearInterval(timer);
   };
+}
+
+export interface OpenedBlockStore {
+  readonly db: Db;
+  readonly store: BlockStore;
+  close(): Promise<void>;
+}
+
+/** The store of `dir` and its block store (regtest magic unless given), as the block actor opens them; close() closes both. */
+export async function openAll(dir: string, opts: Partial<Omit<BlockStoreOptions, 'dir' | 'db'>> = {}): Promise<OpenedBlockStore> {
+  const { db } = await openStore(dir);
+  try {
+    const store = await BlockStore.open({ dir, db, magic: regtest.magicBytes, ...opts });
+    return {
+      db,
+      store,
+      close: async () => {
+        await store.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startNetwork, type TestNetwork } from './network.js';
-import { peerName } from '../../contracts/peer.js';
+import { PEERS, peerName } from '../../contracts/peer.js';
 
 export interface DemoOptions {
   /** Blocks of the generated chain (default 400). */
@@ -53,7 +53,7 @@ export function demoText(net: TestNetwork, o: { readonly peerd?: string } = {}):
   const peerd = o.peerd ?? peerdCommand();
   // By address, not by actor id: a replaced connection gets a new id, the address stays.
   const second = net.nodes[1];
-  const victim = second ? `peer:127.0.0.1:${second.port}` : '/root/peers/*';
+  const victim = second ? `peer:127.0.0.1:${second.port}` : `${PEERS.path}/*`;
   const first = net.nodes[0];
   const conn = (i: number): string => {
     const n = net.nodes[i];
