@@ -67,6 +67,8 @@ export interface ActorContext<M> {
   readonly log: Logger;
   readonly timers: Timers<M>;
   readonly runtime: ActorSystem;
+  /** Wall-clock ms since the epoch from the runtime's scheduler (a test's manual clock moves it): use it, never `Date.now()`. */
+  now(): number;
   /** Spawns an (unsupervised) child: it dies with this actor; monitor it to learn of its exit. */
   spawn<S2, M2, A2>(def: ActorDef<S2, M2, A2>, args: A2, opts?: SpawnOptions): Ref<M2>;
   /** Monitors `target`: a `Down` message arrives when it exits. `M` must include `Down`. */

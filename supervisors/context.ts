@@ -109,6 +109,9 @@ export class ContextImpl<M> implements ActorContext<M> {
   get timers(): Timers<M> {
     return this.cell.timerSet() as TimerSet<M>;
   }
+  now(): number {
+    return this.cell.runtime.scheduler.wallNow();
+  }
 
   spawn<S2, M2, A2>(def: ActorDef<S2, M2, A2>, args: A2, opts?: SpawnOptions): Ref<M2> {
     return this.cell.spawnChild(def, args, opts);

@@ -5,7 +5,10 @@
 export type Cancel = () => void;
 
 export interface Scheduler {
+  /** Monotonic milliseconds: durations, timers, restart windows. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch (what an actor stamps on records: bans, addresses, times shown to users). */
+  wallNow(): number;
   /** Runs `fn` after `ms`. `ref: false` (the default) unref()s the timer: it never keeps the process alive. */
   setTimeout(fn: () => void, ms: number, ref?: boolean): Cancel;
 }
@@ -14,6 +17,7 @@ const MAX_TIMEOUT = 2_147_483_647;
 
 export const realScheduler: Scheduler = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout(fn, ms, ref = false) {
     const t = setTimeout(fn, Math.min(MAX_TIMEOUT, Math.max(0, ms)));
     if (!ref) t.unref();
@@ -27,14 +31,23 @@ interface Pending {
   fn: () => void;
 }
 
-/** A fake clock: time moves only with `advance(ms)`, which runs due timers in order. */
+/**
+ * A fake clock: time moves only with `advance(ms)`, which runs due timers in order. Its wall clock
+ * starts at `wallStart` (epoch ms; default the real time when it was made) and moves with it.
+ */
 export class ManualScheduler implements Scheduler {
   private t = 0;
   private seq = 0;
   private pending: Pending[] = [];
 
+  constructor(private readonly wallStart: number = Date.now()) {}
+
   now(): number {
     return this.t;
+  }
+
+  wallNow(): number {
+    return this.wallStart + this.t;
   }
 
   setTimeout(fn: () => void, ms: number): Cancel {

@@ -33,6 +33,7 @@ export function countingScheduler(): Scheduler & { live(): number } {
   let live = 0;
   return {
     now: () => realScheduler.now(),
+    wallNow: () => realScheduler.wallNow(),
     setTimeout(fn, ms, ref) {
       live++;
       let done = false;
