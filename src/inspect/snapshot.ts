@@ -63,6 +63,10 @@ export interface PeerRow {
   readonly host: string;
   readonly direction: 'inbound' | 'outbound';
   readonly connType: string;
+  /** Core's transport_protocol_type: 'detecting', 'v1' or 'v2'. */
+  readonly transport: string;
+  /** The BIP324 session id (hex) once v2 is established, '' otherwise. */
+  readonly sessionId: string;
   readonly phase: string;
   readonly services: string | null;
   readonly servicesNames: string[];
@@ -246,6 +250,8 @@ export function peerRow(p: PeerInfo): PeerRow {
     host: p.endpoint.host,
     direction: p.inbound ? 'inbound' : 'outbound',
     connType: p.connType,
+    transport: p.transportType,
+    sessionId: p.sessionId,
     phase: p.phase,
     services: p.services,
     servicesNames: knownServiceNames(services),

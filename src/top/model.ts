@@ -10,6 +10,8 @@ export interface PeerRow {
   readonly addr: string;
   readonly inbound: boolean;
   readonly connType: string;
+  /** getpeerinfo's transport_protocol_type: 'v1', 'v2' or 'detecting' ('' when the node does not say). */
+  readonly transport: string;
   readonly subver: string;
   /** Round trip of the last ping, ms; null before the first pong. */
   readonly pingMs: number | null;
@@ -86,6 +88,7 @@ export function parsePeers(r: Json): PeerRow[] | null {
       addr: str(p.addr) ?? '?',
       inbound: p.inbound === true,
       connType: str(p.connection_type) ?? '',
+      transport: str(p.transport_protocol_type) ?? '',
       subver: str(p.subver) ?? '',
       pingMs: ping === null ? null : ping * 1000,
       bytesRecv: num(p.bytesrecv) ?? 0,

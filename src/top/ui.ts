@@ -7,7 +7,7 @@ import type { Json } from '../rpc/protocol.js';
 import { hostOf, type PeerRow } from './model.js';
 import { peerName } from '../contracts/peer.js';
 
-export const SORT_COLUMNS = ['id', 'address', 'type', 'agent', 'ping', 'recv', 'sent', 'limit'] as const;
+export const SORT_COLUMNS = ['id', 'address', 'type', 'transport', 'agent', 'ping', 'recv', 'sent', 'limit'] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
 
 export const BAN_SECONDS = 24 * 3600;
@@ -59,6 +59,8 @@ function sortValue(p: PeerRow, c: SortColumn): number | string | null {
       return p.addr;
     case 'type':
       return `${p.inbound ? 'in' : 'out'} ${p.connType}`;
+    case 'transport':
+      return p.transport;
     case 'agent':
       return p.subver;
     case 'ping':

@@ -63,12 +63,13 @@ function columns(width: number): Column[] {
   const fixed: Column[] = [
     { key: 'id', head: 'id', width: 5, right: true, cell: (p) => String(p.id) },
     { key: 'address', head: 'address', width: 21, cell: (p) => p.addr },
-    { key: 'type', head: 'dir/type', width: 12, cell: (p) => `${p.inbound ? 'in' : 'out'} ${TYPE_SHORT[p.connType] === 'inbound' ? '' : (TYPE_SHORT[p.connType] ?? p.connType)}`.trim() },
+    { key: 'type', head: 'dir/type', width: 10, cell: (p) => `${p.inbound ? 'in' : 'out'} ${TYPE_SHORT[p.connType] === 'inbound' ? '' : (TYPE_SHORT[p.connType] ?? p.connType)}`.trim() },
+    { key: 'transport', head: 'tp', width: 3, cell: (p) => (p.transport === 'detecting' ? 'det' : p.transport) },
     { key: 'agent', head: 'user agent', width: 0, cell: (p) => p.subver },
     { key: 'ping', head: 'ping ms', width: 8, right: true, cell: (p) => (p.pingMs === null ? '-' : p.pingMs.toFixed(1)) },
     { key: 'recv', head: 'bytes in', width: 9, right: true, cell: (p) => fmtBytes(p.bytesRecv) },
     { key: 'sent', head: 'bytes out', width: 9, right: true, cell: (p) => fmtBytes(p.bytesSent) },
-    { key: 'limit', head: 'limit in/out', width: 15, cell: (p) => `${fmtLimit(p.recvLimit)}/${fmtLimit(p.sendLimit)}` },
+    { key: 'limit', head: 'limit in/out', width: 14, cell: (p) => `${fmtLimit(p.recvLimit)}/${fmtLimit(p.sendLimit)}` },
   ];
   const used = fixed.reduce((n, c) => n + c.width, 0) + (fixed.length - 1);
   return fixed.map((c) => (c.key === 'agent' ? { ...c, width: Math.max(6, width - used) } : c));

@@ -13,6 +13,8 @@ function row(id: number, perMsg: PeerRow['perMsg'], over: Partial<PeerRow> = {})
     host: '127.0.0.1',
     direction: 'inbound',
     connType: 'inbound',
+    transport: 'v1',
+    sessionId: '',
     phase: 'active',
     services: null,
     servicesNames: [],

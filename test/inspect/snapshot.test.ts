@@ -133,8 +133,10 @@ test('summaries become JSON (bigints as numbers or strings)', () => {
 });
 
 test('peer row: direction, per-message bytes both ways, service names, ping in ms', () => {
-  const r = peerRow(peer(3, { inbound: false, connType: 'outbound-full-relay', pingtime: 0.0123, minping: 0.01, pingwait: 0.5 }));
+  const r = peerRow(peer(3, { inbound: false, connType: 'outbound-full-relay', pingtime: 0.0123, minping: 0.01, pingwait: 0.5, transportType: 'v2', sessionId: 'ab'.repeat(32) }));
   assert.equal(r.direction, 'outbound');
+  assert.equal(r.transport, 'v2');
+  assert.equal(r.sessionId, 'ab'.repeat(32));
   assert.equal(r.path, '/root/peers/peer-3');
   assert.deepEqual(r.perMsg, { version: { recv: 126, sent: 126 }, verack: { recv: 24, sent: 0 } });
   assert.deepEqual(r.servicesNames, ['NETWORK', 'WITNESS', 'NETWORK_LIMITED']);

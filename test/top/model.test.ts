@@ -21,14 +21,14 @@ import { errText, fetchSnapshot, type RpcCaller } from '../../src/top/app.js';
 
 test('parsePeers: reads getpeerinfo, skips entries without an id, null for a non-list', () => {
   const rows = parsePeers([
-    { id: 4, addr: '127.0.0.1:5', inbound: true, connection_type: 'inbound', subver: '/x/', pingtime: 0.0125, bytesrecv: 10, bytessent: 20, recv_limit: 1000, send_limit: 0 },
+    { id: 4, addr: '127.0.0.1:5', inbound: true, connection_type: 'inbound', transport_protocol_type: 'v2', subver: '/x/', pingtime: 0.0125, bytesrecv: 10, bytessent: 20, recv_limit: 1000, send_limit: 0 },
     { id: 'five', addr: 'nope' },
     7,
     { id: 6 },
   ]);
   assert.deepEqual(rows, [
-    { id: 4, addr: '127.0.0.1:5', inbound: true, connType: 'inbound', subver: '/x/', pingMs: 12.5, bytesRecv: 10, bytesSent: 20, recvLimit: 1000, sendLimit: 0 },
-    { id: 6, addr: '?', inbound: false, connType: '', subver: '', pingMs: null, bytesRecv: 0, bytesSent: 0, recvLimit: null, sendLimit: null },
+    { id: 4, addr: '127.0.0.1:5', inbound: true, connType: 'inbound', transport: 'v2', subver: '/x/', pingMs: 12.5, bytesRecv: 10, bytesSent: 20, recvLimit: 1000, sendLimit: 0 },
+    { id: 6, addr: '?', inbound: false, connType: '', transport: '', subver: '', pingMs: null, bytesRecv: 0, bytesSent: 0, recvLimit: null, sendLimit: null },
   ]);
   assert.equal(parsePeers({ id: 1 }), null);
   assert.equal(parsePeers(null), null);

@@ -41,7 +41,7 @@ test('peerd top in a pseudo-terminal: draws the peer, K kicks it, q quits and re
     const exited = new Promise<number | null>((resolve) => child?.on('close', (code) => resolve(code)));
     const text = (): string => stripVTControlCharacters(out);
 
-    await until('the peer is drawn', () => new RegExp(`${p.id} 127\\.0\\.0\\.1:\\d+ +in +/pty-raw:1/`).test(text()), 15_000);
+    await until('the peer is drawn', () => new RegExp(`${p.id} 127\\.0\\.0\\.1:\\d+ +in +v1 +/pty-raw:1/`).test(text()), 15_000);
     assert.ok(out.includes('\x1b[?1049h'), 'alternate screen entered');
     assert.match(text(), /peerd top · regtest · \/peerd:0\.1\.0\/ · up \d+s · peers 1 \(in 1 \/ out 0\)/);
 

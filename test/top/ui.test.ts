@@ -9,6 +9,7 @@ const peer = (id: number, over: Partial<PeerRow> = {}): PeerRow => ({
   addr: `127.0.0.${id}:${8000 + id}`,
   inbound: id % 2 === 0,
   connType: id % 2 === 0 ? 'inbound' : 'outbound-full-relay',
+  transport: id % 3 === 0 ? 'v2' : 'v1',
   subver: `/agent-${id}/`,
   pingMs: id * 10,
   bytesRecv: 1000 - id,
@@ -53,6 +54,7 @@ test('sortPeers: every column, ties by id, missing values last in both direction
   assert.deepEqual(ids('sent'), [1, 3, 7]);
   assert.deepEqual(ids('limit'), [1, 3, 7]); // only 1 is limited; unlimited ones after it, by id
   assert.deepEqual(ids('type'), [1, 3, 7]); // all "out full": ties by id
+  assert.deepEqual(ids('transport'), [1, 7, 3]); // v1 (1, 7) before v2 (3)
   assert.deepEqual(sortPeers([], 'ping', true), []);
 });
 
@@ -75,6 +77,8 @@ test('s cycles the sort column through every column and back; r reverses; the se
   assert.deepEqual([ui.sort, ui.cursor, ui.selectedId], ['address', 1, 3]);
   ui = reduceKey(ui, ch('s'), PEERS).ui; // type, reversed: all "out full", by id reversed: [7,3,1]
   assert.deepEqual([ui.sort, ui.cursor, ui.selectedId], ['type', 1, 3]);
+  ui = reduceKey(ui, ch('s'), PEERS).ui; // transport, reversed: v2 (3) before v1 (7, 1)
+  assert.deepEqual([ui.sort, ui.cursor, ui.selectedId], ['transport', 0, 3]);
   ui = reduceKey(ui, ch('s'), PEERS).ui; // agent, reversed: [3,1,7]
   assert.deepEqual([ui.sort, ui.cursor, ui.selectedId], ['agent', 0, 3]);
   assert.equal(reduceKey(ui, ch('r'), PEERS).ui.reverse, false);

@@ -14,6 +14,7 @@ const peer = (id: number, addr: string, over: Partial<PeerRow> = {}): PeerRow =>
   addr,
   inbound: false,
   connType: 'outbound-full-relay',
+  transport: 'v1',
   subver: '/Satoshi:30.0.0/',
   pingMs: 12.25,
   bytesRecv: 1500,
@@ -37,7 +38,7 @@ const actor = (path: string, depth: number, over: Partial<ActorRow> = {}): Actor
 const SNAP: Snapshot = {
   ...EMPTY_SNAPSHOT,
   peers: [
-    peer(5, '127.0.0.1:18444', { pingMs: 40, subver: '/peerd:0.1.0/', inbound: true, connType: 'inbound' }),
+    peer(5, '127.0.0.1:18444', { pingMs: 40, subver: '/peerd:0.1.0/', inbound: true, connType: 'inbound', transport: 'v2' }),
     peer(2, '10.1.2.3:18444', { pingMs: 3, recvLimit: 10_000, sendLimit: 2_000 }),
     peer(9, '[::1]:18444', { pingMs: null, connType: 'block-relay-only' }),
   ],
@@ -89,11 +90,11 @@ test('screen: header, sync, bandwidth, the peers table in id order, the tree wit
   assert.match(lines[0], /^peerd top · regtest · \/peerd:0\.1\.0\/ · up 1h 2m · peers 3 \(in 1 \/ out 2\) · recv 2\.5 kB\/s send 100 B\/s/);
   assert.match(s, /^sync: no chain data$/m);
   assert.match(s, /^recv +█ 2\.5 kB\/s +send +█ 100 B\/s/m);
-  assert.match(s, /id▲ address +dir\/type +user agent +ping ms +bytes in bytes out limit in\/out/);
+  assert.match(s, /id▲ address +dir\/type +tp +user agent +ping ms +bytes in bytes out limit in\/out/);
   assert.deepEqual(shownIds(s), [2, 5, 9]);
-  assert.match(s, /^ +2 10\.1\.2\.3:18444 +out full +\/Satoshi:30\.0… +3\.0 +1\.5 kB +700 B 10\.0 kB\/2\.0 kB$/m);
-  assert.match(s, /^ +5 127\.0\.0\.1:18444 +in +\/peerd:0\.1\.0\/ +40\.0 +1\.5 kB +700 B ∞\/∞$/m);
-  assert.match(s, /^ +9 \[::1\]:18444 +out block +\/Satoshi:30\.0… +- /m);
+  assert.match(s, /^ +2 10\.1\.2\.3:18444 +out full +v1 +\/Satoshi:30\.… +3\.0 +1\.5 kB +700 B 10\.0 kB\/2\.0 kB$/m);
+  assert.match(s, /^ +5 127\.0\.0\.1:18444 +in +v2 +\/peerd:0\.1\.0\/ +40\.0 +1\.5 kB +700 B ∞\/∞$/m);
+  assert.match(s, /^ +9 \[::1\]:18444 +out block +v1 +\/Satoshi:30\.… +- /m);
   // wider terminal, wider user agent column
   assert.match(linesText(screenLines(input({}, SNAP, { width: 140, height: 30 }))), /\/Satoshi:30\.0\.0\/ +3\.0/);
   assert.match(s, /^actors \(6\)/m);

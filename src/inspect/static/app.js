@@ -241,6 +241,7 @@ function renderPeers(s) {
       el('td', { class: 'mono' }, p.addr),
       el('td', {}, p.direction),
       el('td', {}, p.connType),
+      el('td', {}, p.transport),
       el('td', { class: 'ua' }, p.userAgent ?? '–'),
       el('td', { class: 'num' }, millis(p.pingMs)),
       el('td', { class: 'num' }, bytes(p.bytesRecv)),
@@ -409,6 +410,7 @@ function buildPeerParts(path, actorButtons) {
     ['addr', 'address'],
     ['direction', 'direction'],
     ['connType', 'connection'],
+    ['transport', 'transport'],
     ['phase', 'phase'],
     ['services', 'services'],
     ['userAgent', 'user agent'],
@@ -504,6 +506,7 @@ function renderPeerParts(pp, p, a, s) {
   setText(d.addr, p.addr);
   setText(d.direction, p.direction);
   setText(d.connType, p.connType);
+  setText(d.transport, p.transport === 'v2' && p.sessionId ? `v2 (BIP324) · session ${p.sessionId}` : p.transport);
   setText(d.phase, p.phase);
   setText(d.services, p.servicesNames.length > 0 ? p.servicesNames.join(' ') : (p.services ?? '–'));
   setText(d.userAgent, p.userAgent ?? '–');
