@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { Runtime, ask, startTree, formatReason, type Ref, type TreeHandle, type ExitReason } from '../supervisors/index.js';
+import { Runtime, ask, startTree, formatReason, type Ref, type TreeHandle, type ExitReason, type Scheduler, realScheduler } from '../supervisors/index.js';
 import { nodeTreeSpec } from './tree.js';
 import { resolveSettings, networkDatadir, ConfigError, type RawValues } from './config/load.js';
 import { addnodeDelta, diffSettings, type ReloadPlan } from './config/reload.js';
@@ -91,6 +91,11 @@ export type NodeOptions = Partial<Settings> & {
    * Absent, `startNode` takes it itself and refuses a directory another node holds.
    */
   readonly datadirLock?: DatadirLock;
+  /**
+   * The runtime's clock and timers (default the real ones). Tests pass a `ManualScheduler` to move
+   * every actor's timers and `ctx.now()` themselves instead of sleeping; sockets stay real.
+   */
+  readonly scheduler?: Scheduler;
 };
 
 /** The running node. It is the RPC context (every method the RPC server and the inspector call), plus what a library user adds. */
@@ -163,8 +168,8 @@ function nodeState(settings: Settings, params: NetworkParams, uploadTargetBytes?
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
   // What is not a setting tunes the node (tests, the CLI); the settings given override the config file's.
   const { readConfFile, cli, logger, tickMs, addrFlushMs, dnsResolver, dnsDelayMs, services, maxReceiveBuffer, maxSendBuffer, sendStallMs, rpcMaxBody, rpcAuthFailDelayMs,
-    setLogLevel, pruneTargetBytes, chain, uploadTargetBytes, inspectIntervalMs, automaticOutbound, fixedSeedsOverride, datadirLock, ...overrides } = options;
-  const startedAt = Date.now();
+    setLogLevel, pruneTargetBytes, chain, uploadTargetBytes, inspectIntervalMs, automaticOutbound, fixedSeedsOverride, datadirLock, scheduler, ...overrides } = options;
+  const startedAt = (scheduler ?? realScheduler).wallNow();
   const readSettings = () => resolveSettings({ overrides, ...(cli ? { cli } : {}), readConfFile: readConfFile ?? false });
   const { settings } = readSettings();
   const params = networkParams(settings.network);
@@ -198,7 +203,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
       : [];
     const state = nodeState(settings, params, uploadTargetBytes);
-    const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log });
+    const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log, ...(scheduler ? { scheduler } : {}) });
 
     const handle: NodeHandle = {
       settings,

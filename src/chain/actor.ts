@@ -255,7 +255,7 @@ async function perform(sh: ChainShell, ctx: ActorContext<Mailbox>, fx: ChainEffe
         const threads = sh.args.checkThreads ?? defaultCheckThreads();
         if (threads <= 0) {
           const { result, raw } = checkHere(block, opts);
-          fx.push(...stepChain(sh.st, { type: 'block-checked', peer, entry, result, raw, now: Date.now() }));
+          fx.push(...stepChain(sh.st, { type: 'block-checked', peer, entry, result, raw, now: ctx.now() }));
           return;
         }
         // In a worker thread; the verdict comes back as a message.
@@ -405,7 +405,7 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
     return sh;
   },
   async handle(sh, msg, ctx) {
-    const now = Date.now();
+    const now = ctx.now();
     await match(msg)
       .with({ type: 'peer-connected' }, async (m) => {
         sh.peers.set(m.peer, m.self);

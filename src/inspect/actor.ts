@@ -80,7 +80,7 @@ async function readInput(args: InspectorArgs, ctx: ActorContext<Mailbox>): Promi
     settle(args.call('getblockchaininfo', [])),
   ]);
   return {
-    now: Date.now(),
+    now: ctx.now(),
     node: { network: c.settings.network, userAgent: c.userAgent, startedAt: c.startedAt, networkActive: c.networkActive() },
     tree: c.actorTree(),
     peers,
