@@ -1,9 +1,9 @@
 /**
  * The address-book actor (`/root/addressbook`, permanent): the shell around `logic.ts` and the
- * pure `AddrMan`. It learns addresses from peers (`addr`, `addrv2`), answers their `getaddr`,
- * offers dial candidates to the connection manager, records attempts and successes, keeps the
- * anchors, the operator's bans and the 24 h discouragements, queries DNS seeds when the book is
- * nearly empty, and keeps all of it in the store (see persist.ts for what a crash can lose).
+ * pure `AddrMan`. It feeds every event to `stepBook` (addresses from peers, `getaddr`, dial
+ * candidates for the connection manager, attempts and successes, anchors, the operator's bans and
+ * the 24 h discouragements, the DNS-seed and fixed-seed rounds) and performs the effects: the
+ * store's I/O (see persist.ts for what a crash can lose), DNS resolution, timers, messages.
  *
  * It asks the store for its database in `init` and monitors the store: if the store stops, this
  * actor crashes too and its supervisor restarts it on the new store (let it crash). Killed, it is
@@ -18,35 +18,27 @@ import { PEERS, peerName, type PeerArgs, type PeerInfo, type PeerMsg } from '../
 import { endpointKey } from '../contracts/connection.js';
 import type { AddressBookMsg, AddrmanInfo, BanEntryJson, BanListUpdate, BookChanged, NodeAddressJson, TableCounts } from '../contracts/addressbook.js';
 import { CONNMAN, type CommandResult, type ConnmanMsg } from '../contracts/connman.js';
-import { emptyBans, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
-import { normalizeIp } from '../netaddress/netaddress.js';
+import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
 import type { NetGroupManager } from '../netaddress/netgroup.js';
 import { STORE, storeDb, type StoreMsg, type Db } from '../contracts/store.js';
-import { formatHost, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
-import { NODE_NETWORK, NODE_WITNESS } from '../wire/constants.js';
+import { formatHost, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import { AddrMan, AddrManFormatError, type AddrManOptions } from './addrman.js';
 import {
+  copyBans,
   currentAnchors,
+  DNS_SEED_DELAY_MS,
+  DNS_SEED_THRESHOLD,
   emptyCounters,
+  fixedSeedsSetup,
   internalSource,
-  onFixedSeedsTimer,
-  REACHABLE_NETWORKS,
   networkName,
-  notePeer,
-  onAddr,
-  onAttempt,
-  onGetaddr,
-  onMisbehaving,
-  onPeerConnected,
-  onPeerDisconnected,
   peerAddrCounts,
-  peersIn,
-  selectCandidates,
+  stepBook,
   type BookEffect,
+  type BookEvent,
   type BookState,
   type FixedSeedsPolicy,
 } from './logic.js';
-import { parseSeed } from './seeds.js';
 import * as persist from './persist.js';
 
 /** What the address book tells itself: timers, DNS answers, the peers found at start (the contract's AddressBookMsg is what others send it). */
@@ -99,9 +91,8 @@ export interface AddressBookArgs {
 }
 
 export const DEFAULT_FLUSH_MS = 15 * 60 * 1000;
-export const DNS_SEED_DELAY_MS = 11_000;
-/** Core queries DNS seeds only while the book has fewer addresses than this. */
-export const DNS_SEED_THRESHOLD = 1000;
+/** Re-exported: the DNS-seed decisions live in logic.ts. */
+export { DNS_SEED_DELAY_MS, DNS_SEED_THRESHOLD };
 const SWEEP_MS = 60_000;
 /** A snapshot is written early once the journal holds this many learned addresses (bounds the replay at load). */
 export const JOURNAL_COMPACT_ADDRS = 50_000;
@@ -125,8 +116,6 @@ interface Shell {
   readonly loadReport: Readonly<Record<string, unknown>>;
   /** When and what fixed seeds to add. */
   readonly fixed: { readonly policy: FixedSeedsPolicy; readonly seeds: readonly NetAddress[] };
-  /** The DNS seed round under way: answers still due, and what came back (one summary line at its end). */
-  dns: { pending: number; answered: number; added: number; failed: string[] } | null;
 }
 
 export async function defaultResolver(host: string): Promise<string[]> {
@@ -151,13 +140,25 @@ function banJson(e: { subnet: { text: string }; createdAt: number; until: number
   };
 }
 
-function copyBans(b: BanList): BanList {
-  return { bans: new Map(b.bans), discouraged: new Map(b.discouraged) };
+function pushBans(sh: Shell, ctx: ActorContext<Mailbox>, bans: BanList): void {
+  const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
+  if (ref) tell(ref, { type: 'ban-list', bans });
 }
 
-function pushBans(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
-  if (ref) tell(ref, { type: 'ban-list', bans: copyBans(sh.book.bans) });
+function log(ctx: ActorContext<Mailbox>, { level, msg, data }: Extract<BookEffect, { kind: 'log' }>): void {
+  ctx.log[level](data ?? {}, msg);
+}
+
+/** Asks every seed of a round; each answer or failure comes back as a `dns-result`. */
+function queryDns(sh: Shell, ctx: ActorContext<Mailbox>, seeds: readonly string[]): void {
+  const resolve = sh.args.resolver ?? defaultResolver;
+  const self = ctx.self;
+  for (const seed of seeds) {
+    resolve(seed).then(
+      (hosts) => tell(self, { type: 'dns-result', seed, hosts }),
+      (err: unknown) => tell(self, { type: 'dns-result', seed, hosts: [], error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
 }
 
 /** The book changed in a way that may give the manager something to dial: tell the last asker, once. */
@@ -220,12 +221,19 @@ async function perform(sh: Shell, ctx: ActorContext<Mailbox>, fx: readonly BookE
         sh.dirty = true;
         changed(sh);
       })
-      .with({ kind: 'discouraged' }, async ({ ip, until }) => {
-        await persist.putDiscouraged(sh.db, ip, until);
-        pushBans(sh, ctx);
-      })
+      .with({ kind: 'discouraged' }, async ({ ip, until }) => persist.putDiscouraged(sh.db, ip, until))
       .with({ kind: 'anchors' }, async ({ anchors }) => persist.saveAnchors(sh.db, anchors))
-      .with({ kind: 'log' }, ({ level, msg, data }) => ctx.log[level](data ?? {}, msg))
+      .with({ kind: 'log' }, (l) => log(ctx, l))
+      .with({ kind: 'query-dns' }, ({ seeds }) => queryDns(sh, ctx, seeds))
+      .with({ kind: 'timer' }, ({ key, ms }) =>
+        key === 'dns-seed' ? ctx.timers.after(key, ms, { type: 'dns-seed' }) : ctx.timers.after(key, ms, { type: 'fixed-seeds' }),
+      )
+      .with({ kind: 'persist-ban' }, async ({ subnet, createdAt, until, reason }) => persist.putBan(sh.db, subnet, createdAt, until, reason))
+      .with({ kind: 'delete-bans' }, async ({ bans, discouraged }) => persist.delBans(sh.db, bans, discouraged))
+      .with({ kind: 'push-ban-list' }, ({ bans }) => pushBans(sh, ctx, bans))
+      .with({ kind: 'book-changed' }, () => changed(sh))
+      .with({ kind: 'reply' }, ({ to, reply }) => tell(to, reply))
+      .with({ kind: 'candidates' }, ({ to, list }) => tell(to, list))
       .exhaustive();
   }
 }
@@ -246,24 +254,17 @@ function manOptions(key: Buffer, args: AddressBookArgs): AddrManOptions {
   return { key, ...(args.random ? { random: args.random } : {}), allowLocal: args.allowLocal, ...(args.netgroups ? { netgroups: args.netgroups } : {}) };
 }
 
-/** The fixed seeds parsed (bad entries logged and skipped) and the policy that decides when to add them. */
+/** The fixed seeds parsed (bad entries logged and skipped) and the policy that decides when to add them (see fixedSeedsSetup). */
 function fixedSeeds(args: AddressBookArgs, ctx: ActorContext<Mailbox>): Shell['fixed'] {
-  const seeds: NetAddress[] = [];
-  const bad: string[] = [];
-  for (const text of args.fixedSeeds ?? []) {
-    const a = parseSeed(text, args.defaultPort);
-    if (a === null) bad.push(text);
-    else seeds.push(a);
-  }
-  if (bad.length > 0) ctx.log.warn({ bad: bad.slice(0, 5), count: bad.length }, 'fixed seeds that are not addresses were skipped');
-  const policy: FixedSeedsPolicy = {
-    enabled: (args.fixedseeds ?? true) && seeds.length > 0,
+  const { policy, seeds, fx } = fixedSeedsSetup({
+    texts: args.fixedSeeds ?? [],
+    defaultPort: args.defaultPort,
+    fixedseeds: args.fixedseeds ?? true,
     dnsseed: args.dnsseed,
     manualPeers: args.manualPeers ?? false,
     startedAtMs: args.startedAtMs ?? Date.now(),
-    reachable: REACHABLE_NETWORKS,
-  };
-  if (seeds.length > 0 && !policy.enabled) ctx.log.info({ seeds: seeds.length }, 'fixed seeds are disabled');
+  });
+  for (const e of fx) if (e.kind === 'log') log(ctx, e);
   return { policy, seeds };
 }
 
@@ -328,6 +329,7 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<Mailbox>): 
     counters: emptyCounters(),
     // Derived from the book's secret: relay targets stay the same across restarts, unknown to others.
     relayKey: createHash('sha256').update('peerd relay').update(key).digest(),
+    dns: null,
   };
   return {
     args,
@@ -343,7 +345,6 @@ async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<Mailbox>): 
     journalFailed: 0,
     loadReport: report,
     fixed: fixedSeeds(args, ctx),
-    dns: null,
   };
 }
 
@@ -395,22 +396,6 @@ function nodeAddresses(sh: Shell, count: number, network: string | undefined): N
   return list.map((a: TimedNetAddress) => ({ time: a.time, services: Number(a.services), address: formatHost(a), port: a.port, network: networkName(String(a.network)) }));
 }
 
-async function onBan(sh: Shell, ctx: ActorContext<Mailbox>, m: Extract<AddressBookMsg, { type: 'ban' }>): Promise<void> {
-  const nowMs = Date.now();
-  const subnet = parseSubnet(m.subnet);
-  if (subnet === null) return tell(m.replyTo, { ok: false, error: 'Error: Invalid IP/Subnet' });
-  if (!(m.untilMs > nowMs)) return tell(m.replyTo, { ok: false, error: 'Error: ban end time is in the past' });
-  const existing = sh.book.bans.bans.get(subnet.text);
-  if (existing && existing.until > nowMs) return tell(m.replyTo, { ok: false, error: 'Error: IP/Subnet already banned' });
-  await persist.putBan(sh.db, subnet.text, nowMs, m.untilMs, m.reason);
-  sh.book.bans.bans.set(subnet.text, { subnet, createdAt: nowMs, until: m.untilMs, reason: m.reason });
-  sh.book.cache = null;
-  pushBans(sh, ctx);
-  for (const p of peersIn(sh.book, (ip) => subnetContains(subnet, ip))) if (p.ref) tell(p.ref, { type: 'disconnect', reason: `banned (${subnet.text})` });
-  ctx.log.info({ subnet: subnet.text, until: new Date(m.untilMs).toISOString(), reason: m.reason }, 'subnet banned');
-  tell(m.replyTo, { ok: true });
-}
-
 function askKnownPeers(sh: Shell, ctx: ActorContext<Mailbox>): void {
   const ref = ctx.runtime.lookup(sh.args.connman ?? CONNMAN);
   if (!ref) return;
@@ -432,10 +417,10 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
     const sh = await load(args, db, ctx);
     ctx.timers.interval('flush', args.flushMs ?? DEFAULT_FLUSH_MS, { type: 'flush' });
     ctx.timers.interval('sweep', SWEEP_MS, { type: 'sweep' });
-    if (args.dnsseed && args.dnsSeeds.length > 0) ctx.timers.after('dns-seed', args.dnsDelayMs ?? DNS_SEED_DELAY_MS, { type: 'dns-seed' });
-    if (sh.fixed.policy.enabled) ctx.timers.after('fixed-seeds', 0, { type: 'fixed-seeds' });
     ctx.log.info({ addresses: sh.book.man.size, ...sh.loadReport }, 'address book loaded');
-    pushBans(sh, ctx);
+    // The DNS-seed and fixed-seed timers, and the ban list pushed to the manager.
+    const start: BookEvent = { type: 'start', dnsseed: args.dnsseed, dnsSeeds: args.dnsSeeds, fixedSeeds: sh.fixed.policy, ...(args.dnsDelayMs !== undefined ? { dnsDelayMs: args.dnsDelayMs } : {}) };
+    await perform(sh, ctx, stepBook(sh.book, start));
     // After a restart: a manager backing off on the old incarnation's empty answers asks again.
     const connman = ctx.runtime.lookup(args.connman ?? CONNMAN);
     if (connman) tell(connman, { type: 'book-changed' });
@@ -445,38 +430,22 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
   async handle(sh, msg, ctx) {
     const nowMs = Date.now();
     const book = sh.book;
+    const step = (e: BookEvent): Promise<void> => perform(sh, ctx, stepBook(book, e));
     await match(msg)
-      .with({ type: 'from-peer' }, async (m) => {
-        const p = notePeer(book, m.peer, m.self, m.connType, m.sendAddrV2, nowMs);
-        const w = m.msg;
-        if (w.command === 'addr' || w.command === 'addrv2') await perform(sh, ctx, onAddr(book, p, w.addresses, nowMs, sh.allowLocal));
-        else if (w.command === 'getaddr') await perform(sh, ctx, onGetaddr(book, p, nowMs));
-      })
-      .with({ type: 'select' }, ({ purpose, count, excludeGroups, excludeEndpoints, notify, replyTo }) => {
+      .with({ type: 'from-peer' }, async (m) => step({ ...m, allowLocal: sh.allowLocal, now: nowMs }))
+      .with({ type: 'select' }, async ({ notify, ...m }) => {
         if (notify) sh.notify = notify;
-        tell(replyTo, selectCandidates(book, { purpose, count, excludeGroups, ...(excludeEndpoints ? { excludeEndpoints } : {}) }, nowMs));
+        await step({ ...m, now: nowMs });
       })
-      .with({ type: 'attempt' }, async ({ endpoint, ok, connType }) => {
-        await perform(sh, ctx, onAttempt(book, endpoint, ok, connType, nowMs));
+      .with({ type: 'attempt' }, async (m) => {
+        await step({ ...m, now: nowMs });
         sh.dirty = true;
       })
-      .with({ type: 'peer-connected' }, async (m) => perform(sh, ctx, onPeerConnected(book, { ...m, ref: m.ref ?? null }, nowMs)))
-      .with({ type: 'peer-disconnected' }, async ({ id }) => perform(sh, ctx, onPeerDisconnected(book, id, nowMs)))
-      .with({ type: 'misbehaving' }, async ({ endpoint, reason }) => {
-        const fx = onMisbehaving(book, endpoint, nowMs);
-        if (fx.length > 0) ctx.log.info({ address: endpointKey(endpoint), reason }, 'misbehaving peer discouraged for 24 h');
-        await perform(sh, ctx, fx);
-      })
-      .with({ type: 'ban' }, async (m) => onBan(sh, ctx, m))
-      .with({ type: 'unban' }, async ({ subnet, replyTo }) => {
-        const s = parseSubnet(subnet);
-        if (s === null || !book.bans.bans.has(s.text)) return tell(replyTo, { ok: false, error: 'Error: Unban failed' });
-        await persist.delBans(sh.db, [s.text]);
-        book.bans.bans.delete(s.text);
-        pushBans(sh, ctx);
-        changed(sh);
-        tell(replyTo, { ok: true });
-      })
+      .with({ type: 'peer-connected' }, async (m) => step({ ...m, now: nowMs }))
+      .with({ type: 'peer-disconnected' }, async (m) => step({ ...m, now: nowMs }))
+      .with({ type: 'misbehaving' }, async (m) => step({ ...m, now: nowMs }))
+      .with({ type: 'ban' }, async (m) => step({ ...m, now: nowMs }))
+      .with({ type: 'unban' }, async (m) => step(m))
       .with({ type: 'list-bans' }, ({ replyTo }) => {
         sweep(book.bans, nowMs);
         tell(
@@ -484,14 +453,7 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
           [...book.bans.bans.values()].sort((a, b) => a.createdAt - b.createdAt).map((e) => banJson(e, nowMs)),
         );
       })
-      .with({ type: 'clear-bans' }, async ({ replyTo }) => {
-        await persist.delBans(sh.db, [...book.bans.bans.keys()], [...book.bans.discouraged.keys()]);
-        book.bans.bans.clear();
-        book.bans.discouraged.clear();
-        pushBans(sh, ctx);
-        changed(sh);
-        tell(replyTo, { ok: true });
-      })
+      .with({ type: 'clear-bans' }, async (m) => step(m))
       .with({ type: 'is-banned' }, ({ ip, replyTo }) => tell(replyTo, { banned: isBanned(book.bans, ip, nowMs), discouraged: isDiscouraged(book.bans, ip, nowMs) }))
       .with({ type: 'node-addresses' }, ({ count, network, replyTo }) => tell(replyTo, nodeAddresses(sh, count, network)))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, addrmanInfo(sh)))
@@ -501,83 +463,17 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
         if (sh.dirty || replyTo) await flush(sh, ctx);
         if (replyTo) tell(replyTo, { ok: true });
       })
-      .with({ type: 'sweep' }, async () => {
-        const expiredBans = [...book.bans.bans.values()].filter((e) => e.until <= nowMs).map((e) => e.subnet.text);
-        const expiredIps = [...book.bans.discouraged].filter(([, until]) => until <= nowMs).map(([ip]) => ip);
-        if (expiredBans.length + expiredIps.length === 0) return;
-        sweep(book.bans, nowMs);
-        await persist.delBans(sh.db, expiredBans, expiredIps);
-        pushBans(sh, ctx);
-        changed(sh);
-        ctx.log.info({ bans: expiredBans, discouraged: expiredIps.length }, 'bans expired');
-      })
-      .with({ type: 'dns-seed' }, () => {
-        if (book.man.size >= DNS_SEED_THRESHOLD) return ctx.log.debug({ addresses: book.man.size }, 'enough addresses: DNS seeds not queried');
-        const resolve = sh.args.resolver ?? defaultResolver;
-        const self = ctx.self;
-        ctx.log.info({ seeds: sh.args.dnsSeeds.length, addresses: book.man.size }, 'querying DNS seeds');
-        sh.dns = { pending: sh.args.dnsSeeds.length, answered: 0, added: 0, failed: [] };
-        for (const seed of sh.args.dnsSeeds) {
-          resolve(seed).then(
-            (hosts) => tell(self, { type: 'dns-result', seed, hosts }),
-            (err: unknown) => tell(self, { type: 'dns-result', seed, hosts: [], error: err instanceof Error ? err.message : String(err) }),
-          );
-        }
-      })
-      .with({ type: 'dns-result' }, async ({ seed, hosts, error }) => {
-        // One line for the whole round (offline, eight identical failures said nothing more than one).
-        const round = sh.dns;
-        const done = (): void => {
-          if (round === null || --round.pending > 0) return;
-          sh.dns = null;
-          const n = round.answered + round.failed.length;
-          if (round.failed.length === 0) ctx.log.info({ seeds: n, added: round.added }, `DNS seeds: ${n} of ${n} answered, ${round.added} new addresses`);
-          else
-            ctx.log.info(
-              { seeds: n, answered: round.answered, added: round.added, failed: round.failed },
-              `DNS seeds: ${round.answered} of ${n} answered (${round.failed[0]}${round.failed.length > 1 ? `, and ${round.failed.length - 1} more` : ''})` +
-                (round.answered === 0 ? '; no network or no DNS here? the built-in fixed seeds follow after 60 s, or give peers with --addnode/--connect' : ''),
-            );
-        };
-        if (error !== undefined) {
-          round?.failed.push(`${seed}: ${error}`);
-          ctx.log.debug({ seed, error }, 'DNS seed failed');
-          return done();
-        }
-        const nowSec = Math.floor(nowMs / 1000);
-        const addrs: TimedNetAddress[] = [];
-        for (const h of hosts) {
-          const a = parseAddress(h.includes(':') ? `[${normalizeIp(h)}]` : h, sh.args.defaultPort, NODE_NETWORK | NODE_WITNESS);
-          // Core: seeded addresses get a time 3 to 7 days ago, so they rank below gossiped ones.
-          if (a) addrs.push({ ...a, time: nowSec - 3 * 86400 - Math.floor(book.random() * 4 * 86400) });
-        }
-        const source = internalSource(seed);
-        const added = book.man.add(addrs, source, 0, nowSec);
-        const written = journalAddrs(sh, ctx, { addrs, source, penalty: 0, atSec: nowSec });
-        if (added > 0) {
-          sh.dirty = true;
-          changed(sh);
-        }
-        ctx.log.debug({ seed, found: hosts.length, added }, 'DNS seed answered');
-        if (round !== null) {
-          round.answered++;
-          round.added += added;
-        }
-        done();
-        await written;
-      })
-      .with({ type: 'fixed-seeds' }, async () => {
-        const { fx, nextMs } = onFixedSeedsTimer(book, sh.fixed.policy, sh.fixed.seeds, nowMs);
-        await perform(sh, ctx, fx);
-        if (nextMs !== null) ctx.timers.after('fixed-seeds', nextMs, { type: 'fixed-seeds' });
-      })
+      .with({ type: 'sweep' }, async () => step({ type: 'sweep', now: nowMs }))
+      .with({ type: 'dns-seed' }, async () => step({ type: 'dns-seed', seeds: sh.args.dnsSeeds }))
+      .with({ type: 'dns-result' }, async (m) => step({ ...m, defaultPort: sh.args.defaultPort, now: nowMs }))
+      .with({ type: 'fixed-seeds' }, async () => step({ type: 'fixed-seeds', policy: sh.fixed.policy, seeds: sh.fixed.seeds, now: nowMs }))
       .with({ type: 'known-peers' }, async ({ infos }) => {
         const peers = sh.args.peers ?? PEERS;
         for (const i of infos) {
           if (book.peers.get(i.id)?.connected) continue;
           const ref = ctx.runtime.lookup(peerName(i.id, peers)) ?? null;
           if (ref === null || i.phase !== 'active') continue;
-          await perform(sh, ctx, onPeerConnected(book, { id: i.id, endpoint: i.endpoint, connType: i.connType, services: i.servicesBits, ref }, nowMs));
+          await step({ type: 'peer-connected', id: i.id, endpoint: i.endpoint, connType: i.connType, services: i.servicesBits, ref, now: nowMs });
         }
       })
       .with({ type: 'DOWN' }, (d) => {

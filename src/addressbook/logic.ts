@@ -3,22 +3,27 @@
  * `addr`/`addrv2` (rate limit, filter, store with Core's 2 h penalty, relay fresh ones), how to
  * answer `getaddr` (a cache renewed every ~24 h, ≤ 1000 entries and 23 % of the table), which
  * addresses to offer for outbound and feeler slots, and what a connection attempt, a connected or
- * disconnected peer, or misbehaviour changes. Time and randomness are inputs; the functions
- * update the state in place and return the effects the actor performs (sends, store writes).
- * Where this is silent it does what Core's net_processing.cpp and net.cpp do.
+ * disconnected peer, or misbehaviour changes; when to query the DNS seeds and what a round
+ * came to; the operator's bans and their expiry (what to persist, the ban list to push to the
+ * connection manager). Time and randomness are inputs; `stepBook(state, event) → effects`
+ * updates the state in place and returns the effects the actor performs (sends, store writes,
+ * DNS queries, timers, replies). Where this is silent it does what Core's net_processing.cpp
+ * and net.cpp do.
  */
 import { createHash } from 'node:crypto';
+import { match } from 'ts-pattern';
 import type { Ref } from '../../supervisors/index.js';
-import type { PeerMsg } from '../contracts/peer.js';
-import type { Candidate, PeerAddrCounts } from '../contracts/addressbook.js';
+import type { FromPeer, PeerMsg } from '../contracts/peer.js';
+import type { AddressBookMsg, BanReply, Candidate, PeerAddrCounts } from '../contracts/addressbook.js';
 import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
-import { discourage, isBanned, isDiscouraged, type BanList } from '../contracts/bans.js';
+import { discourage, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
 import type { Message } from '../wire/messages.js';
 import { NODE_NETWORK, NODE_WITNESS } from '../wire/constants.js';
 import type { AddrEntry, AddrMan } from './addrman.js';
+import { parseSeed } from './seeds.js';
 
 /** Core's MAX_ADDR_TO_SEND: most addresses in one message, and in a getaddr answer. */
 export const MAX_ADDR_TO_SEND = 1000;
@@ -90,6 +95,16 @@ export interface BookState {
   readonly counters: BookCounters;
   /** Secret that picks each address's relay targets (same peers for a day, as Core); default all zeros. */
   readonly relayKey?: Buffer;
+  /** The DNS seed round under way (null: none). */
+  dns: DnsRound | null;
+}
+
+/** A DNS seed round: answers still due, and what came back (one summary line at its end). */
+export interface DnsRound {
+  pending: number;
+  answered: number;
+  added: number;
+  readonly failed: string[];
 }
 
 export type BookEffect =
@@ -109,7 +124,21 @@ export type BookEffect =
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
   | { readonly kind: 'anchors'; readonly anchors: readonly Endpoint[] }
-  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> };
+  | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> }
+  /** Resolve these DNS seeds; each answer (or failure) comes back as a `dns-result` event. */
+  | { readonly kind: 'query-dns'; readonly seeds: readonly string[] }
+  /** Send the book a timer event of this type after `ms`. */
+  | { readonly kind: 'timer'; readonly key: 'dns-seed' | 'fixed-seeds'; readonly ms: number }
+  /** An operator's ban: write it (synced) before anything else. */
+  | { readonly kind: 'persist-ban'; readonly subnet: string; readonly createdAt: number; readonly until: number; readonly reason: string }
+  /** Bans (subnet texts) and discouragements (IPs) gone: delete them from the store (synced). */
+  | { readonly kind: 'delete-bans'; readonly bans: readonly string[]; readonly discouraged: readonly string[] }
+  /** Tell the connection manager the ban list (a copy). */
+  | { readonly kind: 'push-ban-list'; readonly bans: BanList }
+  /** The book changed in a way that may give the manager something to dial: tell the last asker. */
+  | { readonly kind: 'book-changed' }
+  | { readonly kind: 'reply'; readonly to: Ref<BanReply>; readonly reply: BanReply }
+  | { readonly kind: 'candidates'; readonly to: Ref<readonly Candidate[]>; readonly list: readonly Candidate[] };
 
 export function emptyCounters(): BookCounters {
   return { addrReceived: 0, addrAccepted: 0, addrRateLimited: 0, addrDropped: 0, relayed: 0, getaddrAnswered: 0, selectRounds: 0, selectDraws: 0, selectEmpty: 0 };
@@ -593,4 +622,257 @@ export function onFixedSeedsTimer(s: BookState, p: FixedSeedsPolicy, seeds: read
   const fx: BookEffect[] = [{ kind: 'log', level: 'info', msg: why, data: { networks: d.networks, seeds: addrs.length, added } }];
   if (addrs.length > 0) fx.unshift({ kind: 'learned', addrs, source: FIXED_SEEDS_SOURCE, penalty: 0, atSec: nowSec, added });
   return { fx, nextMs: null };
+}
+
+/** What the fixed seeds are and when to add them: the texts parsed (bad ones reported), the policy built. */
+export interface FixedSeedsSetup {
+  readonly policy: FixedSeedsPolicy;
+  readonly seeds: readonly NetAddress[];
+  /** What to say about the list: entries that are not addresses, seeds given but disabled. */
+  readonly fx: BookEffect[];
+}
+
+/**
+ * Parses the fixed-seed texts (an entry that does not parse is skipped and reported) and builds
+ * the policy: enabled with --fixedseeds (default on, off with --connect) and a non-empty list.
+ */
+export function fixedSeedsSetup(o: {
+  readonly texts: readonly string[];
+  readonly defaultPort: number;
+  readonly fixedseeds: boolean;
+  readonly dnsseed: boolean;
+  readonly manualPeers: boolean;
+  readonly startedAtMs: number;
+}): FixedSeedsSetup {
+  const seeds: NetAddress[] = [];
+  const bad: string[] = [];
+  for (const text of o.texts) {
+    const a = parseSeed(text, o.defaultPort);
+    if (a === null) bad.push(text);
+    else seeds.push(a);
+  }
+  const fx: BookEffect[] = [];
+  if (bad.length > 0) fx.push({ kind: 'log', level: 'warn', msg: 'fixed seeds that are not addresses were skipped', data: { bad: bad.slice(0, 5), count: bad.length } });
+  const policy: FixedSeedsPolicy = {
+    enabled: o.fixedseeds && seeds.length > 0,
+    dnsseed: o.dnsseed,
+    manualPeers: o.manualPeers,
+    startedAtMs: o.startedAtMs,
+    reachable: REACHABLE_NETWORKS,
+  };
+  if (seeds.length > 0 && !policy.enabled) fx.push({ kind: 'log', level: 'info', msg: 'fixed seeds are disabled', data: { seeds: seeds.length } });
+  return { policy, seeds, fx };
+}
+
+// --- DNS seeds -----------------------------------------------------------------------------
+
+/** Delay before the DNS seeds are considered, ms (Core: 11 s). */
+export const DNS_SEED_DELAY_MS = 11_000;
+/** Core queries DNS seeds only while the book has fewer addresses than this. */
+export const DNS_SEED_THRESHOLD = 1000;
+
+/** When to look at the DNS seeds after the start: after the delay, with --dnsseed and a seed list; null: never. */
+export function dnsSeedDelay(dnsseed: boolean, seeds: readonly string[], delayMs = DNS_SEED_DELAY_MS): number | null {
+  return dnsseed && seeds.length > 0 ? delayMs : null;
+}
+
+/** The DNS-seed timer: query every seed while the book has fewer than 1000 addresses (a round starts), else nothing. */
+export function onDnsSeedTimer(s: BookState, seeds: readonly string[]): BookEffect[] {
+  if (s.man.size >= DNS_SEED_THRESHOLD) return [{ kind: 'log', level: 'debug', msg: 'enough addresses: DNS seeds not queried', data: { addresses: s.man.size } }];
+  const fx: BookEffect[] = [{ kind: 'log', level: 'info', msg: 'querying DNS seeds', data: { seeds: seeds.length, addresses: s.man.size } }];
+  s.dns = { pending: seeds.length, answered: 0, added: 0, failed: [] };
+  fx.push({ kind: 'query-dns', seeds });
+  return fx;
+}
+
+/**
+ * One seed answered (or failed): its addresses are added with the seed as source, NODE_NETWORK |
+ * NODE_WITNESS and a time 3 to 7 days ago (Core: below gossiped ones), and journaled; the round's
+ * last answer ends it with one summary line.
+ */
+export function onDnsResult(s: BookState, seed: string, hosts: readonly string[], error: string | undefined, defaultPort: number, nowMs: number): BookEffect[] {
+  const round = s.dns;
+  if (error !== undefined) {
+    round?.failed.push(`${seed}: ${error}`);
+    return [{ kind: 'log', level: 'debug', msg: 'DNS seed failed', data: { seed, error } }, ...dnsAnswerCounted(s, round)];
+  }
+  const nowSec = Math.floor(nowMs / 1000);
+  const addrs: TimedNetAddress[] = [];
+  for (const h of hosts) {
+    const a = parseAddress(h.includes(':') ? `[${normalizeIp(h)}]` : h, defaultPort, NODE_NETWORK | NODE_WITNESS);
+    if (a) addrs.push({ ...a, time: nowSec - 3 * 86400 - Math.floor(s.random() * 4 * 86400) });
+  }
+  const source = internalSource(seed);
+  const added = s.man.add(addrs, source, 0, nowSec);
+  // First, so that the actor issues the journal write before anything else.
+  const fx: BookEffect[] = addrs.length > 0 ? [{ kind: 'learned', addrs, source, penalty: 0, atSec: nowSec, added }] : [];
+  fx.push({ kind: 'log', level: 'debug', msg: 'DNS seed answered', data: { seed, found: hosts.length, added } });
+  if (round !== null) {
+    round.answered++;
+    round.added += added;
+  }
+  fx.push(...dnsAnswerCounted(s, round));
+  return fx;
+}
+
+/** One answer of the round counted: at the last, the round is over and its summary is said. */
+function dnsAnswerCounted(s: BookState, round: DnsRound | null): BookEffect[] {
+  if (round === null || --round.pending > 0) return [];
+  s.dns = null;
+  return [dnsRoundSummary(round)];
+}
+
+/** The one line for a whole round (offline, eight identical failures say nothing more than one). */
+export function dnsRoundSummary(round: Pick<DnsRound, 'answered' | 'added' | 'failed'>): Extract<BookEffect, { kind: 'log' }> {
+  const n = round.answered + round.failed.length;
+  if (round.failed.length === 0) return { kind: 'log', level: 'info', msg: `DNS seeds: ${n} of ${n} answered, ${round.added} new addresses`, data: { seeds: n, added: round.added } };
+  return {
+    kind: 'log',
+    level: 'info',
+    msg:
+      `DNS seeds: ${round.answered} of ${n} answered (${round.failed[0]}${round.failed.length > 1 ? `, and ${round.failed.length - 1} more` : ''})` +
+      (round.answered === 0 ? '; no network or no DNS here? the built-in fixed seeds follow after 60 s, or give peers with --addnode/--connect' : ''),
+    data: { seeds: n, answered: round.answered, added: round.added, failed: round.failed },
+  };
+}
+
+// --- bans ----------------------------------------------------------------------------------
+
+/** A copy of the ban list (what the connection manager is sent: nothing is shared). */
+export function copyBans(b: BanList): BanList {
+  return { bans: new Map(b.bans), discouraged: new Map(b.discouraged) };
+}
+
+function pushBanList(s: BookState): BookEffect {
+  return { kind: 'push-ban-list', bans: copyBans(s.bans) };
+}
+
+/** Misbehaviour reported by the manager: discouraged for 24 h (not a local address), persisted, and the ban list pushed. */
+export function onMisbehavingPeer(s: BookState, endpoint: Endpoint, reason: string, nowMs: number): BookEffect[] {
+  const fx = onMisbehaving(s, endpoint, nowMs);
+  if (fx.length === 0) return fx;
+  return [{ kind: 'log', level: 'info', msg: 'misbehaving peer discouraged for 24 h', data: { address: endpointKey(endpoint), reason } }, ...fx, pushBanList(s)];
+}
+
+/**
+ * The operator bans a subnet until `untilMs`: refused when it does not parse, ends in the past or is
+ * banned already; otherwise persisted first, the getaddr cache dropped, the ban list pushed and the
+ * peers it covers disconnected.
+ */
+export function onBan(s: BookState, m: { readonly subnet: string; readonly untilMs: number; readonly reason: string; readonly replyTo: Ref<BanReply> }, nowMs: number): BookEffect[] {
+  const reply = (r: BanReply): BookEffect => ({ kind: 'reply', to: m.replyTo, reply: r });
+  const subnet = parseSubnet(m.subnet);
+  if (subnet === null) return [reply({ ok: false, error: 'Error: Invalid IP/Subnet' })];
+  if (!(m.untilMs > nowMs)) return [reply({ ok: false, error: 'Error: ban end time is in the past' })];
+  const existing = s.bans.bans.get(subnet.text);
+  if (existing && existing.until > nowMs) return [reply({ ok: false, error: 'Error: IP/Subnet already banned' })];
+  s.bans.bans.set(subnet.text, { subnet, createdAt: nowMs, until: m.untilMs, reason: m.reason });
+  s.cache = null;
+  const fx: BookEffect[] = [{ kind: 'persist-ban', subnet: subnet.text, createdAt: nowMs, until: m.untilMs, reason: m.reason }, pushBanList(s)];
+  for (const p of peersIn(s, (ip) => subnetContains(subnet, ip))) if (p.ref) fx.push({ kind: 'disconnect', to: p.ref, reason: `banned (${subnet.text})`, misbehaving: false });
+  fx.push({ kind: 'log', level: 'info', msg: 'subnet banned', data: { subnet: subnet.text, until: new Date(m.untilMs).toISOString(), reason: m.reason } });
+  fx.push(reply({ ok: true }));
+  return fx;
+}
+
+/** The operator lifts a ban: refused when the subnet does not parse or is not banned; otherwise deleted, the list pushed, the manager told. */
+export function onUnban(s: BookState, subnetText: string, replyTo: Ref<BanReply>): BookEffect[] {
+  const subnet = parseSubnet(subnetText);
+  if (subnet === null || !s.bans.bans.has(subnet.text)) return [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Unban failed' } }];
+  s.bans.bans.delete(subnet.text);
+  return [{ kind: 'delete-bans', bans: [subnet.text], discouraged: [] }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
+}
+
+/** `clearbanned`: every ban and discouragement deleted, the (empty) list pushed, the manager told. */
+export function onClearBans(s: BookState, replyTo: Ref<BanReply>): BookEffect[] {
+  const bans = [...s.bans.bans.keys()];
+  const discouraged = [...s.bans.discouraged.keys()];
+  s.bans.bans.clear();
+  s.bans.discouraged.clear();
+  return [{ kind: 'delete-bans', bans, discouraged }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
+}
+
+/** The sweep timer: expired bans and discouragements are deleted, the list pushed, the manager told; nothing when none expired. */
+export function onSweep(s: BookState, nowMs: number): BookEffect[] {
+  const bans = [...s.bans.bans.values()].filter((e) => e.until <= nowMs).map((e) => e.subnet.text);
+  const discouraged = [...s.bans.discouraged].filter(([, until]) => until <= nowMs).map(([ip]) => ip);
+  if (bans.length + discouraged.length === 0) return [];
+  sweep(s.bans, nowMs);
+  return [
+    { kind: 'delete-bans', bans, discouraged },
+    pushBanList(s),
+    { kind: 'book-changed' },
+    { kind: 'log', level: 'info', msg: 'bans expired', data: { bans, discouraged: discouraged.length } },
+  ];
+}
+
+// --- the step ------------------------------------------------------------------------------
+
+type Msg<T extends AddressBookMsg['type']> = Extract<AddressBookMsg, { readonly type: T }>;
+type At = { readonly now: number };
+
+/** The input of the book's logic: what others send it (the contract's messages, with the time), and its own timers and DNS answers. */
+export type BookEvent =
+  /** The actor started: its timers and the first push of the ban list. */
+  | { readonly type: 'start'; readonly dnsseed: boolean; readonly dnsSeeds: readonly string[]; readonly dnsDelayMs?: number; readonly fixedSeeds: FixedSeedsPolicy }
+  | (FromPeer & At & { readonly allowLocal: boolean })
+  | (Omit<Msg<'select'>, 'notify'> & At)
+  | (Msg<'attempt'> & At)
+  | (Msg<'peer-connected'> & At)
+  | (Msg<'peer-disconnected'> & At)
+  | (Msg<'misbehaving'> & At)
+  | (Msg<'ban'> & At)
+  | Msg<'unban'>
+  | Msg<'clear-bans'>
+  | ({ readonly type: 'sweep' } & At)
+  | { readonly type: 'dns-seed'; readonly seeds: readonly string[] }
+  | ({ readonly type: 'dns-result'; readonly seed: string; readonly hosts: readonly string[]; readonly error?: string; readonly defaultPort: number } & At)
+  | ({ readonly type: 'fixed-seeds'; readonly policy: FixedSeedsPolicy; readonly seeds: readonly NetAddress[] } & At);
+
+/** Feeds one event to the address book's logic (mutating `s`); returns the effects to perform, in order. */
+export function stepBook(s: BookState, e: BookEvent): BookEffect[] {
+  return match(e)
+    .with({ type: 'start' }, (ev) => onStart(s, ev))
+    .with({ type: 'from-peer' }, (ev) => onFromPeer(s, ev))
+    .with({ type: 'select' }, ({ purpose, count, excludeGroups, excludeEndpoints, replyTo, now }): BookEffect[] => [
+      { kind: 'candidates', to: replyTo, list: selectCandidates(s, { purpose, count, excludeGroups, ...(excludeEndpoints ? { excludeEndpoints } : {}) }, now) },
+    ])
+    .with({ type: 'attempt' }, ({ endpoint, ok, connType, now }) => onAttempt(s, endpoint, ok, connType, now))
+    .with({ type: 'peer-connected' }, (m) => onPeerConnected(s, { ...m, ref: m.ref ?? null }, m.now))
+    .with({ type: 'peer-disconnected' }, ({ id, now }) => onPeerDisconnected(s, id, now))
+    .with({ type: 'misbehaving' }, ({ endpoint, reason, now }) => onMisbehavingPeer(s, endpoint, reason, now))
+    .with({ type: 'ban' }, (m) => onBan(s, m, m.now))
+    .with({ type: 'unban' }, ({ subnet, replyTo }) => onUnban(s, subnet, replyTo))
+    .with({ type: 'clear-bans' }, ({ replyTo }) => onClearBans(s, replyTo))
+    .with({ type: 'sweep' }, ({ now }) => onSweep(s, now))
+    .with({ type: 'dns-seed' }, ({ seeds }) => onDnsSeedTimer(s, seeds))
+    .with({ type: 'dns-result' }, ({ seed, hosts, error, defaultPort, now }) => onDnsResult(s, seed, hosts, error, defaultPort, now))
+    .with({ type: 'fixed-seeds' }, ({ policy, seeds, now }) => onFixedSeeds(s, policy, seeds, now))
+    .exhaustive();
+}
+
+/** The start: the DNS-seed timer (after the delay, when there are seeds to ask), the fixed-seeds timer (at once, when enabled), and the ban list pushed. */
+function onStart(s: BookState, e: Extract<BookEvent, { type: 'start' }>): BookEffect[] {
+  const fx: BookEffect[] = [];
+  const dnsMs = dnsSeedDelay(e.dnsseed, e.dnsSeeds, e.dnsDelayMs);
+  if (dnsMs !== null) fx.push({ kind: 'timer', key: 'dns-seed', ms: dnsMs });
+  if (e.fixedSeeds.enabled) fx.push({ kind: 'timer', key: 'fixed-seeds', ms: 0 });
+  fx.push(pushBanList(s));
+  return fx;
+}
+
+/** A peer's message for the book: its `addr`/`addrv2` learned, its `getaddr` answered (anything else only noted). */
+function onFromPeer(s: BookState, m: Extract<BookEvent, { type: 'from-peer' }>): BookEffect[] {
+  const p = notePeer(s, m.peer, m.self, m.connType, m.sendAddrV2, m.now);
+  const w = m.msg;
+  if (w.command === 'addr' || w.command === 'addrv2') return onAddr(s, p, w.addresses, m.now, m.allowLocal);
+  if (w.command === 'getaddr') return onGetaddr(s, p, m.now);
+  return [];
+}
+
+/** The fixed-seeds timer: {@link onFixedSeedsTimer}, and the timer again when it says to look later. */
+function onFixedSeeds(s: BookState, policy: FixedSeedsPolicy, seeds: readonly NetAddress[], nowMs: number): BookEffect[] {
+  const { fx, nextMs } = onFixedSeedsTimer(s, policy, seeds, nowMs);
+  if (nextMs !== null) fx.push({ kind: 'timer', key: 'fixed-seeds', ms: nextMs });
+  return fx;
 }

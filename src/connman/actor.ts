@@ -31,7 +31,7 @@ import {
   addnodeRefusal,
   connmanSummary,
   initConnman,
-  updateConnman,
+  stepConnman,
   type ConnmanConfig,
   type ConnmanEffect,
   type ConnmanEvent,
@@ -113,7 +113,7 @@ function endpointOfSocket(socket: Socket): Endpoint {
 }
 
 function feed(sh: Shell, ctx: ActorContext<Mailbox>, msg: ConnmanEvent): void {
-  for (const e of updateConnman(sh.logic, msg).effects) perform(sh, ctx, e);
+  for (const e of stepConnman(sh.logic, msg)) perform(sh, ctx, e);
 }
 
 function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: Socket, endpoint: Endpoint, connType: ConnType, services?: bigint): void {

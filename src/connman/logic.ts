@@ -1,7 +1,7 @@
 /**
- * The connection manager's logic as a state machine without I/O: `update(state, msg) → { state, effects }`.
- * Deterministic (time and randomness come in through messages and the injected `random`); for speed
- * with thousands of peers it updates the state's maps in place and returns the same state object.
+ * The connection manager's logic as a state machine without I/O: `stepConnman(state, event) → effects`.
+ * Deterministic (time and randomness come in through events and the injected `random`); for speed
+ * with thousands of peers it updates the state's maps in place. One named handler per event.
  * It decides whom to dial and when, admits or refuses inbound connections (evicting when full),
  * keeps the addnode peers connected with backoff, runs feelers, and remembers why every peer left.
  * The actor shell (connman/actor.ts) performs the effects: sockets, spawning peer actors, asking
@@ -182,11 +182,6 @@ export type ConnmanEffect =
   | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'debug'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> }
   /** The status line while no peer is connected (the shell adds how many addresses the book knows). */
   | { readonly kind: 'alone'; readonly minutes: number; readonly text: string; readonly data: Readonly<Record<string, unknown>> };
-
-export interface ConnmanStep {
-  readonly state: ConnmanState;
-  readonly effects: ConnmanEffect[];
-}
 
 export interface ConnmanInit {
   readonly config: ConnmanConfig;
@@ -442,180 +437,224 @@ export function addnodeRefusal(s: ConnmanState, endpoint: Endpoint, command: 'ad
   return null;
 }
 
-export function updateConnman(s: ConnmanState, msg: ConnmanEvent): ConnmanStep {
+/** Feeds one event to the connection manager's logic (mutating `s`); returns the effects to perform, in order. */
+export function stepConnman(s: ConnmanState, e: ConnmanEvent): ConnmanEffect[] {
   const fx: ConnmanEffect[] = [];
-  match(msg)
-    .with({ type: 'tick' }, ({ now }) => fill(s, now, fx))
-    .with({ type: 'dial-ok' }, ({ id, now }) => {
-      const d = s.dials.get(id);
-      if (!d) return;
-      s.dials.delete(id);
-      s.peers.set(id, newPeer(s, id, d.endpoint, d.connType, now, d.manualKey));
-      if (d.manualKey !== null) {
-        const m = s.manual.get(d.manualKey);
-        if (m) {
-          m.dialId = null;
-          m.peerId = id;
-          m.connectedAt = now;
-        }
-      }
-    })
-    .with({ type: 'dial-failed' }, ({ id, error, now }) => {
-      const d = s.dials.get(id);
-      if (!d) return;
-      s.dials.delete(id);
-      fx.push({ kind: 'attempt', endpoint: d.endpoint, ok: false, connType: d.connType });
-      fx.push({ kind: 'log', level: 'debug', msg: 'dial failed', data: { id, address: endpointKey(d.endpoint), connType: d.connType, error } });
-      manualFailed(s, d.manualKey, now);
-      fill(s, now, fx);
-    })
-    .with({ type: 'inbound' }, ({ socketId, remote, now, noban }) => {
-      if (!s.config.listen || !s.networkActive) return refuse(s, socketId, 'not accepting', fx);
-      if (!noban && s.banned(remote.host)) return refuse(s, socketId, 'banned', fx);
-      const limit = maxInbound(s.config);
-      const inbound = inboundCount(s);
-      // Core: a discouraged address is only let in while there is room to spare.
-      if (!noban && s.discouraged(remote.host) && inbound + 1 >= limit) return refuse(s, socketId, 'discouraged', fx);
-      if (inbound >= limit) {
-        const victim = selectPeerToEvict([...s.peers.values()].map(evictionCandidate));
-        if (victim === null) return refuse(s, socketId, 'full, no peer evictable', fx);
-        fx.push({ kind: 'disconnect', id: victim, reason: 'evicted to make room for an inbound peer' });
-        const v = s.peers.get(victim);
-        if (v) {
-          record(s, v, 'evicted', false, now);
-          s.peers.delete(victim);
-        }
-      }
-      const id = s.nextId++;
-      s.peers.set(id, newPeer(s, id, remote, 'inbound', now, null, noban === true));
-      fx.push({ kind: 'accept', socketId, id, endpoint: remote });
-    })
-    .with({ type: 'peer-connected' }, ({ id, services, relayTxs }) => {
-      const p = s.peers.get(id);
-      if (!p) return;
-      p.ready = true;
-      p.services = services;
-      p.relayTxs = relayTxs;
-      if (p.connType !== 'inbound') fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: true, connType: p.connType });
-      if (p.manualKey !== null) {
-        const m = s.manual.get(p.manualKey);
-        if (m) m.failures = 0;
-      }
-    })
-    .with({ type: 'peer-stats' }, ({ id, minPingMs, lastBlockAt }) => {
-      const p = s.peers.get(id);
-      if (!p) return;
-      if (minPingMs !== undefined) p.minPingMs = Math.min(p.minPingMs, minPingMs);
-      if (lastBlockAt !== undefined) p.lastBlockAt = Math.max(p.lastBlockAt, lastBlockAt);
-    })
-    .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving, now, local }) => {
-      const p = s.peers.get(id);
-      if (!p) {
-        // A dial whose peer actor died before dial-ok, or an already-evicted peer.
-        const d = s.dials.get(id);
-        if (d) {
-          s.dials.delete(id);
-          manualFailed(s, d.manualKey, now);
-        }
-        fill(s, now, fx);
-        return;
-      }
-      s.peers.delete(id);
-      record(s, p, reason, misbehaving, now);
-      // Its network group is free again: worth asking the address book at once.
-      if (AUTOMATIC.has(p.connType)) resetAddrBackoff(s);
-      if (p.connType !== 'inbound' && !p.ready && local !== true) fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: false, connType: p.connType });
-      if (p.manualKey !== null) {
-        const m = s.manual.get(p.manualKey);
-        if (m && local === true) {
-          // A kill or crash of our own actor is not the remote's failure: redial after the first
-          // delay, and the backoff does not grow (a chaos run must not slow recovery).
-          m.dialId = null;
-          m.peerId = null;
-          if (!m.persistent) s.manual.delete(p.manualKey);
-          else m.nextAt = now + backoffDelay(0, s.config.manualBackoff, s.random());
-        } else if (m) {
-          // A peer that stayed up for a while is retried from the first delay again.
-          if (now - m.connectedAt >= (s.config.manualBackoff.resetAfterMs ?? s.config.manualBackoff.maxMs)) m.failures = 0;
-          manualFailed(s, p.manualKey, now);
-        }
-      }
-      fill(s, now, fx);
-    })
-    .with({ type: 'addresses' }, ({ purpose, list, now }) => {
-      if (purpose === 'outbound') {
-        s.wantingAddresses = false;
-        const groups = usedGroups(s);
-        const busy = busyEndpoints(s);
-        const dialable = list.some((c) => !groups.has(s.config.netgroups.hostGroup(c.host)) && !busy.has(endpointKey(c)) && !s.banned(c.host) && !s.discouraged(c.host));
-        if (dialable) resetAddrBackoff(s);
-        else {
-          s.addrEmptyRounds++;
-          s.addrRetryAt = now + addrRoundDelay(s.addrEmptyRounds);
-        }
-        const known = new Set([...s.candidates, ...s.anchors].map(endpointKey));
-        const fresh: Endpoint[] = [];
-        for (const c of list) {
-          const k = endpointKey(c);
-          if (known.has(k)) continue;
-          known.add(k);
-          const e: Endpoint = { host: c.host, port: c.port };
-          if (c.anchor === true) s.anchors.push(e);
-          else fresh.push(e);
-        }
-        s.candidates = [...s.candidates, ...fresh].slice(-1000);
-      } else {
-        s.feelerCandidates = [...list];
-        s.lastFeelerAt = -Infinity;
-      }
-    })
-    .with({ type: 'book-changed' }, ({ now }) => {
-      const waiting = s.addrRetryAt > now;
-      resetAddrBackoff(s);
-      if (waiting) fill(s, now, fx);
-    })
-    .with({ type: 'addnode' }, ({ endpoint, command, now }) => {
-      const key = endpointKey(endpoint);
-      if (command === 'remove') {
-        const m = s.manual.get(key);
-        s.manual.delete(key);
-        if (m?.peerId != null) fx.push({ kind: 'disconnect', id: m.peerId, reason: 'addnode removed' });
-        return;
-      }
-      if (!s.manual.has(key))
-        s.manual.set(key, { endpoint, connType: 'manual', persistent: command === 'add', failures: 0, nextAt: now, peerId: null, dialId: null, connectedAt: 0 });
-      fill(s, now, fx);
-    })
-    .with({ type: 'disconnect' }, ({ id, reason }) => {
-      if (s.peers.has(id)) fx.push({ kind: 'disconnect', id, reason });
-    })
-    .with({ type: 'adopt' }, (a) => {
-      const manualKey = (a.connType === 'manual' || a.connType === 'addr-fetch') && s.manual.has(endpointKey(a.endpoint)) ? endpointKey(a.endpoint) : null;
-      const p = newPeer(s, a.id, a.endpoint, a.connType, a.connectedAt, manualKey);
-      p.ready = a.ready;
-      p.services = a.services;
-      p.relayTxs = a.relayTxs;
-      s.peers.set(a.id, p);
-      s.nextId = Math.max(s.nextId, a.id + 1);
-      if (manualKey !== null) {
-        const m = s.manual.get(manualKey);
-        if (m) {
-          m.peerId = a.id;
-          m.connectedAt = a.connectedAt;
-        }
-      }
-    })
-    .with({ type: 'set-network-active' }, ({ active, now }) => {
-      s.networkActive = active;
-      if (!active) for (const id of s.peers.keys()) fx.push({ kind: 'disconnect', id, reason: 'network disabled by operator' });
-      else {
-        resetAddrBackoff(s);
-        fill(s, now, fx);
-      }
-    })
+  match(e)
+    .with({ type: 'tick' }, (ev) => onTick(s, ev, fx))
+    .with({ type: 'dial-ok' }, (ev) => onDialOk(s, ev))
+    .with({ type: 'dial-failed' }, (ev) => onDialFailed(s, ev, fx))
+    .with({ type: 'inbound' }, (ev) => onInbound(s, ev, fx))
+    .with({ type: 'peer-connected' }, (ev) => onPeerConnected(s, ev, fx))
+    .with({ type: 'peer-stats' }, (ev) => onPeerStats(s, ev))
+    .with({ type: 'peer-disconnected' }, (ev) => onPeerDisconnected(s, ev, fx))
+    .with({ type: 'addresses' }, (ev) => onAddresses(s, ev))
+    .with({ type: 'book-changed' }, (ev) => onBookChanged(s, ev, fx))
+    .with({ type: 'addnode' }, (ev) => onAddnode(s, ev, fx))
+    .with({ type: 'disconnect' }, (ev) => onDisconnect(s, ev, fx))
+    .with({ type: 'adopt' }, (ev) => onAdopt(s, ev))
+    .with({ type: 'set-network-active' }, (ev) => onSetNetworkActive(s, ev, fx))
     .exhaustive();
-  noteAlone(s, msg, fx);
-  return { state: s, effects: fx };
+  noteAlone(s, e, fx);
+  return fx;
+}
+
+type EventOf<T extends ConnmanEvent['type']> = Extract<ConnmanEvent, { readonly type: T }>;
+
+/** The periodic check: fill every outbound slot that can be filled. */
+function onTick(s: ConnmanState, { now }: EventOf<'tick'>, fx: ConnmanEffect[]): void {
+  fill(s, now, fx);
+}
+
+/** A dial connected: the dial becomes a peer (not ready until its handshake is done). */
+function onDialOk(s: ConnmanState, { id, now }: EventOf<'dial-ok'>): void {
+  const d = s.dials.get(id);
+  if (!d) return;
+  s.dials.delete(id);
+  s.peers.set(id, newPeer(s, id, d.endpoint, d.connType, now, d.manualKey));
+  if (d.manualKey !== null) {
+    const m = s.manual.get(d.manualKey);
+    if (m) {
+      m.dialId = null;
+      m.peerId = id;
+      m.connectedAt = now;
+    }
+  }
+}
+
+/** A dial failed: report the attempt, back a manual peer off, and fill the slot again. */
+function onDialFailed(s: ConnmanState, { id, error, now }: EventOf<'dial-failed'>, fx: ConnmanEffect[]): void {
+  const d = s.dials.get(id);
+  if (!d) return;
+  s.dials.delete(id);
+  fx.push({ kind: 'attempt', endpoint: d.endpoint, ok: false, connType: d.connType });
+  fx.push({ kind: 'log', level: 'debug', msg: 'dial failed', data: { id, address: endpointKey(d.endpoint), connType: d.connType, error } });
+  manualFailed(s, d.manualKey, now);
+  fill(s, now, fx);
+}
+
+/** An inbound connection: refuse it (not listening, banned, discouraged, full) or accept it, evicting a peer when full. */
+function onInbound(s: ConnmanState, { socketId, remote, now, noban }: EventOf<'inbound'>, fx: ConnmanEffect[]): void {
+  if (!s.config.listen || !s.networkActive) return refuse(s, socketId, 'not accepting', fx);
+  if (!noban && s.banned(remote.host)) return refuse(s, socketId, 'banned', fx);
+  const limit = maxInbound(s.config);
+  const inbound = inboundCount(s);
+  // Core: a discouraged address is only let in while there is room to spare.
+  if (!noban && s.discouraged(remote.host) && inbound + 1 >= limit) return refuse(s, socketId, 'discouraged', fx);
+  if (inbound >= limit) {
+    const victim = selectPeerToEvict([...s.peers.values()].map(evictionCandidate));
+    if (victim === null) return refuse(s, socketId, 'full, no peer evictable', fx);
+    fx.push({ kind: 'disconnect', id: victim, reason: 'evicted to make room for an inbound peer' });
+    const v = s.peers.get(victim);
+    if (v) {
+      record(s, v, 'evicted', false, now);
+      s.peers.delete(victim);
+    }
+  }
+  const id = s.nextId++;
+  s.peers.set(id, newPeer(s, id, remote, 'inbound', now, null, noban === true));
+  fx.push({ kind: 'accept', socketId, id, endpoint: remote });
+}
+
+/** A peer finished its handshake: it is ready; an outbound one counts as a good attempt, a manual one's backoff resets. */
+function onPeerConnected(s: ConnmanState, { id, services, relayTxs }: EventOf<'peer-connected'>, fx: ConnmanEffect[]): void {
+  const p = s.peers.get(id);
+  if (!p) return;
+  p.ready = true;
+  p.services = services;
+  p.relayTxs = relayTxs;
+  if (p.connType !== 'inbound') fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: true, connType: p.connType });
+  if (p.manualKey !== null) {
+    const m = s.manual.get(p.manualKey);
+    if (m) m.failures = 0;
+  }
+}
+
+/** A peer's figures for eviction: its best ping and its last block. */
+function onPeerStats(s: ConnmanState, { id, minPingMs, lastBlockAt }: EventOf<'peer-stats'>): void {
+  const p = s.peers.get(id);
+  if (!p) return;
+  if (minPingMs !== undefined) p.minPingMs = Math.min(p.minPingMs, minPingMs);
+  if (lastBlockAt !== undefined) p.lastBlockAt = Math.max(p.lastBlockAt, lastBlockAt);
+}
+
+/** A connection is over (or a dial's actor died): remember why, back a manual peer off, and fill the slot again. */
+function onPeerDisconnected(s: ConnmanState, { id, reason, misbehaving, now, local }: EventOf<'peer-disconnected'>, fx: ConnmanEffect[]): void {
+  const p = s.peers.get(id);
+  if (!p) {
+    // A dial whose peer actor died before dial-ok, or an already-evicted peer.
+    const d = s.dials.get(id);
+    if (d) {
+      s.dials.delete(id);
+      manualFailed(s, d.manualKey, now);
+    }
+    fill(s, now, fx);
+    return;
+  }
+  s.peers.delete(id);
+  record(s, p, reason, misbehaving, now);
+  // Its network group is free again: worth asking the address book at once.
+  if (AUTOMATIC.has(p.connType)) resetAddrBackoff(s);
+  if (p.connType !== 'inbound' && !p.ready && local !== true) fx.push({ kind: 'attempt', endpoint: p.endpoint, ok: false, connType: p.connType });
+  if (p.manualKey !== null) {
+    const m = s.manual.get(p.manualKey);
+    if (m && local === true) {
+      // A kill or crash of our own actor is not the remote's failure: redial after the first
+      // delay, and the backoff does not grow (a chaos run must not slow recovery).
+      m.dialId = null;
+      m.peerId = null;
+      if (!m.persistent) s.manual.delete(p.manualKey);
+      else m.nextAt = now + backoffDelay(0, s.config.manualBackoff, s.random());
+    } else if (m) {
+      // A peer that stayed up for a while is retried from the first delay again.
+      if (now - m.connectedAt >= (s.config.manualBackoff.resetAfterMs ?? s.config.manualBackoff.maxMs)) m.failures = 0;
+      manualFailed(s, p.manualKey, now);
+    }
+  }
+  fill(s, now, fx);
+}
+
+/** The address book's answer: outbound candidates (and anchors) to keep, with the empty-round backoff; or the feeler candidates. */
+function onAddresses(s: ConnmanState, { purpose, list, now }: EventOf<'addresses'>): void {
+  if (purpose === 'feeler') {
+    s.feelerCandidates = [...list];
+    s.lastFeelerAt = -Infinity;
+    return;
+  }
+  s.wantingAddresses = false;
+  const groups = usedGroups(s);
+  const busy = busyEndpoints(s);
+  const dialable = list.some((c) => !groups.has(s.config.netgroups.hostGroup(c.host)) && !busy.has(endpointKey(c)) && !s.banned(c.host) && !s.discouraged(c.host));
+  if (dialable) resetAddrBackoff(s);
+  else {
+    s.addrEmptyRounds++;
+    s.addrRetryAt = now + addrRoundDelay(s.addrEmptyRounds);
+  }
+  const known = new Set([...s.candidates, ...s.anchors].map(endpointKey));
+  const fresh: Endpoint[] = [];
+  for (const c of list) {
+    const k = endpointKey(c);
+    if (known.has(k)) continue;
+    known.add(k);
+    const e: Endpoint = { host: c.host, port: c.port };
+    if (c.anchor === true) s.anchors.push(e);
+    else fresh.push(e);
+  }
+  s.candidates = [...s.candidates, ...fresh].slice(-1000);
+}
+
+/** The address book learned something: the empty-round backoff ends, and a waiting round is asked at once. */
+function onBookChanged(s: ConnmanState, { now }: EventOf<'book-changed'>, fx: ConnmanEffect[]): void {
+  const waiting = s.addrRetryAt > now;
+  resetAddrBackoff(s);
+  if (waiting) fill(s, now, fx);
+}
+
+/** `addnode add|remove|onetry`: add a manual peer (and dial it) or remove one (and disconnect it). */
+function onAddnode(s: ConnmanState, { endpoint, command, now }: EventOf<'addnode'>, fx: ConnmanEffect[]): void {
+  const key = endpointKey(endpoint);
+  if (command === 'remove') {
+    const m = s.manual.get(key);
+    s.manual.delete(key);
+    if (m?.peerId != null) fx.push({ kind: 'disconnect', id: m.peerId, reason: 'addnode removed' });
+    return;
+  }
+  if (!s.manual.has(key))
+    s.manual.set(key, { endpoint, connType: 'manual', persistent: command === 'add', failures: 0, nextAt: now, peerId: null, dialId: null, connectedAt: 0 });
+  fill(s, now, fx);
+}
+
+/** The operator's disconnect: passed on for a known peer only. */
+function onDisconnect(s: ConnmanState, { id, reason }: EventOf<'disconnect'>, fx: ConnmanEffect[]): void {
+  if (s.peers.has(id)) fx.push({ kind: 'disconnect', id, reason });
+}
+
+/** After a restart: a live peer of the previous incarnation becomes ours again (and its manual entry's). */
+function onAdopt(s: ConnmanState, a: EventOf<'adopt'>): void {
+  const manualKey = (a.connType === 'manual' || a.connType === 'addr-fetch') && s.manual.has(endpointKey(a.endpoint)) ? endpointKey(a.endpoint) : null;
+  const p = newPeer(s, a.id, a.endpoint, a.connType, a.connectedAt, manualKey);
+  p.ready = a.ready;
+  p.services = a.services;
+  p.relayTxs = a.relayTxs;
+  s.peers.set(a.id, p);
+  s.nextId = Math.max(s.nextId, a.id + 1);
+  if (manualKey !== null) {
+    const m = s.manual.get(manualKey);
+    if (m) {
+      m.peerId = a.id;
+      m.connectedAt = a.connectedAt;
+    }
+  }
+}
+
+/** `setnetworkactive`: off disconnects every peer; on refills at once. */
+function onSetNetworkActive(s: ConnmanState, { active, now }: EventOf<'set-network-active'>, fx: ConnmanEffect[]): void {
+  s.networkActive = active;
+  if (!active) for (const id of s.peers.keys()) fx.push({ kind: 'disconnect', id, reason: 'network disabled by operator' });
+  else {
+    resetAddrBackoff(s);
+    fill(s, now, fx);
+  }
 }
 
 /**

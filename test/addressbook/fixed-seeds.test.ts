@@ -33,7 +33,7 @@ function policy(over: Partial<FixedSeedsPolicy> = {}): FixedSeedsPolicy {
 
 function state(): BookState {
   const random = seededRandom(4);
-  return { man: new AddrMan({ key: Buffer.alloc(32, 3), random }), bans: emptyBans(), peers: new Map(), cache: null, pendingAnchors: [], savedAnchors: '', random, counters: emptyCounters() };
+  return { man: new AddrMan({ key: Buffer.alloc(32, 3), random }), bans: emptyBans(), peers: new Map(), cache: null, pendingAnchors: [], savedAnchors: '', random, counters: emptyCounters(), dns: null };
 }
 
 test('decision: --dnsseed 0 and nothing manual adds at once; with DNS seeds (or -addnode/-seednode) only once 60 s have passed', () => {

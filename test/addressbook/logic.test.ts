@@ -4,7 +4,11 @@ import { AddrMan, seededRandom } from '../../src/addressbook/addrman.js';
 import {
   CACHE_BASE_MS,
   CACHE_JITTER_MS,
+  DNS_SEED_DELAY_MS,
+  DNS_SEED_THRESHOLD,
+  dnsRoundSummary,
   emptyCounters,
+  internalSource,
   notePeer,
   onAddr,
   onAttempt,
@@ -15,9 +19,12 @@ import {
   peerAddrCounts,
   peerOf,
   selectCandidates,
+  stepBook,
   type BookEffect,
   type BookState,
+  type FixedSeedsPolicy,
 } from '../../src/addressbook/logic.js';
+import type { BanReply, Candidate } from '../../src/contracts/addressbook.js';
 import { emptyBans, ban, parseSubnet } from '../../src/contracts/bans.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 import type { Ref } from '../../supervisors/index.js';
@@ -49,6 +56,7 @@ function state(seed = 1): BookState {
     savedAnchors: '',
     random,
     counters: emptyCounters(),
+    dns: null,
   };
 }
 
@@ -331,4 +339,197 @@ test('relay targets: the same peers for an address all day (keyed), spread acros
   sends(onAddr(s2, other, [ip4(9, nowSec - 60)], T0, false));
   const again = sends(onAddr(s2, src2, [ip4(9, nowSec - 50)], T0 + 1, false)).map((e) => (e.to as unknown as { path: string }).path);
   assert.ok(!again.includes(chosen[0]), 'not back to the peer that sent it');
+});
+
+// --- stepBook: the DNS-seed round and the ban decisions (moved out of the shell) -----------
+
+const kinds = (fx: readonly BookEffect[]): string[] => fx.map((e) => e.kind);
+const logs = (fx: readonly BookEffect[]) => fx.filter((e): e is Extract<BookEffect, { kind: 'log' }> => e.kind === 'log');
+const NO_FIXED: FixedSeedsPolicy = { enabled: false, dnsseed: true, manualPeers: false, startedAtMs: T0, reachable: ['ipv4', 'ipv6'] };
+
+function banReplyRef(): Ref<BanReply> {
+  return { path: '/test/reply' } as unknown as Ref<BanReply>;
+}
+function pushed(fx: readonly BookEffect[]) {
+  const e = fx.find((x): x is Extract<BookEffect, { kind: 'push-ban-list' }> => x.kind === 'push-ban-list');
+  assert.ok(e, 'the ban list is pushed');
+  return e.bans;
+}
+function replyOf(fx: readonly BookEffect[]): BanReply | undefined {
+  const e = fx.find((x): x is Extract<BookEffect, { kind: 'reply' }> => x.kind === 'reply');
+  return e?.reply;
+}
+
+test('start: the DNS seeds are looked at after 11 s with --dnsseed and a seed list (or the given delay), never without; fixed seeds at once when enabled; the ban list pushed', () => {
+  const s = state();
+  assert.deepEqual(stepBook(s, { type: 'start', dnsseed: true, dnsSeeds: ['a', 'b'], fixedSeeds: NO_FIXED }).filter((e) => e.kind === 'timer'), [
+    { kind: 'timer', key: 'dns-seed', ms: DNS_SEED_DELAY_MS },
+  ]);
+  assert.equal(DNS_SEED_DELAY_MS, 11_000);
+  assert.deepEqual(stepBook(s, { type: 'start', dnsseed: true, dnsSeeds: ['a'], dnsDelayMs: 5, fixedSeeds: NO_FIXED }).filter((e) => e.kind === 'timer'), [
+    { kind: 'timer', key: 'dns-seed', ms: 5 },
+  ]);
+  assert.deepEqual(kinds(stepBook(s, { type: 'start', dnsseed: false, dnsSeeds: ['a'], fixedSeeds: NO_FIXED })), ['push-ban-list'], '--dnsseed 0: no DNS timer');
+  assert.deepEqual(kinds(stepBook(s, { type: 'start', dnsseed: true, dnsSeeds: [], fixedSeeds: NO_FIXED })), ['push-ban-list'], 'no seeds: no DNS timer');
+  const withFixed = stepBook(s, { type: 'start', dnsseed: false, dnsSeeds: [], fixedSeeds: { ...NO_FIXED, enabled: true } });
+  assert.deepEqual(withFixed[0], { kind: 'timer', key: 'fixed-seeds', ms: 0 });
+});
+
+test('DNS seeds: queried only while the book has fewer than 1000 addresses; a round starts with one info line and one query of every seed', () => {
+  const s = state();
+  fill(s, 50, T0);
+  const fx = stepBook(s, { type: 'dns-seed', seeds: ['a.seed', 'b.seed'] });
+  assert.deepEqual(kinds(fx), ['log', 'query-dns']);
+  assert.equal(logs(fx)[0]?.msg, 'querying DNS seeds');
+  assert.equal(logs(fx)[0]?.level, 'info');
+  assert.deepEqual(fx[1], { kind: 'query-dns', seeds: ['a.seed', 'b.seed'] });
+  assert.deepEqual(s.dns, { pending: 2, answered: 0, added: 0, failed: [] });
+
+  const full = state();
+  fill(full, 1500, T0);
+  assert.ok(full.man.size >= DNS_SEED_THRESHOLD, `book of ${full.man.size}`);
+  const none = stepBook(full, { type: 'dns-seed', seeds: ['a.seed'] });
+  assert.deepEqual(kinds(none), ['log'], 'enough addresses: no query');
+  assert.equal(logs(none)[0]?.level, 'debug');
+  assert.equal(full.dns, null, 'no round');
+});
+
+test('DNS seeds: each answer is added (seed as source, 3–7 days old, NODE_NETWORK|NODE_WITNESS) and journaled first; one summary line when the last answer of the round is in', () => {
+  const s = state();
+  stepBook(s, { type: 'dns-seed', seeds: ['a.seed', 'b.seed', 'c.seed'] });
+  const nowSec = Math.floor(T0 / 1000);
+  const a = stepBook(s, { type: 'dns-result', seed: 'a.seed', hosts: ['5.6.7.8', '2a01:4f8::1', 'not an ip'], defaultPort: 18444, now: T0 });
+  assert.deepEqual(kinds(a), ['learned', 'log'], 'journaled first; no summary before the round is over');
+  const learned = a[0];
+  assert.ok(learned?.kind === 'learned');
+  assert.equal(learned.addrs.length, 2);
+  assert.equal(learned.added, 2);
+  assert.equal(learned.penalty, 0);
+  assert.deepEqual(learned.source, internalSource('a.seed'));
+  for (const x of learned.addrs) {
+    assert.equal(x.port, 18444);
+    assert.equal(x.services, 0x9n);
+    assert.ok(x.time <= nowSec - 3 * 86400 && x.time > nowSec - 7 * 86400, `time ${nowSec - x.time} s ago`);
+  }
+  assert.equal(s.man.size, 2);
+  const b = stepBook(s, { type: 'dns-result', seed: 'b.seed', hosts: [], error: 'queryA ECONNREFUSED', defaultPort: 18444, now: T0 });
+  assert.deepEqual(kinds(b), ['log'], 'a failure: nothing learned, no summary yet');
+  assert.equal(logs(b)[0]?.level, 'debug');
+  assert.deepEqual(s.dns, { pending: 1, answered: 1, added: 2, failed: ['b.seed: queryA ECONNREFUSED'] });
+  const c = stepBook(s, { type: 'dns-result', seed: 'c.seed', hosts: ['23.4.5.6'], defaultPort: 18444, now: T0 });
+  assert.deepEqual(kinds(c), ['learned', 'log', 'log']);
+  const summary = logs(c)[1];
+  assert.equal(summary?.level, 'info');
+  assert.equal(summary?.msg, 'DNS seeds: 2 of 3 answered (b.seed: queryA ECONNREFUSED)');
+  assert.deepEqual(summary?.data, { seeds: 3, answered: 2, added: 3, failed: ['b.seed: queryA ECONNREFUSED'] });
+  assert.equal(s.dns, null, 'the round is over');
+  // An answer with no round (a restarted book) is still learned, and says no summary.
+  assert.deepEqual(kinds(stepBook(s, { type: 'dns-result', seed: 'd.seed', hosts: ['31.4.5.6'], defaultPort: 18444, now: T0 })), ['learned', 'log']);
+});
+
+test('DNS seeds: the round summary says all answered, or the first failure and how many more, with a hint when none answered', () => {
+  assert.equal(dnsRoundSummary({ answered: 2, added: 7, failed: [] }).msg, 'DNS seeds: 2 of 2 answered, 7 new addresses');
+  assert.equal(dnsRoundSummary({ answered: 1, added: 1, failed: ['b: x', 'c: y', 'd: z'] }).msg, 'DNS seeds: 1 of 4 answered (b: x, and 2 more)');
+  const none = dnsRoundSummary({ answered: 0, added: 0, failed: ['a: offline'] }).msg;
+  assert.ok(none.startsWith('DNS seeds: 0 of 1 answered (a: offline); no network or no DNS here?'), none);
+  // Every seed failing ends the round too.
+  const s = state();
+  stepBook(s, { type: 'dns-seed', seeds: ['a', 'b'] });
+  stepBook(s, { type: 'dns-result', seed: 'a', hosts: [], error: 'e1', defaultPort: 8333, now: T0 });
+  const last = logs(stepBook(s, { type: 'dns-result', seed: 'b', hosts: [], error: 'e2', defaultPort: 8333, now: T0 }));
+  assert.ok(last[1]?.msg.startsWith('DNS seeds: 0 of 2 answered (a: e1, and 1 more); no network'), last[1]?.msg);
+});
+
+test('ban: persisted first, the ban list (a copy) pushed, the getaddr cache dropped, only the peers it covers disconnected, then the reply', () => {
+  const s = state();
+  const inside = fakeRef('inside');
+  const outside = fakeRef('outside');
+  onPeerConnected(s, { id: 1, endpoint: { host: '45.1.2.3', port: 8333 }, connType: 'inbound', services: 1n, ref: inside }, T0);
+  onPeerConnected(s, { id: 2, endpoint: { host: '46.1.2.3', port: 8333 }, connType: 'inbound', services: 1n, ref: outside }, T0);
+  s.cache = { addrs: [], builtAt: T0, expiresAt: T0 + 1000 };
+  const replyTo = banReplyRef();
+  const fx = stepBook(s, { type: 'ban', subnet: '45.0.0.0/8', untilMs: T0 + 3600_000, reason: 'manually added', replyTo, now: T0 });
+  assert.deepEqual(kinds(fx), ['persist-ban', 'push-ban-list', 'disconnect', 'log', 'reply']);
+  assert.deepEqual(fx[0], { kind: 'persist-ban', subnet: '45.0.0.0/8', createdAt: T0, until: T0 + 3600_000, reason: 'manually added' });
+  const d = fx[2];
+  assert.ok(d?.kind === 'disconnect' && d.to === inside && d.reason === 'banned (45.0.0.0/8)' && !d.misbehaving);
+  assert.deepEqual(replyOf(fx), { ok: true });
+  assert.equal(s.cache, null);
+  const list = pushed(fx);
+  assert.ok(list.bans.has('45.0.0.0/8'));
+  assert.notEqual(list.bans, s.bans.bans, 'a copy, not the book\'s own map');
+  s.bans.bans.clear();
+  assert.ok(list.bans.has('45.0.0.0/8'), 'later changes do not reach what was pushed');
+});
+
+test('ban: refused (a reply, nothing persisted or pushed) when the subnet does not parse, the end is past, or it is banned already; an expired ban may be renewed', () => {
+  const s = state();
+  const replyTo = banReplyRef();
+  const ban1 = (subnet: string, untilMs: number, now = T0) => stepBook(s, { type: 'ban', subnet, untilMs, reason: 'r', replyTo, now });
+  assert.deepEqual(ban1('not a subnet', T0 + 1000), [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Invalid IP/Subnet' } }]);
+  assert.deepEqual(ban1('1.2.3.4', T0), [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: ban end time is in the past' } }]);
+  assert.deepEqual(replyOf(ban1('1.2.3.4', T0 + 1000)), { ok: true });
+  assert.deepEqual(ban1('1.2.3.4', T0 + 5000), [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: IP/Subnet already banned' } }]);
+  assert.equal(s.bans.bans.get('1.2.3.4/32')?.until, T0 + 1000, 'the first ban kept');
+  assert.equal(kinds(ban1('1.2.3.4', T0 + 9000, T0 + 2000))[0], 'persist-ban', 'expired: banned again');
+});
+
+test('unban and clear-bans: what to delete from the store, the list pushed, the manager told the book changed; unban of an unknown subnet only replies', () => {
+  const s = state();
+  const replyTo = banReplyRef();
+  ban(s.bans, parseSubnet('45.0.0.0/8')!, T0, T0 + 3600_000);
+  ban(s.bans, parseSubnet('46.0.0.0/8')!, T0, T0 + 3600_000);
+  s.bans.discouraged.set('8.8.8.8', T0 + 1000);
+  assert.deepEqual(stepBook(s, { type: 'unban', subnet: '47.0.0.0/8', replyTo }), [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Unban failed' } }]);
+  assert.deepEqual(stepBook(s, { type: 'unban', subnet: 'junk', replyTo }), [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Unban failed' } }]);
+  const un = stepBook(s, { type: 'unban', subnet: '45.0.0.0/8', replyTo });
+  assert.deepEqual(kinds(un), ['delete-bans', 'push-ban-list', 'book-changed', 'reply']);
+  assert.deepEqual(un[0], { kind: 'delete-bans', bans: ['45.0.0.0/8'], discouraged: [] });
+  assert.deepEqual([...pushed(un).bans.keys()], ['46.0.0.0/8']);
+  assert.deepEqual(replyOf(un), { ok: true });
+  const clear = stepBook(s, { type: 'clear-bans', replyTo });
+  assert.deepEqual(kinds(clear), ['delete-bans', 'push-ban-list', 'book-changed', 'reply']);
+  assert.deepEqual(clear[0], { kind: 'delete-bans', bans: ['46.0.0.0/8'], discouraged: ['8.8.8.8'] });
+  assert.equal(pushed(clear).bans.size + pushed(clear).discouraged.size, 0);
+  assert.equal(s.bans.bans.size + s.bans.discouraged.size, 0);
+});
+
+test('sweep: only what expired is deleted from the store, then the list pushed and one info line; nothing expired, nothing done', () => {
+  const s = state();
+  ban(s.bans, parseSubnet('45.0.0.0/8')!, T0, T0 + 1000);
+  ban(s.bans, parseSubnet('46.0.0.0/8')!, T0, T0 + 9000);
+  s.bans.discouraged.set('8.8.8.8', T0 + 1000);
+  s.bans.discouraged.set('8.8.4.4', T0 + 9000);
+  assert.deepEqual(stepBook(s, { type: 'sweep', now: T0 + 500 }), []);
+  const fx = stepBook(s, { type: 'sweep', now: T0 + 1000 });
+  assert.deepEqual(kinds(fx), ['delete-bans', 'push-ban-list', 'book-changed', 'log']);
+  assert.deepEqual(fx[0], { kind: 'delete-bans', bans: ['45.0.0.0/8'], discouraged: ['8.8.8.8'] });
+  assert.deepEqual([...pushed(fx).bans.keys()], ['46.0.0.0/8']);
+  assert.deepEqual([...pushed(fx).discouraged.keys()], ['8.8.4.4']);
+  assert.deepEqual(logs(fx)[0]?.data, { bans: ['45.0.0.0/8'], discouraged: 1 });
+});
+
+test('misbehaving: one info line, the discouragement persisted, then the ban list pushed with it; a local address is not discouraged and nothing is said', () => {
+  const s = state();
+  const fx = stepBook(s, { type: 'misbehaving', endpoint: { host: '::ffff:8.8.4.4', port: 1 }, reason: 'bad headers', now: T0 });
+  assert.deepEqual(kinds(fx), ['log', 'discouraged', 'push-ban-list']);
+  assert.equal(logs(fx)[0]?.msg, 'misbehaving peer discouraged for 24 h');
+  assert.deepEqual(fx[1], { kind: 'discouraged', ip: '8.8.4.4', until: T0 + 24 * 3600_000 });
+  assert.equal(pushed(fx).discouraged.get('8.8.4.4'), T0 + 24 * 3600_000);
+  assert.deepEqual(stepBook(s, { type: 'misbehaving', endpoint: { host: '127.0.0.1', port: 1 }, reason: 'x', now: T0 }), []);
+});
+
+test('stepBook dispatches a peer\'s getaddr, a select and the fixed-seeds timer to the same decisions as before', () => {
+  const s = state();
+  fill(s, 3000, T0);
+  const self = fakeRef('in');
+  const fx = stepBook(s, { type: 'from-peer', peer: 1, self, msg: { command: 'getaddr' }, connType: 'inbound', allowLocal: false, now: T0 });
+  assert.equal(sends(fx)[0]?.to, self);
+  const replyTo = { path: '/test/sel' } as unknown as Ref<readonly Candidate[]>;
+  const sel = stepBook(s, { type: 'select', purpose: 'outbound', count: 3, excludeGroups: [], replyTo, now: T0 });
+  assert.ok(sel.length === 1 && sel[0]?.kind === 'candidates' && sel[0].to === replyTo && sel[0].list.length === 3);
+  // A book with addresses of every reachable network: the fixed seeds wait and look again (a timer).
+  s.man.add([{ network: 'ipv6', addr: Buffer.from('2a0100000000000000000000000000ff', 'hex'), port: 8333, services: 1n, time: Math.floor(T0 / 1000) }], internalSource('x'), 0, Math.floor(T0 / 1000));
+  const fixed = stepBook(s, { type: 'fixed-seeds', policy: { ...NO_FIXED, enabled: true }, seeds: [], now: T0 });
+  assert.deepEqual(fixed, [{ kind: 'timer', key: 'fixed-seeds', ms: 60_000 }]);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DEFAULT_CONNMAN, initConnman, updateConnman, maxInbound, type ConnmanEffect, type ConnmanState, type ConnmanEvent } from '../../src/connman/logic.js';
+import { DEFAULT_CONNMAN, initConnman, stepConnman, maxInbound, type ConnmanEffect, type ConnmanState, type ConnmanEvent } from '../../src/connman/logic.js';
 import type { Endpoint } from '../../src/contracts/connection.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 
@@ -12,7 +12,7 @@ const config = { ...DEFAULT_CONNMAN, groupKey: Buffer.from('k') };
 const ep = (host: string, port = 18444): Endpoint => ({ host, port });
 
 function run(s: ConnmanState, msg: ConnmanEvent): ConnmanEffect[] {
-  return updateConnman(s, msg).effects;
+  return stepConnman(s, msg);
 }
 function dials(fx: ConnmanEffect[]) {
   return fx.filter((e): e is Extract<ConnmanEffect, { kind: 'dial' }> => e.kind === 'dial');
@@ -147,7 +147,7 @@ test('property: slots never exceed their targets, whatever order events arrive i
                   : op === 4
                     ? { type: 'peer-disconnected', id, reason: 'r', misbehaving: false, now }
                     : { type: 'inbound', socketId: x, remote: ep(`11.${x}.2.2`), now };
-        updateConnman(s, msg);
+        stepConnman(s, msg);
         const count = (t: string) => [...s.peers.values(), ...s.dials.values()].filter((p) => p.connType === t).length;
         assert.ok(count('outbound-full-relay') <= 8);
         assert.ok(count('block-relay-only') <= 2);
