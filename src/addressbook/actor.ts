@@ -246,7 +246,7 @@ async function flush(sh: Shell, ctx: ActorContext<Mailbox>): Promise<void> {
   await persist.writeSnapshot(sh.db, snap, upTo);
   sh.dirty = false;
   sh.journaled = 0;
-  sh.lastFlushAt = Date.now();
+  sh.lastFlushAt = ctx.now();
   ctx.log.debug({ addresses: sh.book.man.size, bytes: snap.length, ms: Date.now() - t0 }, 'address book written');
 }
 
@@ -262,14 +262,14 @@ function fixedSeeds(args: AddressBookArgs, ctx: ActorContext<Mailbox>): Shell['f
     fixedseeds: args.fixedseeds ?? true,
     dnsseed: args.dnsseed,
     manualPeers: args.manualPeers ?? false,
-    startedAtMs: args.startedAtMs ?? Date.now(),
+    startedAtMs: args.startedAtMs ?? ctx.now(),
   });
   for (const e of fx) if (e.kind === 'log') log(ctx, e);
   return { policy, seeds };
 }
 
 async function load(args: AddressBookArgs, db: Db, ctx: ActorContext<Mailbox>): Promise<Shell> {
-  const nowMs = Date.now();
+  const nowMs = ctx.now();
   const key = await persist.loadKey(db, () => randomBytes(32));
   const opts = manOptions(key, args);
   let man: AddrMan | null = null;
@@ -428,7 +428,7 @@ export const addressBookActor = defineActor<Shell, Mailbox, AddressBookArgs>({
     return sh;
   },
   async handle(sh, msg, ctx) {
-    const nowMs = Date.now();
+    const nowMs = ctx.now();
     const book = sh.book;
     const step = (e: BookEvent): Promise<void> => perform(sh, ctx, stepBook(book, e));
     await match(msg)

@@ -255,9 +255,9 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         connect: args.connect,
         addnode: args.addnode,
         ...(args.seednode ? { seednode: args.seednode } : {}),
-        now: Date.now(),
-        banned: (ip) => isBanned(bans, ip, Date.now()),
-        discouraged: (ip) => isDiscouraged(bans, ip, Date.now()),
+        now: ctx.now(),
+        banned: (ip) => isBanned(bans, ip, ctx.now()),
+        discouraged: (ip) => isDiscouraged(bans, ip, ctx.now()),
       }),
       held: new Map(),
       peerRefs: new Map(),
@@ -297,7 +297,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
       if (msg.type !== 'tick') sh.stash.push(msg);
       return sh;
     }
-    const now = Date.now();
+    const now = ctx.now();
     match(msg)
       .with({ type: 'tick' }, () => {
         sweep(sh.bans, now);
@@ -411,8 +411,8 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
       })
       .with({ type: 'peer-stats' }, (m) => feed(sh, ctx, m))
       .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
-      .with({ type: 'addresses' }, (m) => feed(sh, ctx, { ...m, now: Date.now() }))
-      .with({ type: 'book-changed' }, () => feed(sh, ctx, { type: 'book-changed', now: Date.now() }))
+      .with({ type: 'addresses' }, (m) => feed(sh, ctx, { ...m, now: ctx.now() }))
+      .with({ type: 'book-changed' }, () => feed(sh, ctx, { type: 'book-changed', now: ctx.now() }))
       .with({ type: 'tip' }, ({ height }) => {
         sh.tipHeight = height;
       })

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { Runtime, AskError, ask, tell as send, type Ref, worker, startTree, type TreeHandle } from '../../supervisors/index.js';
+import { ManualScheduler, Runtime, AskError, ask, tell as send, type Ref, worker, startTree, type TreeHandle } from '../../supervisors/index.js';
 import { silentLogger } from '../../src/log.js';
 import { storeActor } from '../../src/store/actor.js';
 import { addressBookActor, type AddressBookArgs } from '../../src/addressbook/actor.js';
@@ -22,7 +22,7 @@ import { until } from '../helpers/node.js';
 
 const BASE: AddressBookArgs = { defaultPort: 18444, dnsSeeds: [], dnsseed: false, allowLocal: false, flushMs: 60_000 };
 
-async function tree(dir: string, over: Partial<AddressBookArgs> = {}): Promise<TreeHandle> {
+async function tree(dir: string, over: Partial<AddressBookArgs> = {}, scheduler?: ManualScheduler): Promise<TreeHandle> {
   return startTree(
     {
       strategy: 'one_for_one',
@@ -33,7 +33,7 @@ async function tree(dir: string, over: Partial<AddressBookArgs> = {}): Promise<T
         worker(addressBookActor, { ...BASE, ...over }, { id: 'addressbook', shutdown: 5000 }),
       ],
     },
-    new Runtime({ logger: silentLogger() }),
+    new Runtime({ logger: silentLogger(), ...(scheduler ? { scheduler } : {}) }),
   );
 }
 
@@ -133,14 +133,18 @@ test('persistence across a restart: new addresses (snapshot), tried promotions a
 
 test('bans expire (is-banned, list-bans) and unban/clear-bans remove them from the store', async () => {
   const dir = tmp();
-  let t = await tree(dir);
+  // The book's clock is a manual one: a ban expires when the node's time passes it, not after a sleep.
+  const clock = new ManualScheduler();
+  let t = await tree(dir, {}, clock);
   try {
-    assert.equal((await banIt(t, '203.0.113.0/24', Date.now() + 300)).ok, true);
-    assert.equal((await banIt(t, '198.51.100.7', Date.now() + 3600_000)).ok, true);
-    assert.equal((await banIt(t, '198.51.100.7', Date.now() + 3600_000)).error, 'Error: IP/Subnet already banned');
+    assert.equal((await banIt(t, '203.0.113.0/24', clock.wallNow() + 300)).ok, true);
+    assert.equal((await banIt(t, '198.51.100.7', clock.wallNow() + 3600_000)).ok, true);
+    assert.equal((await banIt(t, '198.51.100.7', clock.wallNow() + 3600_000)).error, 'Error: IP/Subnet already banned');
     const isBanned = (ip: string) => ask<AddressBookMsg, { banned: boolean; discouraged: boolean }>(book(t), (replyTo) => ({ type: 'is-banned', ip, replyTo }), 2000);
     assert.equal((await isBanned('203.0.113.77')).banned, true);
-    await new Promise((r) => setTimeout(r, 350));
+    clock.advance(299);
+    assert.equal((await isBanned('203.0.113.77')).banned, true, 'not yet: 1 ms to go');
+    clock.advance(1);
     assert.equal((await isBanned('203.0.113.77')).banned, false, 'expired');
     assert.deepEqual(
       (await bans(t)).map((b) => b.address),
@@ -148,10 +152,10 @@ test('bans expire (is-banned, list-bans) and unban/clear-bans remove them from t
     );
     assert.equal((await ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'unban', subnet: '198.51.100.7', replyTo }), 2000)).ok, true);
     assert.equal((await ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'unban', subnet: '198.51.100.7', replyTo }), 2000)).ok, false);
-    assert.equal((await banIt(t, '2001:db8::/32', Date.now() + 3600_000)).ok, true);
+    assert.equal((await banIt(t, '2001:db8::/32', clock.wallNow() + 3600_000)).ok, true);
     assert.equal((await ask<AddressBookMsg, BanReply>(book(t), (replyTo) => ({ type: 'clear-bans', replyTo }), 2000)).ok, true);
     await t.stop();
-    t = await tree(dir);
+    t = await tree(dir, {}, clock);
     assert.deepEqual(await bans(t), []);
   } finally {
     await t.stop();

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { ask } from '../../supervisors/index.js';
 import { testNode } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
+import { ManualScheduler, advance } from '../helpers/clock.js';
+import { FIXED_SEEDS_DELAY_MS } from '../../src/addressbook/logic.js';
 import type { AddressBookMsg, AddrmanInfo } from '../../src/contracts/addressbook.js';
 import type { NodeHandle } from '../../src/node.js';
 
@@ -31,13 +33,18 @@ test('fixed seeds: an empty regtest node with --dnsseed 0 dials the 127.0.0.1 se
 test('fixed seeds: --fixedseeds 0 and --connect leave the override list alone', async () => {
   const seed = await RawPeer.listen();
   const other = await RawPeer.listen();
-  const off = await testNode({ fixedSeedsOverride: [`127.0.0.1:${seed.port}`], fixedseeds: false });
-  const connect = await testNode({ fixedSeedsOverride: [`127.0.0.1:${seed.port}`], connect: [`127.0.0.1:${other.port}`] });
+  // Both nodes run on a manual clock: two minutes of their time pass in a few ms of ours, past the
+  // 60 s after which Core adds the fixed seeds to a book that is still empty.
+  const clock = new ManualScheduler();
+  const off = await testNode({ fixedSeedsOverride: [`127.0.0.1:${seed.port}`], fixedseeds: false, scheduler: clock });
+  const connect = await testNode({ fixedSeedsOverride: [`127.0.0.1:${seed.port}`], connect: [`127.0.0.1:${other.port}`], scheduler: clock });
   try {
-    // The --connect node dials its peer: it is up, and had the time to act on the seeds.
-    const o = await other.accept(15_000);
+    // The --connect node dials its peer (its first tick), and is up.
+    const accepted = other.accept(15_000);
+    await advance(clock, 1000);
+    const o = await accepted;
     await o.handshake();
-    await new Promise((r) => setTimeout(r, 1500));
+    await advance(clock, FIXED_SEEDS_DELAY_MS * 2, 500);
     assert.equal(seed.count, 0, 'nobody dialled the seed');
     assert.equal((await info(off)).all_networks?.total, 0);
     assert.equal((await info(connect)).all_networks?.total ?? 0, 0);
