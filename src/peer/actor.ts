@@ -531,7 +531,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
         }
       })
       .with({ type: 'send-raw' }, ({ command, payload }) => {
-        sh.proto.lastSend = sh.now();
+        step(sh, ctx, { type: 'sent-raw', now: sh.now() });
         if (sh.v2 !== null) sendV2(sh, ctx, command, payload);
         else sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
       })
