@@ -157,7 +157,7 @@ function queued(sh: Shell): number {
 function close(sh: Shell, ctx: ActorContext<Mailbox>, reason: string, misbehaving: boolean): void {
   if (sh.closing) return;
   sh.closing = true;
-  stepFlow(sh.flow, { type: 'closing' });
+  flow(sh, ctx, { type: 'closing' });
   tell(sh.args.reportTo, { type: 'peer-disconnected', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
   flushToChain(sh);
