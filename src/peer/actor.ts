@@ -1,8 +1,9 @@
 /**
- * The peer actor: the thin shell around `protocol.ts`. It owns one TCP socket, turns its bytes
- * into frames and messages, feeds them to the protocol logic and performs the effects (writes,
- * timers, reports to the connection manager). Socket events become messages in its mailbox.
- * The socket is an owned resource: whatever stops the actor destroys it.
+ * The peer actor: the thin shell around `protocol.ts` (the protocol logic) and `flow.ts` (its flow
+ * control: receive and send limits, the throttle, the send stall). It owns one TCP socket, turns
+ * its bytes into frames and messages, feeds them to the logic and performs the effects (writes,
+ * pauses, timers, reports to the connection manager). Socket events become messages in its
+ * mailbox. The socket is an owned resource: whatever stops the actor destroys it.
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -17,9 +18,9 @@ import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE 
 import type { Endpoint } from '../contracts/connection.js';
 import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
 import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
+import { initFlow, queuedBytes, stepFlow, type FlowEvent, type FlowState, type FlowTimer } from './flow.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
-import type { TokenBucket } from '../util/token-bucket.js';
-import { netThrottle, rateBucket, recvCharge, recvWait, sendAllowance, sendCharge, sendWait, setRate, type NetThrottle } from '../throttle/throttle.js';
+import { netThrottle, type NetThrottle } from '../throttle/throttle.js';
 
 export interface CommandStats {
   msgs: number;
@@ -31,7 +32,7 @@ type SelfMsg =
   | { readonly type: 'data'; readonly chunk: Buffer }
   | { readonly type: 'closed'; readonly error: string | null }
   | { readonly type: 'drain' }
-  | { readonly type: 'timer'; readonly key: TimerKey | 'send-stall' | 'throttle-recv' | 'throttle-send' };
+  | { readonly type: 'timer'; readonly key: TimerKey | FlowTimer };
 
 /** A message decoded by the v2 transport, waiting to be handled. */
 interface V2In {
@@ -50,6 +51,8 @@ interface Shell {
   /** The actor's logger with this connection's `peer` id, `addr` and `conn` type bound (besides `actor`). */
   readonly log: Logger;
   readonly proto: PeerState;
+  /** Flow control's state (receive and send limits, throttle buckets, the stall check). */
+  readonly flow: FlowState;
   readonly decoder: FrameDecoder;
   /**
    * The BIP324 transport of an inbound connection while it is detecting or v2; null for v1 (no v2,
@@ -62,29 +65,17 @@ interface Shell {
   v2InBytes: number;
   readonly socket: Socket;
   readonly now: () => number;
-  readonly maxRecv: number;
-  readonly maxSend: number;
-  /** Bytes received by the socket and not yet handled (sitting in the mailbox). */
-  inMailbox: number;
   /** While frames are processed: the messages for the block actor, told together at the end. */
   toChain: Message[] | null;
-  recvPaused: boolean;
-  sendPaused: boolean;
-  bytesSent: number;
+  /** Received frames are handled (false while the flow core holds them: the send queue is over its limit). */
+  processing: boolean;
   bytesRecv: number;
   readonly sentPerMsg: Record<string, CommandStats>;
   readonly recvPerMsg: Record<string, CommandStats>;
   closing: boolean;
   readonly net: NetThrottle;
-  readonly recvBucket: TokenBucket;
-  readonly sendBucket: TokenBucket;
-  /** Reading paused until the receive buckets are out of debt. */
-  recvThrottled: boolean;
-  /** Frames (or the rest of one) waiting for send tokens, in order. */
+  /** Frames (or the rest of one) waiting for send tokens, in order: `flow.outQueued` bytes. */
   readonly outQueue: Buffer[];
-  outQueued: number;
-  /** Bytes handed to the kernel when the send-stall timer was armed (progress check). */
-  stallMark: number;
 }
 
 function endpointText(e: Endpoint): string {
@@ -103,20 +94,70 @@ function buffered(sh: Shell): number {
   return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes;
 }
 
-function updatePause(sh: Shell): void {
-  const over = sh.inMailbox + buffered(sh) > sh.maxRecv || sh.sendPaused || sh.recvThrottled;
-  if (over && !sh.recvPaused) {
-    sh.recvPaused = true;
-    sh.socket.pause();
-  } else if (!over && sh.recvPaused) {
-    sh.recvPaused = false;
-    sh.socket.resume();
+/** Feeds one event to the flow logic and performs its effects, in order. */
+function flow(sh: Shell, ctx: ActorContext<Mailbox>, ev: FlowEvent): void {
+  for (const e of stepFlow(sh.flow, ev)) {
+    switch (e.kind) {
+      case 'pause-socket':
+        sh.socket.pause();
+        break;
+      case 'resume-socket':
+        sh.socket.resume();
+        break;
+      case 'write':
+        writeQueued(sh, e.bytes);
+        break;
+      case 'timer':
+        ctx.timers.after(e.key, e.ms, { type: 'timer', key: e.key });
+        break;
+      case 'cancel-timer':
+        ctx.timers.cancel(e.key);
+        break;
+      case 'stop-processing':
+        sh.processing = false;
+        break;
+      case 'resume-processing':
+        sh.processing = true;
+        processFrames(sh, ctx);
+        break;
+      case 'disconnect':
+        close(sh, ctx, e.reason, false);
+        break;
+    }
   }
+}
+
+/** Hands the first `n` bytes of the send queue to the socket, splitting the last frame if need be (TCP is a byte stream). */
+function writeQueued(sh: Shell, n: number): void {
+  let left = n;
+  while (left > 0) {
+    const head = sh.outQueue[0];
+    if (head.length <= left) {
+      sh.outQueue.shift();
+      write(sh, head);
+      left -= head.length;
+    } else {
+      write(sh, head.subarray(0, left));
+      sh.outQueue[0] = head.subarray(left);
+      left = 0;
+    }
+  }
+}
+
+function write(sh: Shell, bytes: Buffer): void {
+  sh.net.totalSent += bytes.length;
+  sh.socket.write(bytes);
+}
+
+/** Bytes queued to the peer: in the socket's buffer plus waiting for send tokens. */
+function queued(sh: Shell): number {
+  return queuedBytes(sh.flow, sh.socket.writableLength);
 }
 
 function close(sh: Shell, ctx: ActorContext<Mailbox>, reason: string, misbehaving: boolean): void {
   if (sh.closing) return;
   sh.closing = true;
+  flow(sh, ctx, { type: 'closing' });
   tell(sh.args.reportTo, { type: 'peer-disconnected', id: sh.args.id, reason, misbehaving });
   sh.log.debug({ reason, misbehaving }, 'disconnecting');
   flushToChain(sh);
@@ -198,7 +239,7 @@ function chainHello(sh: Shell): void {
   });
 }
 
-/** Queues one frame to the peer through the send throttle; pauses reading while the queue is over the limit. */
+/** Queues one frame to the peer through the send throttle (the flow core pauses reading while the queue is over the limit). */
 function sendFrame(sh: Shell, ctx: ActorContext<Mailbox>, command: string, frame: Buffer): void {
   count(sh.sentPerMsg, command, frame.length);
   sendBytes(sh, ctx, frame);
@@ -218,98 +259,28 @@ function sendV2(sh: Shell, ctx: ActorContext<Mailbox>, command: string, payload:
 /** A v2 packet's bytes besides its contents: the 3-byte length, the header byte and the 16-byte tag. */
 const V2_PACKET_OVERHEAD = 20;
 
-/** Bytes to the peer through the send throttle; pauses reading while the queue is over the limit. */
+/** Bytes to the peer: queued, written as the flow core says, then checked against the send limit. */
 function sendBytes(sh: Shell, ctx: ActorContext<Mailbox>, frame: Buffer): void {
-  if (sh.outQueued === 0 && sh.sendBucket.rate === 0 && sh.net.send.rate === 0) write(sh, frame);
-  else {
-    sh.outQueue.push(frame);
-    sh.outQueued += frame.length;
-    flushSend(sh, ctx);
-  }
-  if (!sh.sendPaused && queued(sh) > sh.maxSend) {
-    sh.sendPaused = true;
-    armStall(sh, ctx);
-    updatePause(sh);
-  }
+  sh.outQueue.push(frame);
+  flow(sh, ctx, { type: 'queued', bytes: frame.length, now: sh.net.now(), socketQueued: sh.socket.writableLength, timerArmed: ctx.timers.isActive('throttle-send') });
+  flow(sh, ctx, { type: 'written', socketQueued: sh.socket.writableLength });
 }
 
-function write(sh: Shell, bytes: Buffer): void {
-  sh.bytesSent += bytes.length;
-  sh.net.totalSent += bytes.length;
-  sh.socket.write(bytes);
-}
-
-/** Bytes queued to the peer: in the socket's buffer plus waiting for send tokens. */
-function queued(sh: Shell): number {
-  return sh.socket.writableLength + sh.outQueued;
-}
-
-function armStall(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  sh.stallMark = sh.bytesSent - sh.socket.writableLength;
-  ctx.timers.after('send-stall', sh.args.sendStallMs ?? sh.args.settings.inactivityTimeoutMs, { type: 'timer', key: 'send-stall' });
-}
-
-/**
- * Writes what the send buckets allow from the throttle queue (splitting a frame if need be: TCP
- * is a byte stream) and, if anything is left, sets a timer for when a useful amount may go.
- * Nothing is handed to a socket already holding more than the send limit ('drain' resumes).
- */
+/** Writes what may go from the send queue (the socket drained, the send timer fired), then ends the send pause if the queue is back under the limit. */
 function flushSend(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  if (sh.outQueued === 0 || sh.closing || sh.socket.writableLength > sh.maxSend) return;
-  const now = sh.net.now();
-  let allowance = sendAllowance(sh.sendBucket, sh.net.send, now);
-  let written = 0;
-  while (sh.outQueued > 0 && allowance > 0) {
-    const head = sh.outQueue[0];
-    const n = Math.min(head.length, allowance);
-    if (n === head.length) {
-      sh.outQueue.shift();
-      write(sh, head);
-    } else {
-      write(sh, head.subarray(0, n));
-      sh.outQueue[0] = head.subarray(n);
-    }
-    sh.outQueued -= n;
-    allowance -= n;
-    written += n;
-  }
-  sendCharge(sh.sendBucket, sh.net.send, written, now);
-  if (sh.outQueued > 0 && !ctx.timers.isActive('throttle-send')) {
-    ctx.timers.after('throttle-send', Math.max(1, sendWait(sh.sendBucket, sh.net.send, sh.outQueued, now)), { type: 'timer', key: 'throttle-send' });
-  }
+  flow(sh, ctx, { type: 'flush', now: sh.net.now(), socketQueued: sh.socket.writableLength, timerArmed: ctx.timers.isActive('throttle-send') });
+  flow(sh, ctx, { type: 'flushed', socketQueued: sh.socket.writableLength });
 }
 
-/** Ends the send pause once the queue is back under the limit, and processes the frames held meanwhile. */
-function maybeUnpauseSend(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  if (sh.sendPaused && queued(sh) <= sh.maxSend) {
-    sh.sendPaused = false;
-    ctx.timers.cancel('send-stall');
-    processFrames(sh, ctx);
-  }
-}
-
-/** While a receive bucket is in debt, reading stays paused; a timer resumes it when the debt is paid. */
-function armRecv(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  if (!sh.recvThrottled || ctx.timers.isActive('throttle-recv')) return;
-  const wait = recvWait(sh.recvBucket, sh.net.recv, sh.net.now());
-  if (wait > 0) {
-    ctx.timers.after('throttle-recv', wait, { type: 'timer', key: 'throttle-recv' });
-    return;
-  }
-  sh.recvThrottled = false;
-  updatePause(sh);
+/** Resumes reading once the receive buckets are out of debt (after a chunk, and when the throttle timer fires). */
+function recvCheck(sh: Shell, ctx: ActorContext<Mailbox>): void {
+  flow(sh, ctx, { type: 'recv-check', held: buffered(sh), now: sh.net.now(), timerArmed: ctx.timers.isActive('throttle-recv') });
 }
 
 /** Limits changed (this peer's, or the node's): re-evaluate both directions now. */
 function setLimits(sh: Shell, ctx: ActorContext<Mailbox>, recv: number | undefined, send: number | undefined): void {
-  const now = sh.net.now();
-  if (recv !== undefined) setRate(sh.recvBucket, recv, now);
-  if (send !== undefined) setRate(sh.sendBucket, send, now);
-  ctx.timers.cancel('throttle-recv');
-  armRecv(sh, ctx);
-  ctx.timers.cancel('throttle-send');
-  flushSend(sh, ctx);
-  maybeUnpauseSend(sh, ctx);
+  flow(sh, ctx, { type: 'limits', recv, send, now: sh.net.now(), held: buffered(sh), socketQueued: sh.socket.writableLength });
+  flow(sh, ctx, { type: 'flushed', socketQueued: sh.socket.writableLength });
 }
 
 function step(sh: Shell, ctx: ActorContext<Mailbox>, ev: PeerEvent): void {
@@ -317,7 +288,7 @@ function step(sh: Shell, ctx: ActorContext<Mailbox>, ev: PeerEvent): void {
 }
 
 function onData(sh: Shell, ctx: ActorContext<Mailbox>, chunk: Buffer): void {
-  sh.inMailbox -= chunk.length;
+  flow(sh, ctx, { type: 'consumed', bytes: chunk.length });
   sh.bytesRecv += chunk.length;
   sh.net.totalRecv += chunk.length;
   step(sh, ctx, { type: 'bytes', now: Date.now() });
@@ -331,7 +302,7 @@ function onData(sh: Shell, ctx: ActorContext<Mailbox>, chunk: Buffer): void {
     if (sh.closing) return;
   } else sh.decoder.push(chunk);
   processFrames(sh, ctx);
-  if (sh.recvThrottled && !sh.closing) armRecv(sh, ctx);
+  if (!sh.closing) recvCheck(sh, ctx);
 }
 
 /**
@@ -385,8 +356,8 @@ function nextIn(sh: Shell): V2In | FrameResult | null {
  * the frames wait in the decoder, count against the receive limit, and run on 'drain'.
  */
 function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  if (sh.sendPaused) {
-    updatePause(sh);
+  if (!sh.processing) {
+    flow(sh, ctx, { type: 'buffered', held: buffered(sh) });
     return;
   }
   // Replies to the messages of one chunk (pongs to a burst of pings) leave in one write, not one syscall each;
@@ -395,7 +366,7 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   const outer = sh.toChain === null;
   if (outer) sh.toChain = [];
   try {
-    for (let f = nextIn(sh); f !== null && !sh.closing; f = sh.sendPaused ? null : nextIn(sh)) {
+    for (let f = nextIn(sh); f !== null && !sh.closing; f = sh.processing ? nextIn(sh) : null) {
       if ('kind' in f && f.kind === 'error') {
         // Core disconnects on a wrong network magic without punishing: at the start of a connection it
         // is what a BIP324 (v2) opening or a node of another network looks like, not misbehaviour.
@@ -416,7 +387,7 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
     }
     if (!sh.socket.destroyed) sh.socket.uncork();
   }
-  if (!sh.closing) updatePause(sh);
+  if (!sh.closing) flow(sh, ctx, { type: 'buffered', held: buffered(sh) });
 }
 
 /**
@@ -453,7 +424,7 @@ export function peerInfo(sh: Shell): PeerInfo {
     conntime: Math.floor(p.connectedAt / 1000),
     lastsend: Math.floor(p.lastSend / 1000),
     lastrecv: Math.floor(p.lastRecv / 1000),
-    bytessent: sh.bytesSent,
+    bytessent: sh.flow.sent,
     bytesrecv: sh.bytesRecv,
     pingtime: p.lastPingMs === null ? null : p.lastPingMs / 1000,
     minping: p.minPingMs === null ? null : p.minPingMs / 1000,
@@ -461,12 +432,12 @@ export function peerInfo(sh: Shell): PeerInfo {
     bytessentPerMsg: flat(sh.sentPerMsg),
     bytesrecvPerMsg: flat(sh.recvPerMsg),
     ignored: { ...p.ignored },
-    recvPaused: sh.recvPaused,
+    recvPaused: sh.flow.recvPaused,
     sendQueued: queued(sh),
-    recvLimit: sh.recvBucket.rate,
-    sendLimit: sh.sendBucket.rate,
-    recvThrottled: sh.recvThrottled,
-    sendThrottled: sh.outQueued,
+    recvLimit: sh.flow.recvBucket.rate,
+    sendLimit: sh.flow.sendBucket.rate,
+    recvThrottled: sh.flow.recvThrottled,
+    sendThrottled: sh.flow.outQueued,
     transportType: transport.type,
     sessionId: transport.sessionId,
   };
@@ -488,6 +459,15 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       v2: args.connType === 'inbound' && args.settings.v2transport === true ? responder(args.magic) : null,
       v2In: [],
       v2InBytes: 0,
+      flow: initFlow({
+        maxRecv: args.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER,
+        maxSend: args.maxSendBuffer ?? DEFAULT_MAX_SEND_BUFFER,
+        stallMs: args.sendStallMs ?? args.settings.inactivityTimeoutMs,
+        recvRate: args.recvLimit ?? net.peerRecvRate,
+        sendRate: args.sendLimit ?? net.peerSendRate,
+        net,
+        now: net.now(),
+      }),
       proto: initPeer({
         id: args.id,
         connType: args.connType,
@@ -497,36 +477,21 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
         startHeight: args.startHeight,
         now: now(),
       }),
-      maxRecv: args.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER,
-      maxSend: args.maxSendBuffer ?? DEFAULT_MAX_SEND_BUFFER,
-      inMailbox: 0,
       toChain: null,
-      recvPaused: false,
-      sendPaused: false,
-      bytesSent: 0,
+      processing: true,
       bytesRecv: 0,
       // No prototype: a key can never be `__proto__` or `constructor` of Object.prototype.
       sentPerMsg: Object.create(null) as Record<string, CommandStats>,
       recvPerMsg: Object.create(null) as Record<string, CommandStats>,
       closing: false,
       net,
-      recvBucket: rateBucket(args.recvLimit ?? net.peerRecvRate, net.now()),
-      sendBucket: rateBucket(args.sendLimit ?? net.peerSendRate, net.now()),
-      recvThrottled: false,
       outQueue: [],
-      outQueued: 0,
-      stallMark: 0,
     };
     const self = ctx.self;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
-      sh.inMailbox += chunk.length;
-      // The bytes are here: they are paid for, and reading waits (in the actor's timer) until the debt is repaid.
-      if (recvCharge(sh.recvBucket, net.recv, chunk.length, net.now())) sh.recvThrottled = true;
-      if (!sh.recvPaused && (sh.recvThrottled || sh.inMailbox + buffered(sh) > sh.maxRecv)) {
-        sh.recvPaused = true;
-        socket.pause();
-      }
+      // Charged to the receive buckets; reading pauses over the receive limit or in debt (the actor's timer resumes it).
+      flow(sh, ctx, { type: 'received', bytes: chunk.length, held: buffered(sh), now: net.now() });
       tell(self, { type: 'data', chunk });
     });
     socket.on('drain', () => tell(self, { type: 'drain' }));
@@ -544,25 +509,12 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
     match(msg)
       .with({ type: 'data' }, ({ chunk }) => onData(sh, ctx, chunk))
       .with({ type: 'closed' }, ({ error }) => close(sh, ctx, error === null ? 'peer closed the connection' : `connection lost: ${error}`, false))
-      .with({ type: 'drain' }, () => {
-        flushSend(sh, ctx);
-        maybeUnpauseSend(sh, ctx);
-      })
+      .with({ type: 'drain' }, () => flushSend(sh, ctx))
       .with({ type: 'timer' }, ({ key }) => {
         const now = sh.now();
-        if (key === 'send-stall') {
-          if (!sh.sendPaused) return;
-          // Our own send throttle holding the queue full is not the peer's fault, as long as it reads what we write.
-          const delivered = sh.bytesSent - sh.socket.writableLength;
-          if (sh.outQueued > 0 && delivered > sh.stallMark) armStall(sh, ctx);
-          else close(sh, ctx, `peer is not reading: ${queued(sh)} bytes queued`, false);
-          return;
-        }
-        if (key === 'throttle-recv') return armRecv(sh, ctx);
-        if (key === 'throttle-send') {
-          flushSend(sh, ctx);
-          return maybeUnpauseSend(sh, ctx);
-        }
+        if (key === 'send-stall') return flow(sh, ctx, { type: 'stall', socketQueued: sh.socket.writableLength });
+        if (key === 'throttle-recv') return recvCheck(sh, ctx);
+        if (key === 'throttle-send') return flushSend(sh, ctx);
         const ev: PeerEvent =
           key === 'handshake' ? { type: 'handshake-timer', now } : key === 'ping' ? { type: 'ping-timer', now, nonce: pingNonce() } : { type: 'inactivity-timer', now };
         step(sh, ctx, ev);
@@ -579,7 +531,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
         }
       })
       .with({ type: 'send-raw' }, ({ command, payload }) => {
-        sh.proto.lastSend = sh.now();
+        step(sh, ctx, { type: 'sent-raw', now: sh.now() });
         if (sh.v2 !== null) sendV2(sh, ctx, command, payload);
         else sendFrame(sh, ctx, command, encodeFrame(sh.args.magic, command, payload));
       })
@@ -592,7 +544,16 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       .exhaustive();
     return sh;
   },
-  summarize: (sh) => ({ ...peerSummary(sh.proto), addr: endpointText(sh.args.endpoint), bytesSent: sh.bytesSent, bytesRecv: sh.bytesRecv, recvPaused: sh.recvPaused, recvLimit: sh.recvBucket.rate, sendLimit: sh.sendBucket.rate, recvThrottled: sh.recvThrottled }),
+  summarize: (sh) => ({
+    ...peerSummary(sh.proto),
+    addr: endpointText(sh.args.endpoint),
+    bytesSent: sh.flow.sent,
+    bytesRecv: sh.bytesRecv,
+    recvPaused: sh.flow.recvPaused,
+    recvLimit: sh.flow.recvBucket.rate,
+    sendLimit: sh.flow.sendBucket.rate,
+    recvThrottled: sh.flow.recvThrottled,
+  }),
   chaos: {
     socket(sh) {
       sh.socket.destroy();

@@ -83,6 +83,8 @@ export type PeerEvent =
   | { readonly type: 'handshake-timer'; readonly now: number }
   | { readonly type: 'ping-timer'; readonly now: number; readonly nonce: bigint }
   | { readonly type: 'inactivity-timer'; readonly now: number }
+  /** The actor sent a message of its own (a block read from disk): it counts as sending (Core's nLastSend). */
+  | { readonly type: 'sent-raw'; readonly now: number }
   | { readonly type: 'queue-ping' }
   | { readonly type: 'set-start-height'; readonly height: number };
 
@@ -377,6 +379,9 @@ export function stepPeer(s: PeerState, e: PeerEvent): PeerEffect[] {
       if (s.phase === 'active') out.push({ kind: 'timer', key: 'ping', ms: nextPingIn(s, now) });
     })
     .with({ type: 'inactivity-timer' }, ({ now }) => onInactivity(s, now, out))
+    .with({ type: 'sent-raw' }, ({ now }) => {
+      s.lastSend = now;
+    })
     .with({ type: 'queue-ping' }, () => {
       s.pingQueued = true;
       if (s.phase === 'active') out.push({ kind: 'timer', key: 'ping', ms: 0 });
