@@ -191,7 +191,7 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
           id: sh.args.id,
           services: e.remote.services,
           relayTxs: e.remote.relay,
-          now: Date.now(),
+          now: sh.now(),
           version: e.remote.version,
           userAgent: e.remote.userAgent,
           startHeight: e.remote.startHeight,
@@ -291,7 +291,7 @@ function onData(sh: Shell, ctx: ActorContext<Mailbox>, chunk: Buffer): void {
   flow(sh, ctx, { type: 'consumed', bytes: chunk.length });
   sh.bytesRecv += chunk.length;
   sh.net.totalRecv += chunk.length;
-  step(sh, ctx, { type: 'bytes', now: Date.now() });
+  step(sh, ctx, { type: 'bytes', now: sh.now() });
   if (sh.v2 !== null) {
     sh.socket.cork();
     try {
@@ -447,7 +447,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
   name: 'peer',
   init(args, ctx) {
     const socket = ctx.own(args.socket);
-    const now = args.now ?? Date.now;
+    const now = args.now ?? ((): number => ctx.now());
     const net = args.throttle ?? netThrottle();
     const sh: Shell = {
       args,
