@@ -1,12 +1,15 @@
 /**
  * The block download scheduler (Core's FindNextBlocksToDownload, simplified to one pass per
  * peer): a moving window of 1,024 blocks past each peer's last common block, at most 16 in
- * flight per peer, requested from every peer that has them; the peer holding up the window is
- * marked stalling (onTick in logic.ts disconnects it after the stall timeout). Blocks arriving
- * are handed to the shell to check (`check-block`), good ones stored, bad ones discourage their
- * sender and are fetched elsewhere (mutated data) or mark the header invalid (consensus
- * failures). The active chain follows the most-work header whose blocks are all stored
- * (advanceTip), and a new tip is announced (serving.ts).
+ * flight per peer, requested from every peer that has them; a peer holding up the window is
+ * marked stalling, and onTick (logic.ts) disconnects it after the stall timeout (2 s, doubling to
+ * 64 s, decaying as blocks connect) so that its blocks go to others (Core's stall rule).
+ * - Blocks arriving are checked (hash = the requested header, merkle root with the CVE-2012-2459
+ *   check, witness commitment, weight, Core's context-free rules) by the shell and fed back as
+ *   `block-checked`; good ones are stored, bad ones discourage their sender and are fetched
+ *   elsewhere (mutated data) or mark the header invalid (consensus failures).
+ * - The active chain follows the most-work header whose blocks are all stored (advanceTip); a
+ *   new tip at the end of the best chain is announced (serving.ts).
  */
 import type { InvItem } from '../wire/messages.js';
 import type { Block, BlockCheck } from '../wire/block.js';
