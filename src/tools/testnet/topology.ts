@@ -12,7 +12,7 @@
  *
  * Why outbound paths to the root matter: a node downloads blocks from its outbound peers and
  * turns to inbound ones only when it has no outbound peer that serves blocks (see
- * `canFetchFrom` in src/chain/logic.ts), so a chain served to the root reaches a node only
+ * `canFetchFrom` in src/chain/peers.ts), so a chain served to the root reaches a node only
  * along links that node dialled itself.
  */
 
