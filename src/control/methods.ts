@@ -39,8 +39,12 @@ const KILL_MODES: readonly KillMode[] = ['kill', 'crash', 'socket', 'stall'];
 /** The longest `killactor … stall` (a stalled actor blocks its whole mailbox). */
 const MAX_STALL_MS = 60_000;
 
-/** peerd 0.1.0 in Core's CLIENT_VERSION form (major*10000 + minor*100 + patch). */
-export const CLIENT_VERSION = 100;
+/**
+ * getnetworkinfo's `version`: the Bitcoin Core RPC level peerd answers as, in Core's
+ * CLIENT_VERSION form (major*10000 + minor*100 + patch): v30.0. Core's tools gate on it
+ * (`bitcoin-cli -netinfo` needs 209900 or more); peerd's own version is in `subversion`.
+ */
+export const CLIENT_VERSION = 300000;
 
 function hex16(bits: bigint): string {
   return bits.toString(16).padStart(16, '0');
