@@ -10,6 +10,7 @@ import { handleBody, type Dispatch } from '../rpc/protocol.js';
 import { isLoopback, subnetHas, type IpSubnet } from '../util/subnet.js';
 import { bindError } from '../util/bind-error.js';
 import type { RpcStats } from '../contracts/control.js';
+import type { RestReply } from './rest.js';
 
 export interface RpcServerOptions {
   readonly binds: readonly { host: string; port: number }[];
@@ -29,6 +30,8 @@ export interface RpcServerOptions {
   readonly maxConnections?: number;
   /** Requests being executed at once; beyond: 503 (Core: rpcworkqueue). */
   readonly maxInFlight?: number;
+  /** Core's REST interface (`--rest`): GETs under /rest/, no credentials; absent, they are refused as any GET. */
+  readonly rest?: (url: string) => Promise<RestReply>;
 }
 
 export interface RpcServer {
@@ -58,6 +61,32 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
 
   const allowed = (ip: string | undefined): boolean => ip !== undefined && (isLoopback(ip) || o.allow.some((s) => subnetHas(s, ip)));
 
+  // A REST GET counts against the same work queue as an RPC call.
+  const onRest = (rest: (url: string) => Promise<RestReply>, req: IncomingMessage, res: ServerResponse): void => {
+    req.resume();
+    if (stats.inFlight >= maxInFlight) {
+      res.shouldKeepAlive = false;
+      return plain(res, 503, 'Work queue depth exceeded');
+    }
+    stats.inFlight++;
+    rest(req.url ?? '/')
+      .then(
+        (r) => {
+          if (res.headersSent || res.destroyed) return;
+          res.writeHead(r.status, { 'Content-Type': r.type, 'Content-Length': String(Buffer.byteLength(r.body)) });
+          res.end(r.body);
+        },
+        (err: unknown) => {
+          o.log.warn({ err, url: req.url }, 'REST request failed');
+          if (!res.headersSent && !res.destroyed) {
+            res.writeHead(500, { 'Content-Type': 'text/plain' });
+            res.end('Internal error\r\n');
+          }
+        },
+      )
+      .finally(() => stats.inFlight--);
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     stats.requests++;
     res.on('error', () => res.destroy());
@@ -68,6 +97,7 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       res.shouldKeepAlive = false;
       return plain(res, 403);
     }
+    if (o.rest !== undefined && req.method === 'GET' && (req.url ?? '').startsWith('/rest/')) return onRest(o.rest, req, res);
     if (req.method !== 'POST') return plain(res, 405, 'JSONRPC server handles only POST requests');
     const auth = req.headers.authorization;
     if (auth === undefined) {
