@@ -45,6 +45,8 @@ export interface RpcServer {
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 const WWW_AUTH = 'Basic realm="jsonrpc"';
+/** A connection idle this long (nothing read or written, no call running) is closed. */
+const IDLE_SOCKET_MS = 60_000;
 
 function plain(res: ServerResponse, status: number, text = '', headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -134,9 +136,12 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       if (!done) {
         done = true;
         stats.inFlight--;
+        if (!req.socket.destroyed) req.socket.setTimeout(IDLE_SOCKET_MS);
       }
     };
     res.on('close', finish);
+    // Once the body is in, a call may run long (waitfornewblock): the idle timeout waits for its reply.
+    req.on('end', () => req.socket.setTimeout(0));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -197,7 +202,7 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       });
       s.maxConnections = o.maxConnections ?? 128;
       s.maxHeadersCount = 100;
-      s.setTimeout(60_000, (socket) => socket.destroy());
+      s.setTimeout(IDLE_SOCKET_MS, (socket) => socket.destroy());
       s.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
         socket.destroy();
