@@ -439,6 +439,14 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
           if (msg.command !== 'block') flushSends(sh);
         }
       })
+      .with({ type: 'peer-request' }, async (m) => {
+        // One piece of a peer's request: answered (one block, one headers or one inv at most), then
+        // `served`, always, so that the peer hands out the next piece (a peer we do not know gets
+        // nothing but that: its hello is on the way, and it asks again).
+        if (sh.peers.has(m.peer)) await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
+        flushSends(sh);
+        tell(m.self, { type: 'served', seq: m.seq });
+      })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
       .with({ type: 'continue' }, ({ event }) => feed(sh, ctx, event))
       .with({ type: 'stored' }, async ({ entries }) => {

@@ -18,6 +18,7 @@ import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE 
 import type { Endpoint } from '../contracts/connection.js';
 import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
 import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
+import { initRequests, isRequest, requestBytes, requestsIdle, stepRequests, type Request, type RequestEvent, type RequestState } from './requests.js';
 import { initFlow, queuedBytes, stepFlow, type FlowEvent, type FlowState, type FlowTimer } from './flow.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
 import { netThrottle, type NetThrottle } from '../throttle/throttle.js';
@@ -69,6 +70,8 @@ interface Shell {
   toChain: Message[] | null;
   /** Received frames are handled (false while the flow core holds them: the send queue is over its limit). */
   processing: boolean;
+  /** The peer's request being served, one piece at a time (nothing else of its is processed meanwhile). */
+  readonly requests: RequestState;
   bytesRecv: number;
   readonly sentPerMsg: Record<string, CommandStats>;
   readonly recvPerMsg: Record<string, CommandStats>;
@@ -89,9 +92,40 @@ function count(table: Record<string, CommandStats>, cmd: string, bytes: number):
   c.bytes += bytes;
 }
 
-/** Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded queue. */
+/**
+ * Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded
+ * queue, and the request waiting to be served (one receive limit for all of it).
+ */
 function buffered(sh: Shell): number {
-  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes;
+  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes + requestBytes(sh.requests);
+}
+
+/** The peer's next message may be handled: the send queue is below its limit and its last request is served. */
+function canProcess(sh: Shell): boolean {
+  return sh.processing && requestsIdle(sh.requests);
+}
+
+/** Feeds one event to the request queue and performs its effects: pieces to the block actor, then (all served) the next messages. */
+function requests(sh: Shell, ctx: ActorContext<Mailbox>, ev: RequestEvent): void {
+  for (const e of stepRequests(sh.requests, ev)) {
+    if (sh.closing) return;
+    switch (e.kind) {
+      case 'to-chain':
+        // After what this peer told the block actor before (the batch of this chunk), in order.
+        flushToChain(sh);
+        if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-request', peer: sh.args.id, self: sh.self, msg: e.msg, seq: e.seq });
+        break;
+      case 'idle':
+        processFrames(sh, ctx);
+        break;
+    }
+  }
+}
+
+/** A request from the peer joins its queue (dropped when there is no block actor to answer it). */
+function request(sh: Shell, ctx: ActorContext<Mailbox>, msg: Request): void {
+  if (!sh.args.chain) return;
+  requests(sh, ctx, { type: 'request', msg, paused: sh.flow.sendPaused });
 }
 
 /** Feeds one event to the flow logic and performs its effects, in order. */
@@ -118,6 +152,8 @@ function flow(sh: Shell, ctx: ActorContext<Mailbox>, ev: FlowEvent): void {
         break;
       case 'resume-processing':
         sh.processing = true;
+        // The waiting request first (its next piece), then, once it is all served, the next messages.
+        requests(sh, ctx, { type: 'unpaused' });
         processFrames(sh, ctx);
         break;
       case 'disconnect':
@@ -206,7 +242,8 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
           tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
-        if (sh.toChain !== null) sh.toChain.push(e.msg);
+        if (isRequest(e.msg)) request(sh, ctx, e.msg);
+        else if (sh.toChain !== null) sh.toChain.push(e.msg);
         else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg });
         break;
     }
@@ -356,7 +393,7 @@ function nextIn(sh: Shell): V2In | FrameResult | null {
  * the frames wait in the decoder, count against the receive limit, and run on 'drain'.
  */
 function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  if (!sh.processing) {
+  if (!canProcess(sh)) {
     flow(sh, ctx, { type: 'buffered', held: buffered(sh) });
     return;
   }
@@ -366,7 +403,7 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   const outer = sh.toChain === null;
   if (outer) sh.toChain = [];
   try {
-    for (let f = nextIn(sh); f !== null && !sh.closing; f = sh.processing ? nextIn(sh) : null) {
+    for (let f = nextIn(sh); f !== null && !sh.closing; f = canProcess(sh) ? nextIn(sh) : null) {
       if ('kind' in f && f.kind === 'error') {
         // Core disconnects on a wrong network magic without punishing: at the start of a connection it
         // is what a BIP324 (v2) opening or a node of another network looks like, not misbehaviour.
@@ -438,6 +475,8 @@ export function peerInfo(sh: Shell): PeerInfo {
     sendLimit: sh.flow.sendBucket.rate,
     recvThrottled: sh.flow.recvThrottled,
     sendThrottled: sh.flow.outQueued,
+    heldBytes: sh.flow.inMailbox + buffered(sh) + queued(sh),
+    requestsServed: sh.requests.pieces,
     transportType: transport.type,
     sessionId: transport.sessionId,
   };
@@ -479,6 +518,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       }),
       toChain: null,
       processing: true,
+      requests: initRequests(),
       bytesRecv: 0,
       // No prototype: a key can never be `__proto__` or `constructor` of Object.prototype.
       sentPerMsg: Object.create(null) as Record<string, CommandStats>,
@@ -537,7 +577,10 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       })
       .with({ type: 'chain-hello' }, () => {
         if (sh.proto.phase === 'active') chainHello(sh);
+        // The restarted block actor lost the piece it was serving: go on with the rest.
+        requests(sh, ctx, { type: 'chain-restarted', paused: sh.flow.sendPaused });
       })
+      .with({ type: 'served' }, ({ seq }) => requests(sh, ctx, { type: 'served', seq, paused: sh.flow.sendPaused }))
       .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))
       .with({ type: 'set-limits' }, ({ recv, send }) => setLimits(sh, ctx, recv, send))
