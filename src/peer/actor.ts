@@ -17,7 +17,7 @@ import { countedType } from '../wire/message-types.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE } from '../wire/constants.js';
 import type { Endpoint } from '../contracts/connection.js';
 import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
-import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
+import { decodes, initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
 import { initRequests, isRequest, requestBytes, requestsIdle, stepRequests, type Request, type RequestEvent, type RequestState } from './requests.js';
 import { initFlow, queuedBytes, stepFlow, type FlowEvent, type FlowState, type FlowTimer } from './flow.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
@@ -412,6 +412,11 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
       }
       count(sh.recvPerMsg, f.command, 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE);
       const now = sh.now();
+      // The gate before decode (Core): what the phase ignores or refuses anyway is never decoded.
+      if (!decodes(sh.proto, f.command)) {
+        step(sh, ctx, { type: 'undecoded', command: f.command, now });
+        continue;
+      }
       // Blocks: their transactions are checked here but decoded and hashed by the block check (in a worker thread).
       const r = decodeMessage(f.command, f.payload, { allowTrailing: true, lazyBlockTxs: true });
       if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
