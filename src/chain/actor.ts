@@ -331,6 +331,13 @@ async function perform(sh: ChainShell, ctx: ActorContext<Mailbox>, fx: ChainEffe
   }
 }
 
+/** Tells a peer its messages were handled: the bytes they were charged are no longer held here (after our answers to them). */
+function consumed(sh: ChainShell, peer: Ref<PeerMsg>, bytes: number | undefined): void {
+  if (bytes === undefined || bytes === 0) return;
+  flushSends(sh);
+  tell(peer, { type: 'consumed', bytes });
+}
+
 /** A peer's message as a logic event; a getdata carries whether the upload target still allows old blocks. */
 function messageEvent(sh: ChainShell, peer: number, msg: Message, now: number): ChainEvent {
   if (msg.command === 'getdata' && sh.args.serveHistorical) return { type: 'message', peer, msg, now, serveHistorical: sh.args.serveHistorical() };
@@ -427,17 +434,18 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
       })
       .with({ type: 'from-peer' }, async (m) => {
         // A peer we did not hear `peer-connected` from (we restarted meanwhile): its hello is on the way.
-        if (!sh.peers.has(m.peer)) return;
-        await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
+        if (sh.peers.has(m.peer)) await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
+        consumed(sh, m.self, m.bytes);
       })
       .with({ type: 'from-peer-batch' }, async (m) => {
         // As many from-peer messages, in order (stopping if the peer is dropped on the way). What
         // answers anything but a block (the next getheaders) leaves at once; block requests go together.
         for (const msg of m.msgs) {
-          if (!sh.peers.has(m.peer)) return;
+          if (!sh.peers.has(m.peer)) break;
           await feed(sh, ctx, messageEvent(sh, m.peer, msg, now));
           if (msg.command !== 'block') flushSends(sh);
         }
+        consumed(sh, m.self, m.bytes);
       })
       .with({ type: 'peer-request' }, async (m) => {
         // One piece of a peer's request: answered (one block, one headers or one inv at most), then

@@ -52,6 +52,8 @@ export interface FromPeer {
   readonly connType?: ConnType;
   /** The peer sent sendaddrv2: it may be answered with addrv2. */
   readonly sendAddrV2?: boolean;
+  /** For the block actor: the wire bytes charged to the peer until the block actor says `consumed`. */
+  readonly bytes?: number;
 }
 
 /** What a peer tells the block actor besides wire messages: connected (handshake done), or disconnected. */
@@ -77,6 +79,8 @@ export interface FromPeerBatch {
   readonly peer: number;
   readonly self: Ref<PeerMsg>;
   readonly msgs: readonly Message[];
+  /** The wire bytes charged to the peer until the block actor says `consumed`. */
+  readonly bytes?: number;
 }
 
 /**
@@ -189,6 +193,8 @@ export type PeerMsg =
   | { readonly type: 'chain-hello' }
   /** The block actor answered the request piece `seq` (its answer was sent before this). */
   | { readonly type: 'served'; readonly seq: number }
+  /** The block actor handled messages of ours charged `bytes` (a from-peer or from-peer-batch). */
+  | { readonly type: 'consumed'; readonly bytes: number }
   | { readonly type: 'set-start-height'; readonly height: number }
   | { readonly type: 'info'; readonly replyTo: Ref<PeerInfo> };
 

@@ -68,6 +68,12 @@ interface Shell {
   readonly now: () => number;
   /** While frames are processed: the messages for the block actor, told together at the end. */
   toChain: Message[] | null;
+  /** Their wire bytes. */
+  toChainBytes: number;
+  /** The wire size of the frame being handled (what a message it yields for the block actor is charged). */
+  frameBytes: number;
+  /** Bytes of our messages told to the block actor and not yet handled there (it says `consumed`). */
+  atChain: number;
   /** Received frames are handled (false while the flow core holds them: the send queue is over its limit). */
   processing: boolean;
   /** The peer's request being served, one piece at a time (nothing else of its is processed meanwhile). */
@@ -94,10 +100,11 @@ function count(table: Record<string, CommandStats>, cmd: string, bytes: number):
 
 /**
  * Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded
- * queue, and the request waiting to be served (one receive limit for all of it).
+ * queue, the request waiting to be served, and the messages told to the block actor that it has not
+ * handled yet (one receive limit for all of it, beside the socket chunks in our mailbox).
  */
 function buffered(sh: Shell): number {
-  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes + requestBytes(sh.requests);
+  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes + requestBytes(sh.requests) + sh.atChain;
 }
 
 /** The peer's next message may be handled: the send queue is below its limit and its last request is served. */
@@ -243,8 +250,13 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
         break;
       case 'to-chain':
         if (isRequest(e.msg)) request(sh, ctx, e.msg);
-        else if (sh.toChain !== null) sh.toChain.push(e.msg);
-        else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg });
+        else if (sh.toChain !== null) {
+          sh.toChain.push(e.msg);
+          sh.toChainBytes += sh.frameBytes;
+        } else if (sh.args.chain) {
+          sh.atChain += sh.frameBytes;
+          tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg, bytes: sh.frameBytes });
+        }
         break;
     }
   }
@@ -254,9 +266,13 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
 function flushToChain(sh: Shell): void {
   const msgs = sh.toChain;
   if (msgs === null || msgs.length === 0 || !sh.args.chain) return;
+  const bytes = sh.toChainBytes;
   sh.toChain = [];
-  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: msgs[0] });
-  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: sh.self, msgs });
+  sh.toChainBytes = 0;
+  // Charged to the peer until the block actor has handled them (it says `consumed`).
+  sh.atChain += bytes;
+  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: msgs[0], bytes });
+  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: sh.self, msgs, bytes });
 }
 
 /** Tells the block actor this peer is ready (after the handshake, and again when the block actor restarts). */
@@ -410,7 +426,8 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
         close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, f.code !== 'bad-magic');
         return;
       }
-      count(sh.recvPerMsg, f.command, 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE);
+      sh.frameBytes = 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE;
+      count(sh.recvPerMsg, f.command, sh.frameBytes);
       const now = sh.now();
       // The gate before decode (Core): what the phase ignores or refuses anyway is never decoded.
       if (!decodes(sh.proto, f.command)) {
@@ -522,6 +539,9 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
         now: now(),
       }),
       toChain: null,
+      toChainBytes: 0,
+      frameBytes: 0,
+      atChain: 0,
       processing: true,
       requests: initRequests(),
       bytesRecv: 0,
@@ -582,10 +602,16 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       })
       .with({ type: 'chain-hello' }, () => {
         if (sh.proto.phase === 'active') chainHello(sh);
+        // What our messages were charged at the block actor went with its predecessor.
+        sh.atChain = 0;
         // The restarted block actor lost the piece it was serving: go on with the rest.
         requests(sh, ctx, { type: 'chain-restarted', paused: sh.flow.sendPaused });
       })
       .with({ type: 'served' }, ({ seq }) => requests(sh, ctx, { type: 'served', seq, paused: sh.flow.sendPaused }))
+      .with({ type: 'consumed' }, ({ bytes }) => {
+        sh.atChain = Math.max(0, sh.atChain - bytes);
+        flow(sh, ctx, { type: 'buffered', held: buffered(sh) });
+      })
       .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))
       .with({ type: 'set-limits' }, ({ recv, send }) => setLimits(sh, ctx, recv, send))
