@@ -11,8 +11,8 @@
  */
 import { match } from 'ts-pattern';
 import { defineActor, narrowRef, tell, type ActorContext, type ActorName, type Down, type DynMsg, type Ref } from '../../supervisors/index.js';
-import { Reader, Writer } from '../wire/buffer.js';
-import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
+import { Reader } from '../wire/buffer.js';
+import { decodeHeader, stripWitness, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
@@ -205,15 +205,14 @@ async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness
     return;
   }
   if (witness) return tell(ref, { type: 'send-raw', command: 'block', payload: raw });
-  // MSG_BLOCK: the block without witness data, as a peer that does not speak segwit expects.
-  const parsed = parseBlock(raw);
-  if (!parsed.ok) {
-    ctx.log.error({ hash: displayHash(entry.hash), error: parsed.error.message }, 'a stored block does not parse');
+  // MSG_BLOCK: the block without witness data, as a peer that does not speak segwit expects
+  // (copied out by a scan: no transaction objects, whatever the block holds).
+  const stripped = stripWitness(raw);
+  if (!stripped.ok) {
+    ctx.log.error({ hash: displayHash(entry.hash), error: stripped.error.message }, 'a stored block does not parse');
     return;
   }
-  const w = new Writer(parsed.value.strippedSize);
-  encodeBlock(w, parsed.value, false);
-  tell(ref, { type: 'send-raw', command: 'block', payload: w.result() });
+  tell(ref, { type: 'send-raw', command: 'block', payload: stripped.value });
 }
 
 function drawBar(sh: ChainShell, p: Progress): void {

@@ -17,7 +17,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { MSG_WITNESS_BLOCK } from '../../src/wire/constants.js';
+import { MSG_BLOCK, MSG_WITNESS_BLOCK } from '../../src/wire/constants.js';
 import type { PeerInfo } from '../../src/contracts/peer.js';
 import type { GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { startChainServer, type ChainServer } from '../../src/tools/chain/stub-peer.js';
@@ -96,6 +96,12 @@ async function honestServed(): Promise<void> {
     h.send({ command: 'getdata', items: [{ type: MSG_WITNESS_BLOCK, hash: big.block.header.hash }] });
     const b = await h.waitFor('block', 10_000);
     assert.ok(b.block.header.hash.equals(big.block.header.hash), 'the block asked for');
+    // Without witness (MSG_BLOCK): the stored block stripped by a scan.
+    h.send({ command: 'getdata', items: [{ type: MSG_BLOCK, hash: big.block.header.hash }] });
+    const s = await h.waitFor('block', 10_000);
+    assert.ok(s.block.header.hash.equals(big.block.header.hash));
+    assert.equal(s.block.hasWitness, false);
+    assert.equal(s.block.size, big.block.strippedSize);
     await sync(h);
   } finally {
     await h.destroy();
