@@ -2,6 +2,11 @@
  * Answering peers: `getheaders`, `getblocks` (with Core's hashContinue), `getdata` for blocks and
  * witness blocks (within the pruned depth and the upload target), and announcing new tips: with
  * `headers` to peers that sent `sendheaders`, with `inv` to the others.
+ *
+ * Every answer is bounded: one headers message (2,000 at most), one inv (500), or for a getdata one
+ * block and one notfound. The peer actor hands its requests out one such piece at a time, and only
+ * while its send queue is below the limit (peer/requests.ts; Core's ProcessGetData, one block per
+ * call): a getdata carries at most one block item here, and a second one is answered notfound.
  */
 import type { InvItem } from '../wire/messages.js';
 import type { BlockHeader } from '../wire/block.js';
@@ -78,9 +83,15 @@ export function onGetBlocks(s: ChainState, p: PeerSync, locator: readonly Buffer
 export function onGetData(s: ChainState, p: PeerSync, items: readonly InvItem[], out: Out): void {
   const missing: InvItem[] = [];
   const tip = s.chain.tip();
+  let served = false;
   for (const item of items) {
     const type = item.type & ~MSG_WITNESS_FLAG;
     if (type !== MSG_BLOCK && type !== MSG_CMPCT_BLOCK) {
+      missing.push(item);
+      continue;
+    }
+    if (served) {
+      // One block per piece (the peer actor's queue never sends more): nothing more is read from disk.
       missing.push(item);
       continue;
     }
@@ -99,6 +110,7 @@ export function onGetData(s: ChainState, p: PeerSync, items: readonly InvItem[],
       s.stats.uploadRefused++;
       return out.disconnect(s, p.id, 'historical block serving limit reached (maxuploadtarget)', false);
     }
+    served = true;
     p.blocksServed++;
     s.stats.blocksServed++;
     // A compact block request for a block we have is answered with the full block (Core, for old blocks).

@@ -80,6 +80,8 @@ export type PeerEvent =
   /** Bytes arrived, whole messages or not (Core's nLastRecv counts every read). */
   | { readonly type: 'bytes'; readonly now: number }
   | { readonly type: 'malformed'; readonly what: string; readonly now: number }
+  /** A whole message arrived that {@link decodes} said not to decode: its command is all there is. */
+  | { readonly type: 'undecoded'; readonly command: string; readonly now: number }
   | { readonly type: 'handshake-timer'; readonly now: number }
   | { readonly type: 'ping-timer'; readonly now: number; readonly nonce: bigint }
   | { readonly type: 'inactivity-timer'; readonly now: number }
@@ -310,9 +312,40 @@ function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): voi
       if (blocks.length === 0) return ignore(s, 'tx inv');
       out.push({ kind: 'to-chain', msg: blocks.length === m.items.length ? m : { command: 'inv', items: blocks } });
     })
-    .with({ command: P.union('tx', 'mempool', 'reject') }, (m) => ignore(s, m.command))
+    .with({ command: 'tx' }, () => out.disconnect(TX_REFUSED))
+    .with({ command: P.union('mempool', 'reject') }, (m) => ignore(s, m.command))
     .with({ command: 'unknown-command' }, () => ignore(s, 'unknown command'))
     .exhaustive();
+}
+
+/**
+ * Core (blocksonly, block-relay-only): a transaction after we said relay=false in our version is a
+ * protocol violation; the peer is disconnected, not discouraged. peerd always says relay=false.
+ */
+const TX_REFUSED = 'transaction sent in violation of protocol (we sent relay=false)';
+
+/**
+ * The gate before decode: whether a message with this command is worth decoding in the current
+ * phase. Before `version` only a version is (Core ignores the rest undecoded); before `verack`
+ * only the handshake's messages are; after it a second `version` is ignored and a `tx` refused
+ * (we said relay=false), both undecoded. What is not decoded goes to {@link stepPeer} as
+ * `undecoded`: its cost is its command alone, whatever the payload holds.
+ */
+export function decodes(s: PeerState, command: string): boolean {
+  if (s.phase === 'closed') return false;
+  if (s.remote === null) return command === 'version';
+  if (command === 'version') return false;
+  if (s.phase === 'awaiting-verack') return command === 'verack' || command === 'wtxidrelay' || command === 'sendaddrv2';
+  return command !== 'tx';
+}
+
+function onUndecoded(s: PeerState, command: string, now: number, out: Out): void {
+  s.lastRecv = now;
+  if (s.remote === null) return ignore(s, 'message before version');
+  if (command === 'version') return ignore(s, 'duplicate version');
+  if (s.phase === 'awaiting-verack') return ignore(s, 'message before verack');
+  if (command === 'tx') return out.disconnect(TX_REFUSED);
+  ignore(s, 'undecoded');
 }
 
 function onMessage(s: PeerState, msg: Message, now: number, out: Out): void {
@@ -370,6 +403,7 @@ export function stepPeer(s: PeerState, e: PeerEvent): PeerEffect[] {
     })
     .with({ type: 'message' }, ({ msg, now }) => onMessage(s, msg, now, out))
     .with({ type: 'malformed' }, ({ what }) => out.disconnect(`malformed message: ${what}`, true))
+    .with({ type: 'undecoded' }, ({ command, now }) => onUndecoded(s, command, now, out))
     .with({ type: 'handshake-timer' }, () => {
       if (s.phase !== 'active') out.disconnect(s.remote === null ? 'version handshake timeout: no version' : 'version handshake timeout: no verack');
     })

@@ -226,6 +226,11 @@ test('serving: getheaders from a locator to hashStop, getblocks with hashContinu
   const after = sent(gd, 9);
   assert.ok(after.some((m) => m.command === 'inv' && m.items[0].hash.equals(c[599].block.header.hash)), 'hashContinue: inv of the tip');
   assert.ok(after.some((m) => m.command === 'notfound' && m.items.length === 1));
+  // One block per getdata (the peer actor hands them out one at a time): a second block is answered notfound, not read.
+  const two = msg(s, 9, { command: 'getdata', items: [{ type: MSG_WITNESS_BLOCK, hash: c[10].block.header.hash }, { type: MSG_WITNESS_BLOCK, hash: c[11].block.header.hash }] });
+  assert.equal(two.filter((e) => e.kind === 'send-block').length, 1);
+  const nf = sent(two, 9).find((m) => m.command === 'notfound');
+  assert.ok(nf && nf.command === 'notfound' && nf.items.length === 1 && nf.items[0].hash.equals(c[11].block.header.hash));
 });
 
 test('a pruned node refuses blocks deeper than 288 and disconnects the asker', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initPeer, stepPeer, type PeerEffect, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
+import { decodes, initPeer, stepPeer, type PeerEffect, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
 import type { PeerSettings } from '../../src/contracts/peer.js';
 import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
 import type { Message, VersionMessage } from '../../src/wire/messages.js';
@@ -175,8 +175,43 @@ test('transaction announcements are ignored without penalty; block announcements
   const fx = msg(s, { command: 'inv', items: [{ type: 1, hash: Buffer.alloc(32) }, { type: 2, hash: Buffer.alloc(32, 1) }] });
   assert.equal(fx.length, 1);
   assert.ok(fx[0].kind === 'to-chain' && fx[0].msg.command === 'inv' && fx[0].msg.items.length === 1);
-  assert.deepEqual(msg(s, { command: 'tx', tx: {} as never }), []);
-  assert.equal(s.ignored['tx'], 1);
+});
+
+test('a tx after the handshake disconnects without punishment: we said relay=false (Core, blocksonly / block-relay-only)', () => {
+  const s = peer('inbound');
+  stepPeer(s, { type: 'open', now: 0 });
+  msg(s, version(), 0);
+  msg(s, { command: 'verack' }, 0);
+  const d = disconnect(msg(s, { command: 'tx', tx: {} as never }));
+  assert.ok(d, 'disconnected');
+  assert.equal(d.misbehaving, false);
+  assert.match(d.reason, /relay=false/);
+});
+
+test('the gate before decode: before version only a version is decoded, before verack only the handshake, after it neither a second version nor a tx', () => {
+  const s = peer('inbound');
+  stepPeer(s, { type: 'open', now: 0 });
+  for (const c of ['tx', 'block', 'headers', 'getdata', 'ping', 'verack', 'whatever']) assert.equal(decodes(s, c), false, `${c} before version`);
+  assert.equal(decodes(s, 'version'), true);
+  // What is not decoded is ignored and counted, whatever its payload: no disconnect before version.
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'tx', now: 10 }), []);
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'headers', now: 10 }), []);
+  assert.equal(s.ignored['message before version'], 2);
+  assert.equal(s.lastRecv, 10, 'it still counts as received');
+  msg(s, version(), 0);
+  for (const c of ['verack', 'wtxidrelay', 'sendaddrv2']) assert.equal(decodes(s, c), true, `${c} before verack`);
+  for (const c of ['tx', 'block', 'getdata', 'version', 'ping']) assert.equal(decodes(s, c), false, `${c} before verack`);
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'tx', now: 20 }), []);
+  assert.equal(s.ignored['message before verack'], 1);
+  msg(s, { command: 'verack' }, 0);
+  for (const c of ['block', 'headers', 'getdata', 'ping', 'inv', 'addr']) assert.equal(decodes(s, c), true, `${c} when active`);
+  assert.equal(decodes(s, 'version'), false);
+  assert.equal(decodes(s, 'tx'), false);
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'version', now: 30 }), []);
+  assert.equal(s.ignored['duplicate version'], 1);
+  const d = disconnect(stepPeer(s, { type: 'undecoded', command: 'tx', now: 30 }));
+  assert.ok(d && !d.misbehaving && /relay=false/.test(d.reason), 'a tx when active: disconnected, not punished');
+  assert.equal(decodes(s, 'block'), false, 'nothing is decoded once closed');
 });
 
 test('getaddr is answered once, and only for inbound peers; block-relay-only peers never gossip addresses', () => {
