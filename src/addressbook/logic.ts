@@ -17,6 +17,7 @@ import type { FromPeer, PeerMsg } from '../contracts/peer.js';
 import type { AddressBookMsg, BanReply, Candidate, PeerAddrCounts } from '../contracts/addressbook.js';
 import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
+import { punishmentFor } from '../contracts/punishment.js';
 import { discourage, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
@@ -221,7 +222,9 @@ function blockedIp(s: BookState, host: string | null, nowMs: number): boolean {
 export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAddress[], nowMs: number, allowLocal: boolean): BookEffect[] {
   const fx: BookEffect[] = [];
   if (addresses.length > MAX_ADDR_TO_SEND) {
-    if (p.ref) fx.push({ kind: 'disconnect', to: p.ref, reason: `addr message size = ${addresses.length}`, misbehaving: true });
+    // The punishment table's row (the peer's decoder stops such a list first; noban is the peer's to apply).
+    const punish = punishmentFor('list-too-long', { connType: p.connType ?? 'inbound', noban: false });
+    if (p.ref && punish !== 'ignore') fx.push({ kind: 'disconnect', to: p.ref, reason: `addr message size = ${addresses.length}`, misbehaving: punish === 'discourage' });
     return fx;
   }
   const nowSec = Math.floor(nowMs / 1000);
