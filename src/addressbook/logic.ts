@@ -123,7 +123,6 @@ export type BookEffect =
   | { readonly kind: 'succeeded'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
-  | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
   | { readonly kind: 'anchors'; readonly anchors: readonly Endpoint[] }
   | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> }
   /** Resolve these DNS seeds; each answer (or failure) comes back as a `dns-result` event. */
@@ -132,8 +131,8 @@ export type BookEffect =
   | { readonly kind: 'timer'; readonly key: 'dns-seed' | 'fixed-seeds'; readonly ms: number }
   /** An operator's ban: write it (synced) before anything else. */
   | { readonly kind: 'persist-ban'; readonly subnet: string; readonly createdAt: number; readonly until: number; readonly reason: string }
-  /** Bans (subnet texts) and discouragements (IPs) gone: delete them from the store (synced). */
-  | { readonly kind: 'delete-bans'; readonly bans: readonly string[]; readonly discouraged: readonly string[] }
+  /** Bans (subnet texts) gone: delete them from the store (synced). Discouragement is memory only. */
+  | { readonly kind: 'delete-bans'; readonly bans: readonly string[] }
   /** Tell the connection manager the ban list (a copy). */
   | { readonly kind: 'push-ban-list'; readonly bans: BanList }
   /** The book changed in a way that may give the manager something to dial: tell the last asker. */
@@ -518,13 +517,15 @@ function anchorsEffect(s: BookState): BookEffect[] {
   return [{ kind: 'anchors', anchors: a }];
 }
 
-/** Misbehaviour reported by the manager: discouraged for 24 h, never a local address (Core). */
-export function onMisbehaving(s: BookState, endpoint: Endpoint, nowMs: number): BookEffect[] {
-  if (isLocalIp(endpoint.host)) return [];
+/**
+ * Misbehaviour reported by the manager: discouraged for 24 h, never a local address (Core). In
+ * memory only and bounded, as Core's rolling filter of 50,000 (contracts/bans.ts): nothing is
+ * written. Returns whether the address was discouraged.
+ */
+export function onMisbehaving(s: BookState, endpoint: Endpoint, nowMs: number): boolean {
+  if (isLocalIp(endpoint.host)) return false;
   discourage(s.bans, endpoint.host, nowMs);
-  const ip = normalizeIp(endpoint.host);
-  const until = s.bans.discouraged.get(ip) ?? nowMs;
-  return [{ kind: 'discouraged', ip, until }];
+  return true;
 }
 
 /** Peers whose address a ban covers (to be disconnected). */
@@ -750,11 +751,10 @@ function pushBanList(s: BookState): BookEffect {
   return { kind: 'push-ban-list', bans: copyBans(s.bans) };
 }
 
-/** Misbehaviour reported by the manager: discouraged for 24 h (not a local address), persisted, and the ban list pushed. */
+/** Misbehaviour reported by the manager: discouraged for 24 h in memory (not a local address), and the ban list pushed. */
 export function onMisbehavingPeer(s: BookState, endpoint: Endpoint, reason: string, nowMs: number): BookEffect[] {
-  const fx = onMisbehaving(s, endpoint, nowMs);
-  if (fx.length === 0) return fx;
-  return [{ kind: 'log', level: 'info', msg: 'misbehaving peer discouraged for 24 h', data: { address: endpointKey(endpoint), reason } }, ...fx, pushBanList(s)];
+  if (!onMisbehaving(s, endpoint, nowMs)) return [];
+  return [{ kind: 'log', level: 'info', msg: 'misbehaving peer discouraged for 24 h', data: { address: endpointKey(endpoint), reason } }, pushBanList(s)];
 }
 
 /**
@@ -783,16 +783,15 @@ export function onUnban(s: BookState, subnetText: string, replyTo: Ref<BanReply>
   const subnet = parseSubnet(subnetText);
   if (subnet === null || !s.bans.bans.has(subnet.text)) return [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Unban failed' } }];
   s.bans.bans.delete(subnet.text);
-  return [{ kind: 'delete-bans', bans: [subnet.text], discouraged: [] }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
+  return [{ kind: 'delete-bans', bans: [subnet.text] }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
 }
 
-/** `clearbanned`: every ban and discouragement deleted, the (empty) list pushed, the manager told. */
+/** `clearbanned`: every ban and discouragement deleted (bans from the store too), the (empty) list pushed, the manager told. */
 export function onClearBans(s: BookState, replyTo: Ref<BanReply>): BookEffect[] {
   const bans = [...s.bans.bans.keys()];
-  const discouraged = [...s.bans.discouraged.keys()];
   s.bans.bans.clear();
   s.bans.discouraged.clear();
-  return [{ kind: 'delete-bans', bans, discouraged }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
+  return [{ kind: 'delete-bans', bans }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
 }
 
 /** The sweep timer: expired bans and discouragements are deleted, the list pushed, the manager told; nothing when none expired. */
@@ -802,7 +801,7 @@ export function onSweep(s: BookState, nowMs: number): BookEffect[] {
   if (bans.length + discouraged.length === 0) return [];
   sweep(s.bans, nowMs);
   return [
-    { kind: 'delete-bans', bans, discouraged },
+    ...(bans.length > 0 ? [{ kind: 'delete-bans' as const, bans }] : []),
     pushBanList(s),
     { kind: 'book-changed' },
     { kind: 'log', level: 'info', msg: 'bans expired', data: { bans, discouraged: discouraged.length } },
