@@ -36,6 +36,13 @@ async function expectDisconnectPeer(node: Node, send: (p: RawPeer) => Promise<vo
   return peer;
 }
 
+/** Closes a peer that stayed connected and waits until the node has recorded its departure (so the next case reads its own record). */
+async function closeAndSettle(node: Node, peer: RawPeer): Promise<void> {
+  const port = peer.socket.localPort;
+  await peer.destroy();
+  await until('the departure is recorded', async () => (await node.disconnects()).some((d) => d.address.endsWith(`:${port}`)));
+}
+
 async function expectDisconnect(node: Node, send: (p: RawPeer) => Promise<void> | void, reason: RegExp, misbehaving = true): Promise<void> {
   await expectDisconnectPeer(node, send, reason, misbehaving);
 }
@@ -130,7 +137,7 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
         await peer.handshake();
         assert.equal(peer.isClosed, false);
       } finally {
-        await peer.destroy();
+        await closeAndSettle(node, peer);
       }
     });
 
@@ -160,7 +167,7 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
         await peer.handshake();
         assert.equal(peer.isClosed, false);
       } finally {
-        await peer.destroy();
+        await closeAndSettle(node, peer);
       }
     });
 
