@@ -23,7 +23,7 @@ import { Writer } from '../../src/wire/buffer.js';
 import { encodeTx } from '../../src/wire/tx.js';
 import { MSG_TX, MSG_WTX, MSG_WITNESS_TX } from '../../src/wire/constants.js';
 import { testNode } from '../helpers/node.js';
-import { activePeer, expectDisconnect, infoOf, rawFrame, stillServes, sync } from '../helpers/faults.js';
+import { activePeer, infoOf, rawFrame, stillServes, sync } from '../helpers/faults.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 
 const OP_TRUE = Buffer.from([0x51]);

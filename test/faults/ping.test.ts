@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
-import { activePeer, expectDisconnect, infoOf, rawFrame, stillServes, sync, type FaultNode } from '../helpers/faults.js';
+import { activePeer, infoOf, rawFrame, stillServes, sync, type FaultNode } from '../helpers/faults.js';
 import type { RawPeer } from '../helpers/raw-peer.js';
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
