@@ -71,7 +71,11 @@ export interface PeerState {
   pingQueued: boolean;
   lastPingMs: number | null;
   minPingMs: number | null;
-  /** Things the peer did that we ignored, by kind (Core logs them; we count them). */
+  /**
+   * Things the peer did that we ignored, by kind (Core logs them; we count them). Keys are ours (a
+   * fixed set: the punishment table's offences and a few names here), never the peer's strings; the
+   * object has no prototype all the same.
+   */
   readonly ignored: Record<string, number>;
   disconnectReason: string | null;
 }
@@ -152,7 +156,7 @@ export function initPeer(i: PeerInit): PeerState {
     pingQueued: false,
     lastPingMs: null,
     minPingMs: null,
-    ignored: {},
+    ignored: Object.create(null) as Record<string, number>,
     disconnectReason: null,
   };
 }

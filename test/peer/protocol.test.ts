@@ -248,6 +248,7 @@ test('punishment table, peer rows: a list over its limit discourages; a locator 
 test('punishment table, framing rows: bad checksum and bad message type are dropped, a wrong magic or an oversize header disconnects without penalty', () => {
   for (const offence of ['bad-checksum', 'bad-command'] as const) {
     const s = activePeer();
+    assert.equal(Object.getPrototypeOf(s.ignored), null, 'the ignored counts have no prototype');
     assert.deepEqual(stepPeer(s, { type: 'offence', offence, what: offence, now: 3000 }), []);
     assert.equal(s.ignored[offence], 1);
     assert.equal(s.phase, 'active');
