@@ -42,6 +42,14 @@ export function announce(s: ChainState, fork: HeaderEntry, out: Out): void {
 }
 
 export function onGetHeaders(s: ChainState, p: PeerSync, locator: readonly Buffer[], hashStop: Buffer, out: Out): void {
+  // Core: while our active chain is below the minimum chain work, a peer without the download (noban)
+  // permission gets an empty headers message (the table's 'getheaders-low-work'): we could be on a
+  // bogus chain, and an empty answer tells it to look elsewhere without making us look unresponsive.
+  if (s.chain.tip().chainWork < s.config.minimumChainWork && !p.noban) {
+    out.punish(s, p, 'getheaders-low-work', 'getheaders while our chain has too little work');
+    out.send(p.id, { command: 'headers', headers: [] });
+    return;
+  }
   const headers: BlockHeader[] = [];
   let e: HeaderEntry | undefined;
   if (locator.length === 0) {
@@ -102,13 +110,17 @@ export function onGetData(s: ChainState, p: PeerSync, items: readonly InvItem[],
     }
     if (s.config.pruned && s.chain.contains(e) && tip.height - e.height >= LIMITED_MIN_BLOCKS) {
       // Core: a limited node disconnects a peer asking below its serving depth.
-      return out.disconnect(s, p.id, `getdata for block ${e.height} below the pruned node's limit`, false);
+      if (out.punish(s, p, 'getdata-below-prune', `getdata for block ${e.height} below the pruned node's limit`) !== 'ignore') return;
+      missing.push(item);
+      continue;
     }
     // --maxuploadtarget: near the day's budget, blocks more than a week older than our best header
     // are not served to peers without the download permission; Core disconnects them.
     if (!s.serveHistorical && !p.noban && s.tree.best().time - e.time > HISTORICAL_BLOCK_AGE_S) {
       s.stats.uploadRefused++;
-      return out.disconnect(s, p.id, 'historical block serving limit reached (maxuploadtarget)', false);
+      if (out.punish(s, p, 'getdata-upload-target', 'historical block serving limit reached (maxuploadtarget)') !== 'ignore') return;
+      missing.push(item);
+      continue;
     }
     served = true;
     p.blocksServed++;

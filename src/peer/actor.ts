@@ -10,13 +10,14 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
 import { defineActor, tell, Exit, narrowRef, type ActorContext, type Ref } from '../../supervisors/index.js';
-import { FrameDecoder, encodeFrame, type FrameResult } from '../wire/framing.js';
+import { FrameDecoder, encodeFrame, type FrameErrorCode, type FrameResult } from '../wire/framing.js';
 import { decodeMessage, encodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
 import { V2Transport, isValidPrivateKey, messageTypeSize, MAX_GARBAGE_SIZE, type TransportProtocolType, type V2Event } from '../wire/v2/index.js';
 import { countedType } from '../wire/message-types.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE } from '../wire/constants.js';
 import type { Endpoint } from '../contracts/connection.js';
 import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
+import type { Offence } from '../contracts/punishment.js';
 import { decodes, initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
 import { initRequests, isRequest, requestBytes, requestsIdle, stepRequests, type Request, type RequestEvent, type RequestState } from './requests.js';
 import { initFlow, queuedBytes, stepFlow, type FlowEvent, type FlowState, type FlowTimer } from './flow.js';
@@ -97,6 +98,14 @@ function count(table: Record<string, CommandStats>, cmd: string, bytes: number):
   c.msgs++;
   c.bytes += bytes;
 }
+
+/** The punishment table's row for each framing error. */
+const FRAME_OFFENCE: Readonly<Record<FrameErrorCode, Offence>> = {
+  'bad-magic': 'bad-magic',
+  oversize: 'frame-oversize',
+  'bad-checksum': 'bad-checksum',
+  'bad-command': 'bad-command',
+};
 
 /**
  * Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded
@@ -421,10 +430,14 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   try {
     for (let f = nextIn(sh); f !== null && !sh.closing; f = canProcess(sh) ? nextIn(sh) : null) {
       if ('kind' in f && f.kind === 'error') {
-        // Core disconnects on a wrong network magic without punishing: at the start of a connection it
-        // is what a BIP324 (v2) opening or a node of another network looks like, not misbehaviour.
-        close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, f.code !== 'bad-magic');
-        return;
+        // The punishment table (contracts/punishment.ts) decides, as Core: a wrong magic (a BIP324 opening,
+        // another network) or an oversize header closes the connection without penalty; a bad checksum or
+        // an invalid message type drops that message and keeps the peer, its bytes counted under *other*.
+        step(sh, ctx, { type: 'offence', offence: FRAME_OFFENCE[f.code], what: `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, now: sh.now() });
+        if (sh.closing) return;
+        if (!sh.decoder.recover()) return close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, false);
+        count(sh.recvPerMsg, '*other*', (f.declaredLength ?? 0) + FRAME_HEADER_SIZE);
+        continue;
       }
       sh.frameBytes = 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE;
       count(sh.recvPerMsg, f.command, sh.frameBytes);
@@ -436,7 +449,7 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
       }
       // Blocks: their transactions are checked here but decoded and hashed by the block check (in a worker thread).
       const r = decodeMessage(f.command, f.payload, { allowTrailing: true, lazyBlockTxs: true });
-      if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
+      if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now, command: r.error.command, code: r.error.code, offset: r.error.offset });
       else step(sh, ctx, { type: 'message', msg: r.value, now });
     }
   } finally {
@@ -532,6 +545,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       proto: initPeer({
         id: args.id,
         connType: args.connType,
+        noban: args.noban ?? false,
         settings: args.settings,
         localNonce: makeVersionNonce(args.settings.nonceKey),
         remoteAddress: args.remoteAddress,

@@ -79,13 +79,13 @@ test('messages before version and a second version are ignored and counted', () 
   assert.deepEqual(msg(s, { command: 'ping', nonce: 5n }), [], 'non-feature messages before verack are ignored');
 });
 
-test('a feature message after verack disconnects as misbehaviour', () => {
+test('a feature message after verack disconnects, without discouragement (Core: fDisconnect, not Misbehaving)', () => {
   const s = peer();
   stepPeer(s, { type: 'open', now: 1000 });
   msg(s, version());
   msg(s, { command: 'verack' });
   const d = disconnect(msg(s, { command: 'sendaddrv2' }));
-  assert.ok(d && d.misbehaving);
+  assert.ok(d && !d.misbehaving);
   assert.match(d.reason, /sendaddrv2 after verack/);
   assert.deepEqual(msg(s, { command: 'ping', nonce: 1n }), [], 'a closed peer does nothing more');
 });
@@ -248,4 +248,60 @@ test("a peer's user agent is kept as Core's SanitizeString keeps it: no escape s
   const s = peer();
   msg(s, version({ userAgent: '/x:1/\u001b]0;owned\u0007' }));
   assert.equal(s.remote?.userAgent, '/x:1/0;owned');
+});
+
+/** An active peer of this kind (handshake done). */
+function activePeer(connType: ConnType = 'outbound-full-relay', noban = false): PeerState {
+  const s = initPeer({ id: 1, connType, noban, settings, localNonce: makeVersionNonce(settings.nonceKey), remoteAddress: addr, startHeight: 0, now: 1000 });
+  stepPeer(s, { type: 'open', now: 1000 });
+  msg(s, version());
+  msg(s, { command: 'verack' });
+  assert.equal(s.phase, 'active');
+  return s;
+}
+const malformed = (s: PeerState, command: string, code: string, offset: number) =>
+  stepPeer(s, { type: 'malformed', what: `${command}: ${code} at ${offset}`, command, code, offset, now: 3000 });
+
+test('punishment table, peer rows: a list over its limit discourages; a locator over 101 disconnects; anything else undecodable is dropped (Core)', () => {
+  for (const command of ['inv', 'getdata', 'headers', 'addr', 'addrv2']) {
+    const d = disconnect(malformed(activePeer(), command, 'oversize', 0));
+    assert.ok(d?.misbehaving, `${command} count over the limit: Misbehaving`);
+  }
+  for (const command of ['getheaders', 'getblocks']) {
+    const d = disconnect(malformed(activePeer(), command, 'oversize', 4));
+    assert.ok(d && !d.misbehaving, `${command} locator over 101: disconnect, not discouraged`);
+  }
+  // An addrv2 address over 512 bytes (oversize deep in the payload), a truncated block, a notfound over 50,000: Core's exception, caught.
+  for (const [command, code, offset] of [['addrv2', 'oversize', 9], ['block', 'truncated', 80], ['notfound', 'oversize', 0], ['version', 'truncated', 3]] as const) {
+    const s = activePeer();
+    assert.equal(disconnect(malformed(s, command, code, offset)), undefined, `${command} ${code}: dropped, peer kept`);
+    assert.equal(s.ignored['undecodable'], 1);
+    assert.deepEqual(sent(msg(s, { command: 'ping', nonce: 5n })), ['pong'], 'still served');
+  }
+});
+
+test('punishment table, framing rows: bad checksum and bad message type are dropped, a wrong magic or an oversize header disconnects without penalty', () => {
+  for (const offence of ['bad-checksum', 'bad-command'] as const) {
+    const s = activePeer();
+    assert.equal(Object.getPrototypeOf(s.ignored), null, 'the ignored counts have no prototype');
+    assert.deepEqual(stepPeer(s, { type: 'offence', offence, what: offence, now: 3000 }), []);
+    assert.equal(s.ignored[offence], 1);
+    assert.equal(s.phase, 'active');
+  }
+  for (const offence of ['bad-magic', 'frame-oversize', 'v2-transport-error'] as const) {
+    const d = disconnect(stepPeer(activePeer(), { type: 'offence', offence, what: offence, now: 3000 }));
+    assert.ok(d && !d.misbehaving, offence);
+  }
+});
+
+test('punishment table, exemptions: manual and noban peers are never disconnected for misbehaviour; disconnect rows still apply to them (Core MaybeDiscourageAndDisconnect)', () => {
+  for (const [connType, noban] of [['manual', false], ['inbound', true], ['outbound-full-relay', true]] as const) {
+    const s = activePeer(connType, noban);
+    assert.equal(disconnect(malformed(s, 'inv', 'oversize', 0)), undefined, `${connType}${noban ? ' noban' : ''}: kept`);
+    assert.equal(s.ignored['list-too-long'], 1);
+    const d = disconnect(msg(s, { command: 'wtxidrelay' }));
+    assert.ok(d && !d.misbehaving, 'a protocol violation Core answers with fDisconnect closes even a manual or noban peer');
+  }
+  const inbound = activePeer('inbound');
+  assert.ok(disconnect(malformed(inbound, 'inv', 'oversize', 0))?.misbehaving, 'an ordinary inbound peer is discouraged');
 });
