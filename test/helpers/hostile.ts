@@ -387,9 +387,11 @@ export interface HonestReport {
 /**
  * An honest peer (handshaken RawPeer) until `stop()` says so: a ping every `everyMs` awaited
  * with its own nonce (RTT recorded), and, every `headersEvery` pings, a getheaders from genesis
- * awaited for its headers. A reply missing after `timeoutMs` is recorded as the failure.
+ * awaited for its headers. A reply missing after `timeoutMs` is recorded as the failure and ends
+ * the loop; with `countTimeout` a missing pong is also recorded as an RTT of `timeoutMs` (a lower
+ * bound), so that a percentile shows it.
  */
-export async function honestLoop(p: RawPeer, stop: () => boolean, opts: { everyMs?: number; headersEvery?: number; timeoutMs?: number } = {}): Promise<HonestReport> {
+export async function honestLoop(p: RawPeer, stop: () => boolean, opts: { everyMs?: number; headersEvery?: number; timeoutMs?: number; countTimeout?: boolean } = {}): Promise<HonestReport> {
   const r: HonestReport = { pings: 0, pongs: 0, headersAsked: 0, headersAnswered: 0, rtts: [], failure: null };
   const every = opts.everyMs ?? 50;
   const headersEvery = opts.headersEvery ?? 20;
@@ -401,7 +403,12 @@ export async function honestLoop(p: RawPeer, stop: () => boolean, opts: { everyM
     r.pings++;
     p.send({ command: 'ping', nonce: mine });
     try {
-      for (;;) if ((await p.waitFor('pong', timeout)).nonce === mine) break;
+      try {
+        for (;;) if ((await p.waitFor('pong', timeout)).nonce === mine) break;
+      } catch (err) {
+        if (opts.countTimeout === true) r.rtts.push(timeout);
+        throw err;
+      }
       r.pongs++;
       r.rtts.push(performance.now() - t0);
       if (headersEvery > 0 && i % headersEvery === 0) {
