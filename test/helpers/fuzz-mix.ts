@@ -18,7 +18,10 @@ export function mixWithout(actions: readonly Action[]): Action[] {
   return actions.filter((a) => !(a.name in FUZZ_TODO));
 }
 
-/** One action alone, with the valid messages that keep its sessions plausible. */
+/** One action alone, as often as the valid messages that keep its sessions plausible. */
 export function only(actions: readonly Action[], name: string): Action[] {
-  return actions.filter((a) => a.name === name || a.name === 'valid');
+  const valid = actions.find((a) => a.name === 'valid');
+  const it = actions.find((a) => a.name === name);
+  if (!valid || !it) throw new Error(`no action named ${name}`);
+  return [valid, { ...it, weight: valid.weight }];
 }

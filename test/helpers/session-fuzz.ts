@@ -59,6 +59,7 @@ interface ActorRecord {
   readonly restarts: number;
 }
 interface DisconnectRecordJson {
+  readonly id: number;
   readonly address: string;
   readonly reason: string;
   readonly misbehaving: boolean;
@@ -119,10 +120,15 @@ export async function runSessionFuzz(t: TestContext, o: FuzzOptions): Promise<vo
 
     let rpcCalls = 0;
     const rpcFailures: string[] = [];
+    // The node keeps its last 1,000 disconnects: read them every 2 s so that none of a long run is missed.
+    const seen = new Map<number, DisconnectRecordJson>();
+    const collect = async (): Promise<void> => {
+      for (const d of (await call('getdisconnects')) as unknown as DisconnectRecordJson[]) seen.set(d.id, d);
+    };
     const rpcLoop = (async () => {
-      while (performance.now() < deadline) {
+      for (let i = 0; performance.now() < deadline; i++) {
         rpcCalls++;
-        await call('getconnectioncount').catch((err: unknown) => void rpcFailures.push((err as Error).message));
+        await (i % 4 === 3 ? collect() : call('getconnectioncount')).catch((err: unknown) => void rpcFailures.push((err as Error).message));
         await sleep(500);
       }
     })();
@@ -135,7 +141,8 @@ export async function runSessionFuzz(t: TestContext, o: FuzzOptions): Promise<vo
     rssPeak = Math.max(rssPeak, rssMB());
     for (const s of live) s.destroy();
 
-    const disconnects = (await call('getdisconnects')) as unknown as DisconnectRecordJson[];
+    await collect();
+    const disconnects = [...seen.values()];
     const actorsAfter = (await call('listactors')) as unknown as ActorRecord[];
     const summary = {
       seed: o.seed,
