@@ -241,7 +241,7 @@ export async function runChaos(t: ChaosTarget, opts: ChaosOptions): Promise<Chao
   })();
 
   /** Waits for the victim's replacement (or reconnection / resumption) and records how long it took. */
-  const watch = (v: VictimRecord, killedAt: number, connsBefore: number | null): Promise<void> =>
+  const watch = (v: VictimRecord, killedAt: number, connsBefore: number | null, siblingsBefore: ReadonlySet<string>): Promise<void> =>
     (async () => {
       const temporary = v.restart === 'temporary';
       if (v.mode === 'stall') {
@@ -259,9 +259,19 @@ export async function runChaos(t: ChaosTarget, opts: ChaosOptions): Promise<Chao
           v.recovery = 'n/a';
           return;
         }
-        // First the victim must be gone (a destroyed socket ends its peer actor), then the count back.
+        // First the victim must be gone (a destroyed socket ends its peer actor), then its slot
+        // refilled: the count back, or a connection that was not there at the kill (with kills
+        // coming faster than dials, the count may not be back until they stop, though each kill
+        // was answered by a new connection).
         const gone = await pollUntil(async () => !(await t.list(v.path)).some((r) => r.incarnation === v.incarnation), refillS * 1000, pollMs);
-        const ok = gone && (await pollUntil(async () => (await t.connectionCount()) >= connsBefore, refillS * 1000, pollMs));
+        const siblings = `${v.path.slice(0, v.path.lastIndexOf('/'))}/*`;
+        const ok =
+          gone &&
+          (await pollUntil(
+            async () => (await t.connectionCount()) >= connsBefore || (await t.list(siblings)).some((r) => !siblingsBefore.has(r.path)),
+            refillS * 1000,
+            pollMs,
+          ));
         v.recovery = ok ? 'reconnected' : 'timeout';
       } else {
         // Replaced: a higher incarnation at the same path whose init is done.
@@ -296,6 +306,8 @@ export async function runChaos(t: ChaosTarget, opts: ChaosOptions): Promise<Chao
 
   const strike = async (step: number, rec: ActorRecord, mode: KillMode, supervisor?: string): Promise<VictimRecord | null> => {
     const connsBefore = rec.restart === 'temporary' || mode === 'socket' ? await safe(() => t.connectionCount()) : null;
+    // The victim's siblings now: a new one later is a new connection (dialled or accepted after the kill).
+    const siblingsBefore = new Set(connsBefore === null ? [] : ((await safe(() => t.list(`${rec.path.slice(0, rec.path.lastIndexOf('/'))}/*`))) ?? []).map((r) => r.path));
     const killedAt = performance.now();
     const v: VictimRecord = {
       step,
@@ -316,7 +328,7 @@ export async function runChaos(t: ChaosTarget, opts: ChaosOptions): Promise<Chao
     if (rec.path === BOOK_PATH) book.note(rec);
     if (!(await t.kill(rec.path, mode, stallMs).catch(() => false))) return null;
     victims.push(v);
-    watchers.push(watch(v, killedAt, connsBefore));
+    watchers.push(watch(v, killedAt, connsBefore, siblingsBefore));
     return v;
   };
 

@@ -2,14 +2,11 @@
  * Issue 16, item 7: `peerd chaos --target 'peers/*' --mode kill --rate 5` against a `peerd start`
  * with three `--addnode` peers (all 127.0.0.1). A kill of our own peer actor must not grow the
  * addnode redial backoff: before the fix each kill doubled it, so after a few kills per address
- * the victims were "not back within 10 s". Here the run lasts 5 s (about 25 kills, 8 per address)
- * and every victim must be recovered within the default 10 s.
- *
- * The issue's own run lasts 20 s. At 5 kills/s on 3 connections a peer victim counts as recovered
- * only when the connection count is back to its level before that kill, which kills every 200 ms
- * keep from happening until the run ends: with 20 s the first victims then wait more than 10 s even
- * though each address is dialled again within about a second (`--refill 30` makes that run pass).
- * That is the chaos runner's measure, not the node; see docs/testing.md, "Chaos".
+ * the victims were "not back within 10 s". This is the issue's own run, 20 s (about 100 kills,
+ * 33 per address): every victim must be recovered within the default 10 s. A peer victim is
+ * recovered when its slot is refilled: the connection count back to its level at the kill, or a
+ * connection that was not there at the kill (kills every 200 ms keep the count from coming back
+ * until they stop, though each one is answered by a new dial).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,12 +39,12 @@ test('peerd chaos --rate 5 kill on a node with three --addnode peers: every vict
     const file = join(dir, 'chaos.json');
     const r = await run([
       'chaos', '--network', 'regtest', '--datadir', dir, '--rpcport', String(rpcPort),
-      '--target', 'peers/*', '--mode', 'kill', '--rate', '5', '--duration', '5', '--seed', '16', '--report', file,
+      '--target', 'peers/*', '--mode', 'kill', '--rate', '5', '--duration', '20', '--seed', '16', '--report', file,
     ]);
     const report = JSON.parse(readFileSync(file, 'utf8')) as ChaosReport;
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(report.ok, true, r.stdout);
-    assert.ok(report.victims.length >= 10, `at least 10 kills in 5 s at 5/s: ${report.victims.length}`);
+    assert.ok(report.victims.length >= 50, `at least 50 kills in 20 s at 5/s: ${report.victims.length}`);
     for (const v of report.victims) assert.equal(v.recovery, 'reconnected', `${v.path}: ${r.stdout}`);
     assert.ok(report.invariants.some((i) => i.name === 'every victim recovered' && i.pass), r.stdout);
     assert.ok(report.invariants.some((i) => i.name === 'connections refilled' && i.pass), r.stdout);
