@@ -154,9 +154,13 @@ export interface NodeState {
   readonly events: EventEmitter<ConnmanEvents>;
 }
 
-function nodeState(settings: Settings, params: NetworkParams, uploadTargetBytes?: number): NodeState {
+function nodeState(settings: Settings, params: NetworkParams, clock: Scheduler, uploadTargetBytes?: number): NodeState {
   return {
-    throttle: netThrottle({ maxRecvRate: settings.maxrecvrate, maxSendRate: settings.maxsendrate, peerMaxRecvRate: settings.peermaxrecvrate, peerMaxSendRate: settings.peermaxsendrate }),
+    // The token buckets run on the runtime's monotonic clock (a test's manual clock moves them too).
+    throttle: netThrottle(
+      { maxRecvRate: settings.maxrecvrate, maxSendRate: settings.maxsendrate, peerMaxRecvRate: settings.peermaxrecvrate, peerMaxSendRate: settings.peermaxsendrate },
+      () => clock.now(),
+    ),
     upload: uploadTarget(uploadTargetBytes ?? settings.maxuploadtarget * 1024 * 1024),
     addnode: settings.addnode.map((e) => parseEndpoint(e, params.defaultPort)),
     listenerServices: new Map(),
@@ -202,7 +206,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const binds: BindSpec[] = settings.listen
       ? (settings.bind.length > 0 ? settings.bind : [`0.0.0.0:${params.defaultPort}`]).map((b) => parseBind(b, params.defaultPort))
       : [];
-    const state = nodeState(settings, params, uploadTargetBytes);
+    const state = nodeState(settings, params, scheduler ?? realScheduler, uploadTargetBytes);
     const runtime = new Runtime({ name: `peerd-${settings.network}-${randomBytes(4).toString('hex')}`, logger: log, ...(scheduler ? { scheduler } : {}) });
 
     const handle: NodeHandle = {

@@ -10,6 +10,7 @@ import { defineActor, tell } from '../../supervisors/index.js';
 import { basicAuthChecker, cookiePath, removeCookie, removeRpcAddress, writeCookie, writeRpcAddress } from '../rpc/auth.js';
 import { startRpcServer, type RpcServer } from './rpc-server.js';
 import { dispatch } from './methods.js';
+import { restRequest } from './rest.js';
 import type { ControlContext, ControlMsg } from '../contracts/control.js';
 import { parseIpSubnet, type IpSubnet } from '../util/subnet.js';
 
@@ -24,6 +25,8 @@ export interface ControlArgs {
   readonly rpccookiefile: string;
   readonly maxBody?: number;
   readonly authFailDelayMs?: number;
+  /** --rest: serve Core's REST interface on the RPC port. */
+  readonly rest?: boolean;
 }
 
 interface ControlState {
@@ -66,6 +69,7 @@ export const controlActor = defineActor<ControlState, ControlMsg, ControlArgs>({
       allow: parseAllow(args.allow),
       checkAuth: basicAuthChecker(credentials),
       dispatch: (req) => dispatch(args.context, req),
+      ...(args.rest ? { rest: (url: string) => restRequest(url, (method, params) => dispatch(args.context, { id: null, version: '1.0', method, params })) } : {}),
       log: ctx.log,
       ...(args.maxBody !== undefined ? { maxBody: args.maxBody } : {}),
       ...(args.authFailDelayMs !== undefined ? { authFailDelayMs: args.authFailDelayMs } : {}),

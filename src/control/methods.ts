@@ -39,8 +39,12 @@ const KILL_MODES: readonly KillMode[] = ['kill', 'crash', 'socket', 'stall'];
 /** The longest `killactor … stall` (a stalled actor blocks its whole mailbox). */
 const MAX_STALL_MS = 60_000;
 
-/** peerd 0.1.0 in Core's CLIENT_VERSION form (major*10000 + minor*100 + patch). */
-export const CLIENT_VERSION = 100;
+/**
+ * getnetworkinfo's `version`: the Bitcoin Core RPC level peerd answers as, in Core's
+ * CLIENT_VERSION form (major*10000 + minor*100 + patch): v30.0. Core's tools gate on it
+ * (`bitcoin-cli -netinfo` needs 209900 or more); peerd's own version is in `subversion`.
+ */
+export const CLIENT_VERSION = 300000;
 
 function hex16(bits: bigint): string {
   return bits.toString(16).padStart(16, '0');
@@ -142,6 +146,33 @@ async function chain(ctx: ControlContext, method: ChainRpcMethod, args: readonly
   }
   if (!r.ok) throw new RpcError(r.code, r.message);
   return r.result;
+}
+
+/** The tip as the waitfor* methods return it. */
+async function tipOf(ctx: ControlContext): Promise<{ hash: string; height: number }> {
+  const info = await chain(ctx, 'getblockchaininfo', []);
+  if (info === null || typeof info !== 'object' || Array.isArray(info)) throw new RpcError(RPC.MISC_ERROR, 'no chain information');
+  return { hash: String(info.bestblockhash), height: Number(info.blocks) };
+}
+
+/** How often the waitfor* methods look at the tip, ms. */
+export const WAIT_POLL_MS = 50;
+
+/**
+ * Core's waitfor* methods: waits until `done(tip)` holds or `timeoutMs` pass (0: no limit), then
+ * returns the tip. The tip is read from the block actor every
+ * WAIT_POLL_MS, so a request costs one small ask per poll and holds nothing else; when the node
+ * stops, the block actor is gone and the wait ends with its error.
+ */
+async function waitForTip(ctx: ControlContext, timeoutArg: Json | undefined, done: (tip: { hash: string; height: number }) => boolean): Promise<Json> {
+  const timeoutMs = timeoutArg === undefined || timeoutArg === null ? 0 : Number(timeoutArg);
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RpcError(RPC.INVALID_PARAMETER, 'Negative timeout');
+  const end = timeoutMs === 0 ? Infinity : Date.now() + timeoutMs;
+  for (;;) {
+    const tip = await tipOf(ctx);
+    if (done(tip) || Date.now() >= end) return tip;
+    await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, Math.max(0, end - Date.now()))));
+  }
 }
 
 async function ab<R>(ctx: ControlContext, kind: 'ban' | 'addr', make: (replyTo: Ref<R>) => AddressBookQuery): Promise<R> {
@@ -527,6 +558,46 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     params: [],
     result: 'n',
     handler: (ctx) => chain(ctx, 'getblockcount', []),
+  },
+  waitfornewblock: {
+    category: 'Blockchain',
+    description: 'Waits for any new block and returns useful info about it (or the current tip on timeout).',
+    params: [
+      { name: 'timeout', type: 'number', optional: true, description: 'Time in milliseconds to wait for a response. 0 indicates no timeout (default 0)' },
+      { name: 'current_tip', type: 'string', optional: true, description: 'Wait for a tip other than this one (default: the tip when called)' },
+    ],
+    result: '{hash, height}',
+    handler: async (ctx, args) => {
+      const from = typeof args[1] === 'string' ? args[1] : (await tipOf(ctx)).hash;
+      return waitForTip(ctx, args[0], (tip) => tip.hash !== from);
+    },
+  },
+  waitforblock: {
+    category: 'Blockchain',
+    description: 'Waits for a specific new block and returns useful info about it (or the current tip on timeout).',
+    params: [
+      { name: 'blockhash', type: 'string', description: 'Block hash to wait for' },
+      { name: 'timeout', type: 'number', optional: true, description: 'Time in milliseconds to wait for a response. 0 indicates no timeout (default 0)' },
+    ],
+    result: '{hash, height}',
+    handler: (ctx, args) => {
+      const want = String(args[0]).toLowerCase();
+      if (!/^[0-9a-f]{64}$/.test(want)) throw new RpcError(RPC.INVALID_PARAMETER, `blockhash must be of length 64 (not ${String(args[0]).length}, for '${String(args[0])}')`);
+      return waitForTip(ctx, args[1], (tip) => tip.hash === want);
+    },
+  },
+  waitforblockheight: {
+    category: 'Blockchain',
+    description: 'Waits for (at least) block height and returns the height and hash of the current tip (or the current tip on timeout).',
+    params: [
+      { name: 'height', type: 'number', description: 'Block height to wait for' },
+      { name: 'timeout', type: 'number', optional: true, description: 'Time in milliseconds to wait for a response. 0 indicates no timeout (default 0)' },
+    ],
+    result: '{hash, height}',
+    handler: (ctx, args) => {
+      const height = Number(args[0]);
+      return waitForTip(ctx, args[1], (tip) => tip.height >= height);
+    },
   },
   getbestblockhash: {
     category: 'Blockchain',

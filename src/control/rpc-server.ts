@@ -10,6 +10,7 @@ import { handleBody, type Dispatch } from '../rpc/protocol.js';
 import { isLoopback, subnetHas, type IpSubnet } from '../util/subnet.js';
 import { bindError } from '../util/bind-error.js';
 import type { RpcStats } from '../contracts/control.js';
+import type { RestReply } from './rest.js';
 
 export interface RpcServerOptions {
   readonly binds: readonly { host: string; port: number }[];
@@ -29,6 +30,8 @@ export interface RpcServerOptions {
   readonly maxConnections?: number;
   /** Requests being executed at once; beyond: 503 (Core: rpcworkqueue). */
   readonly maxInFlight?: number;
+  /** Core's REST interface (`--rest`): GETs under /rest/, no credentials; absent, they are refused as any GET. */
+  readonly rest?: (url: string) => Promise<RestReply>;
 }
 
 export interface RpcServer {
@@ -42,6 +45,8 @@ export interface RpcServer {
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 const WWW_AUTH = 'Basic realm="jsonrpc"';
+/** A connection idle this long (nothing read or written, no call running) is closed. */
+const IDLE_SOCKET_MS = 60_000;
 
 function plain(res: ServerResponse, status: number, text = '', headers: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed) return;
@@ -58,6 +63,32 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
 
   const allowed = (ip: string | undefined): boolean => ip !== undefined && (isLoopback(ip) || o.allow.some((s) => subnetHas(s, ip)));
 
+  // A REST GET counts against the same work queue as an RPC call.
+  const onRest = (rest: (url: string) => Promise<RestReply>, req: IncomingMessage, res: ServerResponse): void => {
+    req.resume();
+    if (stats.inFlight >= maxInFlight) {
+      res.shouldKeepAlive = false;
+      return plain(res, 503, 'Work queue depth exceeded');
+    }
+    stats.inFlight++;
+    rest(req.url ?? '/')
+      .then(
+        (r) => {
+          if (res.headersSent || res.destroyed) return;
+          res.writeHead(r.status, { 'Content-Type': r.type, 'Content-Length': String(Buffer.byteLength(r.body)) });
+          res.end(r.body);
+        },
+        (err: unknown) => {
+          o.log.warn({ err, url: req.url }, 'REST request failed');
+          if (!res.headersSent && !res.destroyed) {
+            res.writeHead(500, { 'Content-Type': 'text/plain' });
+            res.end('Internal error\r\n');
+          }
+        },
+      )
+      .finally(() => stats.inFlight--);
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     stats.requests++;
     res.on('error', () => res.destroy());
@@ -68,6 +99,7 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       res.shouldKeepAlive = false;
       return plain(res, 403);
     }
+    if (o.rest !== undefined && req.method === 'GET' && (req.url ?? '').startsWith('/rest/')) return onRest(o.rest, req, res);
     if (req.method !== 'POST') return plain(res, 405, 'JSONRPC server handles only POST requests');
     const auth = req.headers.authorization;
     if (auth === undefined) {
@@ -104,9 +136,12 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       if (!done) {
         done = true;
         stats.inFlight--;
+        if (!req.socket.destroyed) req.socket.setTimeout(IDLE_SOCKET_MS);
       }
     };
     res.on('close', finish);
+    // Once the body is in, a call may run long (waitfornewblock): the idle timeout waits for its reply.
+    req.on('end', () => req.socket.setTimeout(0));
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -167,7 +202,7 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       });
       s.maxConnections = o.maxConnections ?? 128;
       s.maxHeadersCount = 100;
-      s.setTimeout(60_000, (socket) => socket.destroy());
+      s.setTimeout(IDLE_SOCKET_MS, (socket) => socket.destroy());
       s.on('clientError', (_err, socket) => {
         if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
         socket.destroy();

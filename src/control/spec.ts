@@ -53,6 +53,7 @@ export function controlSpec(context: ControlContext, networkDir: string, opts: {
       rpcuser: s.rpcuser,
       rpcpassword: s.rpcpassword,
       rpccookiefile: s.rpccookiefile,
+      rest: s.rest,
       ...opts,
     },
     { id: 'control', restart: 'permanent', shutdown: 3000 },

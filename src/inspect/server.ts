@@ -23,7 +23,14 @@ export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 /** Methods of the RPC table the page may call (`POST /api/<method>`). */
 export const ACTIONS = ['disconnectnode', 'setban', 'setpeerlimit', 'setnetlimit', 'killactor', 'ping'] as const;
 
-export const SESSION_COOKIE = 'peerd_inspect';
+/**
+ * The session cookie's name: it carries the inspector's port. Browsers send a cookie of
+ * 127.0.0.1 to every port of that host (cookies are not port-scoped, RFC 6265 §8.5), so the name
+ * keeps two inspectors apart, and a session is honoured only under the Host it was opened for.
+ */
+export const sessionCookie = (port: number): string => `peerd_inspect_${port}`;
+/** How long a session lasts, s (12 h); the token link opens a new one. */
+export const SESSION_MAX_AGE_S = 12 * 3600;
 const MAX_BODY = 64 * 1024;
 const WWW_AUTH = 'Basic realm="peerd inspector", charset="UTF-8"';
 
@@ -34,12 +41,13 @@ const WWW_AUTH = 'Basic realm="peerd inspector", charset="UTF-8"';
 export interface InspectShared {
   readonly token: string;
   tokenUsed: boolean;
-  readonly sessions: Set<string>;
+  /** Open sessions: id → the Host header it was opened under and when it ends (epoch ms). */
+  readonly sessions: Map<string, { readonly host: string; readonly until: number }>;
   port: number | null;
 }
 
 export function makeShared(): InspectShared {
-  return { token: randomBytes(24).toString('base64url'), tokenUsed: false, sessions: new Set(), port: null };
+  return { token: randomBytes(24).toString('base64url'), tokenUsed: false, sessions: new Map(), port: null };
 }
 
 export interface InspectServerOptions {
@@ -143,9 +151,21 @@ export async function startInspectServer(o: InspectServerOptions): Promise<Inspe
     if (checker === null || checker.creds !== creds) checker = { creds, check: basicAuthChecker(creds) };
     return checker.check(header);
   };
+  // The port this server listens on (known once bound; requests come only after that).
+  const boundPort = (): number => {
+    const a = server.address();
+    return a !== null && typeof a === 'object' ? a.port : o.port;
+  };
   const sessionOk = (req: IncomingMessage): boolean => {
-    const sid = cookieValue(req.headers.cookie, SESSION_COOKIE);
-    return sid !== null && o.shared.sessions.has(sid);
+    const sid = cookieValue(req.headers.cookie, sessionCookie(boundPort()));
+    if (sid === null) return false;
+    const sess = o.shared.sessions.get(sid);
+    if (sess === undefined) return false;
+    if (Date.now() >= sess.until) {
+      o.shared.sessions.delete(sid);
+      return false;
+    }
+    return sess.host === (req.headers.host ?? '');
   };
   const unauthorized = (req: IncomingMessage, res: ServerResponse, bad: boolean): void => {
     res.shouldKeepAlive = false;
@@ -231,9 +251,12 @@ export async function startInspectServer(o: InspectServerOptions): Promise<Inspe
       if (!o.shared.tokenUsed && sameSecret(token, o.shared.token)) {
         o.shared.tokenUsed = true;
         const sid = randomBytes(32).toString('base64url');
-        o.shared.sessions.add(sid);
+        o.shared.sessions.set(sid, { host: req.headers.host ?? '', until: Date.now() + SESSION_MAX_AGE_S * 1000 });
         o.log.info({ from: req.socket.remoteAddress }, 'inspector: one-time token used, session opened');
-        return send(res, 303, '', undefined, { Location: '/', 'Set-Cookie': `${SESSION_COOKIE}=${sid}; HttpOnly; SameSite=Strict; Path=/` });
+        return send(res, 303, '', undefined, {
+          Location: '/',
+          'Set-Cookie': `${sessionCookie(boundPort())}=${sid}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MAX_AGE_S}`,
+        });
       }
       return unauthorized(req, res, true);
     }

@@ -14,22 +14,26 @@ import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 import { infoOf, type FaultNode } from '../helpers/faults.js';
+import { ManualScheduler, dueWhile } from '../helpers/clock.js';
 
 test('p2p_eviction: slots full, a newcomer evicts one slow pinger; every fast pinger, the best ping first, survives', async () => {
-  const node: FaultNode = await testNode({ maxconnections: 32, pinginterval: 3600 });
+  const clock = new ManualScheduler();
+  const node: FaultNode = await testNode({ maxconnections: 32, pinginterval: 3600, scheduler: clock });
   const fast: RawPeer[] = [];
   const slow: RawPeer[] = [];
-  const timers: NodeJS.Timeout[] = [];
+  const late: (() => void)[] = [];
   try {
     for (let i = 0; i < 21; i++) {
       const isFast = i % 5 === 1 || i % 5 === 3; // 8 of 21, spread over the connection order
       const p = await RawPeer.connect(node.port, { localAddress: `127.0.1.${i + 1}`, answerPings: isFast });
       await p.handshake();
-      const ping = await p.waitFor('ping');
-      if (!isFast) timers.push(setTimeout(() => p.send({ command: 'pong', nonce: ping.nonce! }), 1000));
+      const ping = await dueWhile(clock, p.waitFor('ping'));
+      if (!isFast) late.push(() => p.send({ command: 'pong', nonce: ping.nonce! }));
       (isFast ? fast : slow).push(p);
     }
     assert.equal(fast.length, 8);
+    clock.advance(1000);
+    for (const answer of late) answer();
     await until('every peer has a minimum ping', async () => {
       const ps = await node.peers();
       return ps.length === 21 && ps.every((p) => p.minping !== null);
@@ -51,7 +55,6 @@ test('p2p_eviction: slots full, a newcomer evicts one slow pinger; every fast pi
     assert.equal(newcomer.isClosed, false);
     await newcomer.destroy();
   } finally {
-    for (const t of timers) clearTimeout(t);
     await Promise.all([...fast, ...slow].map((p) => p.destroy()));
     await node.cleanup();
   }

@@ -10,10 +10,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
+import { ManualScheduler, dueWhile } from '../helpers/clock.js';
 import { activePeer, expectDisconnect, infoOf, rawFrame, stillServes, sync, type FaultNode } from '../helpers/faults.js';
 import type { RawPeer } from '../helpers/raw-peer.js';
 
-const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function pingState(node: FaultNode, p: RawPeer): Promise<{ pingtime: number | null; minping: number | null; pingwait: number | null; ignored: Record<string, number> }> {
   const i = await infoOf(node, p);
@@ -23,16 +23,18 @@ async function pingState(node: FaultNode, p: RawPeer): Promise<{ pingtime: numbe
 
 test('p2p_ping: pingwait, wrong/zero/unsolicited pongs, pingtime and minping, pings from the peer', async () => {
   // No periodic pings during the test: only the one after the handshake and those `ping` (RPC) asks for.
-  const node: FaultNode = await testNode({ pinginterval: 3600 });
+  // The node's clock is a manual one: pingwait and pingtime are exactly the time we let pass.
+  const clock = new ManualScheduler();
+  const node: FaultNode = await testNode({ pinginterval: 3600, scheduler: clock });
   const p = await activePeer(node, { answerPings: false });
   try {
-    const first = await p.waitFor('ping');
+    const first = await dueWhile(clock, p.waitFor('ping'));
     assert.notEqual(first.nonce, 0n, 'a ping with a nonce right after the handshake');
-    await pause(50);
+    clock.advance(50);
     let s = await pingState(node, p);
     assert.equal(s.pingtime, null);
     assert.equal(s.minping, null);
-    assert.ok(s.pingwait !== null && s.pingwait >= 0.04, `pingwait ${s.pingwait}`);
+    assert.equal(s.pingwait, 0.05, 'waiting for 50 ms of the node\'s time');
 
     // Wrong nonce: ignored, the ping stays outstanding (Core: "Nonce mismatch").
     p.send({ command: 'pong', nonce: first.nonce! - 1n });
@@ -58,22 +60,24 @@ test('p2p_ping: pingwait, wrong/zero/unsolicited pongs, pingtime and minping, pi
 
     // A slow, correct round trip: pingtime and minping.
     await node.pingAll();
-    const slow = await p.waitFor('ping');
-    await pause(120);
+    const slow = await dueWhile(clock, p.waitFor('ping'));
+    clock.advance(120);
     p.send({ command: 'pong', nonce: slow.nonce! });
     await until('pingtime measured', async () => (await pingState(node, p)).pingtime !== null);
     s = await pingState(node, p);
-    assert.ok(s.pingtime! >= 0.1, `pingtime ${s.pingtime}`);
+    assert.equal(s.pingtime, 0.12, 'the round trip is the 120 ms of the node\'s time we let pass');
     assert.equal(s.minping, s.pingtime);
     assert.equal(s.pingwait, null);
 
     // A fast one: minping goes down, pingtime is the latest.
     await node.pingAll();
-    const fast = await p.waitFor('ping');
+    const fast = await dueWhile(clock, p.waitFor('ping'));
+    clock.advance(7);
     p.send({ command: 'pong', nonce: fast.nonce! });
     await until('second pingtime', async () => (await pingState(node, p)).pingtime! < 0.1);
     s = await pingState(node, p);
-    assert.ok(s.minping! < 0.1 && s.minping === s.pingtime, JSON.stringify(s));
+    assert.equal(s.pingtime, 0.007);
+    assert.equal(s.minping, 0.007, 'minping follows the faster round trip');
 
     // From the peer: a ping without a nonce (pre-BIP31) gets no pong; one with a nonce gets it back.
     p.sendRaw(rawFrame('ping', Buffer.alloc(0)));
@@ -90,7 +94,7 @@ test('p2p_ping: pingwait, wrong/zero/unsolicited pongs, pingtime and minping, pi
       node,
       async (q) => {
         await q.handshake();
-        await q.waitFor('ping');
+        await dueWhile(clock, q.waitFor('ping'));
         q.sendRaw(rawFrame('pong', Buffer.alloc(0)));
       },
       /^malformed message: pong/,

@@ -33,3 +33,19 @@ export async function advanceUntil(sched: ManualScheduler, what: string, cond: (
 }
 
 export { ManualScheduler };
+
+/**
+ * Waits for `promise` while running the timers that are due now (a zero-delay timer an actor sets
+ * in answer to I/O), without moving the clock.
+ */
+export async function dueWhile<T>(sched: ManualScheduler, promise: Promise<T>): Promise<T> {
+  let done = false;
+  const settled = promise.finally(() => {
+    done = true;
+  });
+  while (!done) {
+    sched.advance(0);
+    await Promise.race([settled.then(() => undefined, () => undefined), turn()]);
+  }
+  return settled;
+}

@@ -57,7 +57,9 @@ test('inspector auth: 401 without credentials; the token works once and sets an 
     const set = first.headers['set-cookie']![0]!;
     assert.match(set, /HttpOnly/);
     assert.match(set, /SameSite=Strict/);
+    assert.match(set, /Max-Age=43200/, 'a session lasts 12 h');
     const cookie = set.split(';')[0]!;
+    assert.equal(cookie.split('=')[0], `peerd_inspect_${addr.port}`, 'the cookie is named for this inspector\'s port');
     const page = await request(base, { headers: { Cookie: cookie } });
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /text\/html/);
@@ -69,7 +71,11 @@ test('inspector auth: 401 without credentials; the token works once and sets an 
 
     assert.equal((await request(addr.tokenUrl)).status, 401, 'the token works once');
     assert.equal((await request(addr.tokenUrl, { headers: { Cookie: cookie } })).status, 303, 'with the session, the link just opens the page');
-    assert.equal((await request(base, { headers: { Cookie: 'peerd_inspect=forged' } })).status, 401);
+    assert.equal((await request(base, { headers: { Cookie: `peerd_inspect_${addr.port}=forged` } })).status, 401);
+    // A session is honoured only under the Host it was opened for (a rebinding name pointing at
+    // 127.0.0.1 gets nothing from it), and only under this port's name.
+    assert.equal((await request(base, { headers: { Cookie: cookie, Host: `rebind.example:${addr.port}` } })).status, 401);
+    assert.equal((await request(base, { headers: { Cookie: cookie.replace(`_${addr.port}=`, `_${addr.port + 1}=`) } })).status, 401);
 
     const withBasic = await request(`${base}api/snapshot`, { headers: basic('alice:secret') });
     assert.equal(withBasic.status, 200);

@@ -2,23 +2,32 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { tcpHandles } from '../helpers/raw-peer.js';
+import { ManualScheduler, advance, advanceUntil } from '../helpers/clock.js';
 
 test('five nodes in a full mesh stay connected across several ping intervals, with measured pings; no TCP handle leaks', async () => {
   const before = tcpHandles();
   const nodes: Awaited<ReturnType<typeof testNode>>[] = [];
   try {
     // Each node is started with addnode to the ones before it, then told about the ones after it.
-    for (let i = 0; i < 5; i++) nodes.push(await testNode({ pinginterval: 1, addnode: nodes.map((n) => `127.0.0.1:${n.port}`) }));
+    // All five run on one manual clock: their ticks, pings and timeouts move together with it.
+    const clock = new ManualScheduler();
+    for (let i = 0; i < 5; i++) nodes.push(await testNode({ pinginterval: 1, addnode: nodes.map((n) => `127.0.0.1:${n.port}`), scheduler: clock }));
     for (let i = 0; i < 5; i++) for (let j = i + 1; j < 5; j++) await nodes[i].addnode(`127.0.0.1:${nodes[j].port}`, 'add');
     // 4 manual outbound + 4 inbound each.
-    await until('every node has 8 active peers', async () => {
-      const all = await Promise.all(nodes.map((n) => n.peers()));
-      return all.every((ps) => ps.length === 8 && ps.every((p) => p.phase === 'active'));
-    });
+    await advanceUntil(
+      clock,
+      'every node has 8 active peers',
+      async () => {
+        const all = await Promise.all(nodes.map((n) => n.peers()));
+        return all.every((ps) => ps.length === 8 && ps.every((p) => p.phase === 'active'));
+      },
+      30_000,
+    );
     const during = tcpHandles();
     assert.ok(during.sockets >= before.sockets + 40 && during.servers >= before.servers + 5, `the handle count sees the mesh: ${JSON.stringify(during)}`);
     const ids = await Promise.all(nodes.map(async (n) => (await n.peers()).map((p) => p.id)));
-    await new Promise((r) => setTimeout(r, 3200));
+    // Several ping intervals of the nodes' time.
+    await advance(clock, 3200);
     for (const [i, n] of nodes.entries()) {
       const ps = await n.peers();
       assert.deepEqual(

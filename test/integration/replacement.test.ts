@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
+import { ManualScheduler, advance, advanceUntil } from '../helpers/clock.js';
 import type { KillMode } from '../../supervisors/index.js';
 import type { PeerInfo } from '../../src/contracts/peer.js';
 
@@ -48,9 +49,11 @@ test('the connection manager, killed, is restarted and adopts the live peers: sa
   const a = await testNode();
   const b = await testNode({ addnode: [`127.0.0.1:${a.port}`] });
   // A 1 ms tick: a new incarnation would dial before adoption finishes if it did not wait for it.
-  const c = await testNode({ addnode: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], tickMs: 1 });
+  // c runs on a manual clock: its restarts, ticks and the stall below move only with it.
+  const clock = new ManualScheduler();
+  const c = await testNode({ addnode: [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`], tickMs: 1, scheduler: clock });
   try {
-    await until('c has two active peers', async () => (await activePeers(c)).length === 2);
+    await advanceUntil(clock, 'c has two active peers', async () => (await activePeers(c)).length === 2, 10_000);
     await until('a has two active peers', async () => (await activePeers(a)).length === 2);
     const before = (await c.peers()).map((p) => p.id);
     const aBefore = (await a.peers()).map((p) => p.id);
@@ -62,9 +65,15 @@ test('the connection manager, killed, is restarted and adopts the live peers: sa
     ] as const) {
       if (stall) assert.ok(node.runtime.kill(`/root/peers/peer-${before[0]}`, 'stall', { ms: 800 }));
       assert.ok(node.kill('/root/connman', 'kill'));
-      await until('connman restarted', () => node.actors('/root/connman')[0]?.incarnation === inc);
-      // Ticks every 100 ms: give the new incarnation several chances to (wrongly) dial again.
-      await new Promise((r) => setTimeout(r, stall ? 1200 : 500));
+      if (node === c) {
+        await advanceUntil(clock, 'connman restarted', () => node.actors('/root/connman')[0]?.incarnation === inc, 10_000, 5);
+        // Ticks every 1 ms of c's time: 3 s of it give the new incarnation thousands of chances to (wrongly) dial again.
+        await advance(clock, 3000, 5);
+      } else {
+        await until('connman restarted', () => node.actors('/root/connman')[0]?.incarnation === inc);
+        // Ticks every 100 ms: give the new incarnation several chances to (wrongly) dial again.
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
     assert.deepEqual((await c.peers()).map((p) => p.id), before, 'c: same peers, same ids');
     assert.deepEqual((await a.peers()).map((p) => p.id), aBefore, 'a: same peers, same ids');
@@ -74,10 +83,15 @@ test('the connection manager, killed, is restarted and adopts the live peers: sa
     // The adopted peers are still monitored: killing one is noticed and it is replaced.
     const victim = before[0];
     assert.ok(c.kill(`/root/peers/peer-${victim}`, 'kill'));
-    await until('the adopted peer is replaced', async () => {
-      const ps = await activePeers(c);
-      return ps.length === 2 && !ps.some((p) => p.id === victim);
-    });
+    await advanceUntil(
+      clock,
+      'the adopted peer is replaced',
+      async () => {
+        const ps = await activePeers(c);
+        return ps.length === 2 && !ps.some((p) => p.id === victim);
+      },
+      10_000,
+    );
     const rec = (await c.disconnects()).find((d) => d.id === victim);
     assert.match(rec?.reason ?? '', /killed/);
   } finally {

@@ -8,6 +8,7 @@ import { request } from 'node:http';
 import { execFile } from 'node:child_process';
 import Client from 'bitcoin-core';
 import { testNode, until } from '../helpers/node.js';
+import { RawPeer } from '../helpers/raw-peer.js';
 import { rpcCall, RpcCallError } from '../../src/rpc/client.js';
 
 type Node = Awaited<ReturnType<typeof testNode>>;
@@ -247,6 +248,25 @@ test('rpc: bitcoin-cli (if installed) works with -rpcport and -rpccookiefile', a
     const e = await runCli(['disconnectnode', '', '99']);
     assert.notEqual(e.code, 0);
     assert.match(e.stderr, /Node not found in connected nodes/);
+
+    // -netinfo, Core's dashboard (it needs getnetworkinfo.version ≥ 209900): every level, a peer in its table.
+    const peer = await RawPeer.connect(a.node.port);
+    try {
+      await peer.handshake({ version: { userAgent: '/netinfo-peer:1/' } });
+      await until('the peer is active', async () => (await a.node.peers()).some((p) => p.phase === 'active'));
+      for (const level of ['0', '1', '2', '3', '4']) {
+        const n = await runCli(['-netinfo', level]);
+        assert.equal(n.code, 0, `-netinfo ${level}: ${n.stderr}`);
+        assert.match(n.stdout, /Bitcoin Core client v30\.\d+\.\d+ regtest - server 70016\/peerd:0\.1\.0\//, `-netinfo ${level}`);
+        assert.match(n.stdout, /^in +0 +0 +1 +1/m, `-netinfo ${level}: one inbound not publicly routable (loopback) peer`);
+      }
+      const table = (await runCli(['-netinfo', '4'])).stdout;
+      assert.match(table, /^ in +npr .*127\.0\.0\.1:\d+ +70016\/netinfo-peer:1\//m, 'the peer row: direction, network, address, version and user agent');
+      assert.match(table, /- services nw2$/m, 'NODE_NETWORK, NODE_WITNESS and NODE_P2P_V2');
+      assert.match((await runCli(['-netinfo', '0'])).stdout, /Local services: network, witness, p2p v2/);
+    } finally {
+      await peer.destroy();
+    }
   } finally {
     await a.node.cleanup();
   }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer, rawVersion, tcpHandles } from '../helpers/raw-peer.js';
+import { ManualScheduler, advance, advanceUntil, dueWhile } from '../helpers/clock.js';
 import type { DisconnectRecord } from '../../src/contracts/connman.js';
 
 async function disconnectOf(node: { disconnects(): Promise<DisconnectRecord[]> }, what: string): Promise<DisconnectRecord> {
@@ -42,38 +43,48 @@ test('handshake timeout: silent peer, and a peer that sends version but never ve
   });
 });
 
-test('ping timeout: a peer that talks but never answers pings', async () => {
-  const node = await testNode({ inactivitytimeout: 2, pinginterval: 1 });
+test('ping timeout at Core\'s 20 min: a peer that talks but never answers pings (manual clock)', async () => {
+  // Core's defaults (ping every 2 min, 20 min timeouts), on a manual clock: no shortened settings.
+  const clock = new ManualScheduler();
+  const node = await testNode({ scheduler: clock });
   const peer = await RawPeer.connect(node.port, { answerPings: false });
-  let t: NodeJS.Timeout | undefined;
   try {
     await peer.handshake();
-    await peer.waitFor('ping');
-    // Keep both clocks fresh (our pings, its pongs) so that only the unanswered ping can expire.
-    t = setInterval(() => peer.send({ command: 'ping', nonce: 7n }), 200);
-    await peer.waitClosed(8000);
+    await dueWhile(clock, peer.waitFor('ping'));
+    // Answer the header sync (nothing to give), or its own 15 min timeout would come first.
+    await until('getheaders', () => peer.all('getheaders').length > 0);
+    peer.send({ command: 'headers', headers: [] });
+    // Keep both directions fresh (our pings, its pongs) so that only the unanswered ping can expire.
+    for (let t = 0; t < 19 * 60_000; t += 30_000) {
+      peer.send({ command: 'ping', nonce: 7n });
+      await advance(clock, 30_000, 1000);
+    }
+    assert.equal(peer.isClosed, false, 'still connected after 19 min without a pong');
+    await advanceUntil(clock, 'the ping timeout', () => peer.isClosed, 2 * 60_000, 1000);
     const [rec] = await node.disconnects();
     assert.match(rec.reason, /^ping timeout/);
     assert.ok(peer.all('pong').length > 0, 'the node answered our pings meanwhile');
   } finally {
-    clearInterval(t);
     await peer.destroy();
     await node.cleanup();
   }
 });
 
-test('inactivity: a peer that answers the first ping and then goes silent', async () => {
-  const node = await testNode({ inactivitytimeout: 2, pinginterval: 3600 });
+test('inactivity at Core\'s 20 min: a peer that answers the first ping and then goes silent (manual clock)', async () => {
+  const clock = new ManualScheduler();
+  const node = await testNode({ pinginterval: 3600, scheduler: clock });
   const peer = await RawPeer.connect(node.port);
   try {
     await peer.handshake();
-    await peer.waitFor('ping');
+    await dueWhile(clock, peer.waitFor('ping'));
+    await until('getheaders', () => peer.all('getheaders').length > 0);
+    peer.send({ command: 'headers', headers: [] });
     await until('the pong is measured', async () => (await node.peers())[0]?.pingtime !== null);
-    await peer.waitClosed(8000);
+    await advance(clock, 20 * 60_000 - 1000, 1000);
+    assert.equal(peer.isClosed, false, 'still connected 1 s before the 20 min');
+    await advanceUntil(clock, 'the inactivity timeout', () => peer.isClosed, 60_000, 500);
     const [rec] = await node.disconnects();
-    assert.match(rec.reason, /timeout/);
-    assert.doesNotMatch(rec.reason, /handshake|ping/);
-    assert.match(rec.reason, /^(send|receive) timeout: nothing (sent|received) for \d+s$/);
+    assert.match(rec.reason, /^(send|receive) timeout: nothing (sent|received) for 1200s$/);
   } finally {
     await peer.destroy();
     await node.cleanup();
