@@ -393,7 +393,8 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
           const d = sh.logic.disconnects.findLast((r) => r.id === id);
           if (d) sh.args.events?.emit('peer-disconnected', { id, address: d.address, connType: d.connType, reason: d.reason, misbehaving: d.misbehaving });
         }
-        if (p) ctx.log.info({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
+        // A v2 attempt a v1-only peer hung up on is redialled with v1 at once: not worth a line at the default level (Core logs it under -debug=net).
+        if (p) ctx.log[said?.reconnectV1 === true ? 'debug' : 'info']({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
         if (sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-disconnected', id });
         feed(sh, ctx, { type: 'peer-disconnected', id, reason: why.reason, misbehaving: why.misbehaving, now, local, ...(said?.reconnectV1 === true ? { reconnectV1: true } : {}) });
       })
