@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { figureLine, markdownTable, type SuiteResult } from './report.js';
 
-const SUITES = ['codec', 'supervisors', 'peers', 'throttle', 'addrman', 'sync', 'chaos', 'v2'] as const;
+const SUITES = ['codec', 'supervisors', 'peers', 'throttle', 'addrman', 'sync', 'chaos', 'v2', 'hostile'] as const;
 
 interface SuiteModule {
   run(): Promise<SuiteResult>;

@@ -221,7 +221,6 @@ async function perform(sh: Shell, ctx: ActorContext<Mailbox>, fx: readonly BookE
         sh.dirty = true;
         changed(sh);
       })
-      .with({ kind: 'discouraged' }, async ({ ip, until }) => persist.putDiscouraged(sh.db, ip, until))
       .with({ kind: 'anchors' }, async ({ anchors }) => persist.saveAnchors(sh.db, anchors))
       .with({ kind: 'log' }, (l) => log(ctx, l))
       .with({ kind: 'query-dns' }, ({ seeds }) => queryDns(sh, ctx, seeds))
@@ -229,7 +228,7 @@ async function perform(sh: Shell, ctx: ActorContext<Mailbox>, fx: readonly BookE
         key === 'dns-seed' ? ctx.timers.after(key, ms, { type: 'dns-seed' }) : ctx.timers.after(key, ms, { type: 'fixed-seeds' }),
       )
       .with({ kind: 'persist-ban' }, async ({ subnet, createdAt, until, reason }) => persist.putBan(sh.db, subnet, createdAt, until, reason))
-      .with({ kind: 'delete-bans' }, async ({ bans, discouraged }) => persist.delBans(sh.db, bans, discouraged))
+      .with({ kind: 'delete-bans' }, async ({ bans }) => persist.delBans(sh.db, bans))
       .with({ kind: 'push-ban-list' }, ({ bans }) => pushBans(sh, ctx, bans))
       .with({ kind: 'book-changed' }, () => changed(sh))
       .with({ kind: 'reply' }, ({ to, reply }) => tell(to, reply))

@@ -17,6 +17,7 @@ import type { FromPeer, PeerMsg } from '../contracts/peer.js';
 import type { AddressBookMsg, BanReply, Candidate, PeerAddrCounts } from '../contracts/addressbook.js';
 import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
+import { punishmentFor } from '../contracts/punishment.js';
 import { discourage, isBanned, isDiscouraged, parseSubnet, subnetContains, sweep, type BanList } from '../contracts/bans.js';
 import { bucket, credit, take, type TokenBucket } from '../util/token-bucket.js';
 import { formatHost, isValidAddress, parseAddress, type NetAddress, type TimedNetAddress } from '../wire/address.js';
@@ -122,7 +123,6 @@ export type BookEffect =
   | { readonly kind: 'succeeded'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
   /** An address entered the tried table: journal it now (sync), so that no crash loses it. */
   | { readonly kind: 'tried'; readonly addr: TimedNetAddress; readonly source: NetAddress; readonly atSec: number }
-  | { readonly kind: 'discouraged'; readonly ip: string; readonly until: number }
   | { readonly kind: 'anchors'; readonly anchors: readonly Endpoint[] }
   | { readonly kind: 'log'; readonly level: 'debug' | 'info' | 'warn'; readonly msg: string; readonly data?: Readonly<Record<string, unknown>> }
   /** Resolve these DNS seeds; each answer (or failure) comes back as a `dns-result` event. */
@@ -131,8 +131,8 @@ export type BookEffect =
   | { readonly kind: 'timer'; readonly key: 'dns-seed' | 'fixed-seeds'; readonly ms: number }
   /** An operator's ban: write it (synced) before anything else. */
   | { readonly kind: 'persist-ban'; readonly subnet: string; readonly createdAt: number; readonly until: number; readonly reason: string }
-  /** Bans (subnet texts) and discouragements (IPs) gone: delete them from the store (synced). */
-  | { readonly kind: 'delete-bans'; readonly bans: readonly string[]; readonly discouraged: readonly string[] }
+  /** Bans (subnet texts) gone: delete them from the store (synced). Discouragement is memory only. */
+  | { readonly kind: 'delete-bans'; readonly bans: readonly string[] }
   /** Tell the connection manager the ban list (a copy). */
   | { readonly kind: 'push-ban-list'; readonly bans: BanList }
   /** The book changed in a way that may give the manager something to dial: tell the last asker. */
@@ -221,7 +221,9 @@ function blockedIp(s: BookState, host: string | null, nowMs: number): boolean {
 export function onAddr(s: BookState, p: BookPeer, addresses: readonly TimedNetAddress[], nowMs: number, allowLocal: boolean): BookEffect[] {
   const fx: BookEffect[] = [];
   if (addresses.length > MAX_ADDR_TO_SEND) {
-    if (p.ref) fx.push({ kind: 'disconnect', to: p.ref, reason: `addr message size = ${addresses.length}`, misbehaving: true });
+    // The punishment table's row (the peer's decoder stops such a list first; noban is the peer's to apply).
+    const punish = punishmentFor('list-too-long', { connType: p.connType ?? 'inbound', noban: false });
+    if (p.ref && punish !== 'ignore') fx.push({ kind: 'disconnect', to: p.ref, reason: `addr message size = ${addresses.length}`, misbehaving: punish === 'discourage' });
     return fx;
   }
   const nowSec = Math.floor(nowMs / 1000);
@@ -515,13 +517,15 @@ function anchorsEffect(s: BookState): BookEffect[] {
   return [{ kind: 'anchors', anchors: a }];
 }
 
-/** Misbehaviour reported by the manager: discouraged for 24 h, never a local address (Core). */
-export function onMisbehaving(s: BookState, endpoint: Endpoint, nowMs: number): BookEffect[] {
-  if (isLocalIp(endpoint.host)) return [];
+/**
+ * Misbehaviour reported by the manager: discouraged for 24 h, never a local address (Core). In
+ * memory only and bounded, as Core's rolling filter of 50,000 (contracts/bans.ts): nothing is
+ * written. Returns whether the address was discouraged.
+ */
+export function onMisbehaving(s: BookState, endpoint: Endpoint, nowMs: number): boolean {
+  if (isLocalIp(endpoint.host)) return false;
   discourage(s.bans, endpoint.host, nowMs);
-  const ip = normalizeIp(endpoint.host);
-  const until = s.bans.discouraged.get(ip) ?? nowMs;
-  return [{ kind: 'discouraged', ip, until }];
+  return true;
 }
 
 /** Peers whose address a ban covers (to be disconnected). */
@@ -747,11 +751,10 @@ function pushBanList(s: BookState): BookEffect {
   return { kind: 'push-ban-list', bans: copyBans(s.bans) };
 }
 
-/** Misbehaviour reported by the manager: discouraged for 24 h (not a local address), persisted, and the ban list pushed. */
+/** Misbehaviour reported by the manager: discouraged for 24 h in memory (not a local address), and the ban list pushed. */
 export function onMisbehavingPeer(s: BookState, endpoint: Endpoint, reason: string, nowMs: number): BookEffect[] {
-  const fx = onMisbehaving(s, endpoint, nowMs);
-  if (fx.length === 0) return fx;
-  return [{ kind: 'log', level: 'info', msg: 'misbehaving peer discouraged for 24 h', data: { address: endpointKey(endpoint), reason } }, ...fx, pushBanList(s)];
+  if (!onMisbehaving(s, endpoint, nowMs)) return [];
+  return [{ kind: 'log', level: 'info', msg: 'misbehaving peer discouraged for 24 h', data: { address: endpointKey(endpoint), reason } }, pushBanList(s)];
 }
 
 /**
@@ -780,16 +783,15 @@ export function onUnban(s: BookState, subnetText: string, replyTo: Ref<BanReply>
   const subnet = parseSubnet(subnetText);
   if (subnet === null || !s.bans.bans.has(subnet.text)) return [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Unban failed' } }];
   s.bans.bans.delete(subnet.text);
-  return [{ kind: 'delete-bans', bans: [subnet.text], discouraged: [] }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
+  return [{ kind: 'delete-bans', bans: [subnet.text] }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
 }
 
-/** `clearbanned`: every ban and discouragement deleted, the (empty) list pushed, the manager told. */
+/** `clearbanned`: every ban and discouragement deleted (bans from the store too), the (empty) list pushed, the manager told. */
 export function onClearBans(s: BookState, replyTo: Ref<BanReply>): BookEffect[] {
   const bans = [...s.bans.bans.keys()];
-  const discouraged = [...s.bans.discouraged.keys()];
   s.bans.bans.clear();
   s.bans.discouraged.clear();
-  return [{ kind: 'delete-bans', bans, discouraged }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
+  return [{ kind: 'delete-bans', bans }, pushBanList(s), { kind: 'book-changed' }, { kind: 'reply', to: replyTo, reply: { ok: true } }];
 }
 
 /** The sweep timer: expired bans and discouragements are deleted, the list pushed, the manager told; nothing when none expired. */
@@ -799,7 +801,7 @@ export function onSweep(s: BookState, nowMs: number): BookEffect[] {
   if (bans.length + discouraged.length === 0) return [];
   sweep(s.bans, nowMs);
   return [
-    { kind: 'delete-bans', bans, discouraged },
+    ...(bans.length > 0 ? [{ kind: 'delete-bans' as const, bans }] : []),
     pushBanList(s),
     { kind: 'book-changed' },
     { kind: 'log', level: 'info', msg: 'bans expired', data: { bans, discouraged: discouraged.length } },

@@ -1,5 +1,5 @@
 /**
- * How the address book lives in the store (one LevelDB, keys under `ab!`, `ban!`, `discourage!`):
+ * How the address book lives in the store (one LevelDB, keys under `ab!` and `ban!`):
  *
  * - `ab!key`            the 32-byte bucket key, created once (sync) and never changed;
  * - `ab!snapshot`       AddrMan.serialize(), rewritten every flush interval, on stop, and when the
@@ -14,8 +14,10 @@
  *                        next snapshot (so a snapshot and the journal never overlap);
  * - `ab!anchors`        the block-relay-only peers in use (JSON), on change and on stop;
  * - `ab!corrupt!<time>` a snapshot that failed to load, moved aside (never overwritten);
- * - `ban!<subnet>`      one operator ban (JSON), written (sync) before the ban is acknowledged;
- * - `discourage!<ip>`   one discouraged address until a time (sync).
+ * - `ban!<subnet>`      one operator ban (JSON), written (sync) before the ban is acknowledged.
+ *
+ * Discouraged addresses are not stored (as Core: memory only, bounded); `discourage!<ip>` keys an
+ * older peerd wrote are deleted at load.
  *
  * A crash of the actor loses nothing (every write was issued before it went on). A `kill -9` of
  * the process loses nothing either once LevelDB has handed a write to the OS (its log is written
@@ -308,7 +310,7 @@ export async function saveAnchors(db: Db, anchors: readonly Endpoint[]): Promise
   await db.put(ANCHORS_KEY, Buffer.from(JSON.stringify(anchors.map((a) => ({ host: a.host, port: a.port })))), SYNC);
 }
 
-/** Reads the bans and discouraged addresses into `list`; expired entries are deleted from the store. */
+/** Reads the bans into `list`; expired ones are deleted from the store, and so is every `discourage!` key of an older peerd. */
 export async function loadBans(db: Db, list: BanList, nowMs: number): Promise<{ loaded: number; expired: number; bad: number }> {
   let loaded = 0;
   let expired = 0;
@@ -331,16 +333,7 @@ export async function loadBans(db: Db, list: BanList, nowMs: number): Promise<{ 
       bad++;
     }
   }
-  for (const [k, v] of await entriesWithPrefix(db, DISCOURAGE_PREFIX)) {
-    const until = Number(v.toString());
-    if (!Number.isFinite(until) || until <= nowMs) {
-      drop.push(k);
-      expired++;
-      continue;
-    }
-    list.discouraged.set(k.slice(DISCOURAGE_PREFIX.length), until);
-    loaded++;
-  }
+  for (const [k] of await entriesWithPrefix(db, DISCOURAGE_PREFIX)) drop.push(k);
   if (drop.length > 0) await db.batch(drop.map((key) => ({ type: 'del' as const, key })));
   return { loaded, expired, bad };
 }
@@ -349,11 +342,10 @@ export async function putBan(db: Db, subnetText: string, createdAt: number, unti
   await db.put(`${BAN_PREFIX}${subnetText}`, Buffer.from(JSON.stringify({ createdAt, until: Number.isFinite(until) ? until : null, reason })), SYNC);
 }
 
-export async function delBans(db: Db, subnetTexts: readonly string[], ips: readonly string[] = []): Promise<void> {
-  if (subnetTexts.length + ips.length === 0) return;
-  await db.batch([...subnetTexts.map((s) => ({ type: 'del' as const, key: `${BAN_PREFIX}${s}` })), ...ips.map((ip) => ({ type: 'del' as const, key: `${DISCOURAGE_PREFIX}${ip}` }))], SYNC);
-}
-
-export async function putDiscouraged(db: Db, ip: string, until: number): Promise<void> {
-  await db.put(`${DISCOURAGE_PREFIX}${ip}`, Buffer.from(String(until)), SYNC);
+export async function delBans(db: Db, subnetTexts: readonly string[]): Promise<void> {
+  if (subnetTexts.length === 0) return;
+  await db.batch(
+    subnetTexts.map((s) => ({ type: 'del' as const, key: `${BAN_PREFIX}${s}` })),
+    SYNC,
+  );
 }

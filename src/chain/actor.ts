@@ -11,8 +11,8 @@
  */
 import { match } from 'ts-pattern';
 import { defineActor, narrowRef, tell, type ActorContext, type ActorName, type Down, type DynMsg, type Ref } from '../../supervisors/index.js';
-import { Reader, Writer } from '../wire/buffer.js';
-import { decodeHeader, encodeBlock, parseBlock, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
+import { Reader } from '../wire/buffer.js';
+import { decodeHeader, stripWitness, HEADER_SIZE, type BlockCheck } from '../wire/block.js';
 import type { NetworkParams } from '../wire/network.js';
 import type { Message } from '../wire/messages.js';
 import { MAX_INV_SZ } from '../wire/constants.js';
@@ -205,15 +205,14 @@ async function sendBlock(sh: ChainShell, id: number, entry: HeaderEntry, witness
     return;
   }
   if (witness) return tell(ref, { type: 'send-raw', command: 'block', payload: raw });
-  // MSG_BLOCK: the block without witness data, as a peer that does not speak segwit expects.
-  const parsed = parseBlock(raw);
-  if (!parsed.ok) {
-    ctx.log.error({ hash: displayHash(entry.hash), error: parsed.error.message }, 'a stored block does not parse');
+  // MSG_BLOCK: the block without witness data, as a peer that does not speak segwit expects
+  // (copied out by a scan: no transaction objects, whatever the block holds).
+  const stripped = stripWitness(raw);
+  if (!stripped.ok) {
+    ctx.log.error({ hash: displayHash(entry.hash), error: stripped.error.message }, 'a stored block does not parse');
     return;
   }
-  const w = new Writer(parsed.value.strippedSize);
-  encodeBlock(w, parsed.value, false);
-  tell(ref, { type: 'send-raw', command: 'block', payload: w.result() });
+  tell(ref, { type: 'send-raw', command: 'block', payload: stripped.value });
 }
 
 function drawBar(sh: ChainShell, p: Progress): void {
@@ -331,6 +330,13 @@ async function perform(sh: ChainShell, ctx: ActorContext<Mailbox>, fx: ChainEffe
   }
 }
 
+/** Tells a peer its messages were handled: the bytes they were charged are no longer held here (after our answers to them). */
+function consumed(sh: ChainShell, peer: Ref<PeerMsg>, bytes: number | undefined): void {
+  if (bytes === undefined || bytes === 0) return;
+  flushSends(sh);
+  tell(peer, { type: 'consumed', bytes });
+}
+
 /** A peer's message as a logic event; a getdata carries whether the upload target still allows old blocks. */
 function messageEvent(sh: ChainShell, peer: number, msg: Message, now: number): ChainEvent {
   if (msg.command === 'getdata' && sh.args.serveHistorical) return { type: 'message', peer, msg, now, serveHistorical: sh.args.serveHistorical() };
@@ -427,17 +433,26 @@ export const chainActor = defineActor<ChainShell, Mailbox, ChainArgs>({
       })
       .with({ type: 'from-peer' }, async (m) => {
         // A peer we did not hear `peer-connected` from (we restarted meanwhile): its hello is on the way.
-        if (!sh.peers.has(m.peer)) return;
-        await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
+        if (sh.peers.has(m.peer)) await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
+        consumed(sh, m.self, m.bytes);
       })
       .with({ type: 'from-peer-batch' }, async (m) => {
         // As many from-peer messages, in order (stopping if the peer is dropped on the way). What
         // answers anything but a block (the next getheaders) leaves at once; block requests go together.
         for (const msg of m.msgs) {
-          if (!sh.peers.has(m.peer)) return;
+          if (!sh.peers.has(m.peer)) break;
           await feed(sh, ctx, messageEvent(sh, m.peer, msg, now));
           if (msg.command !== 'block') flushSends(sh);
         }
+        consumed(sh, m.self, m.bytes);
+      })
+      .with({ type: 'peer-request' }, async (m) => {
+        // One piece of a peer's request: answered (one block, one headers or one inv at most), then
+        // `served`, always, so that the peer hands out the next piece (a peer we do not know gets
+        // nothing but that: its hello is on the way, and it asks again).
+        if (sh.peers.has(m.peer)) await feed(sh, ctx, messageEvent(sh, m.peer, m.msg, now));
+        flushSends(sh);
+        tell(m.self, { type: 'served', seq: m.seq });
       })
       .with({ type: 'tick' }, () => feed(sh, ctx, { type: 'tick', now }))
       .with({ type: 'continue' }, ({ event }) => feed(sh, ctx, event))

@@ -15,7 +15,7 @@ import type { InvItem } from '../wire/messages.js';
 import type { Block, BlockCheck } from '../wire/block.js';
 import { MSG_BLOCK, MSG_WITNESS_FLAG } from '../wire/constants.js';
 import type { HeaderEntry } from './headers.js';
-import { have, hex, type ChainState, type Out, type PeerSync } from './state.js';
+import { antiDosThreshold, have, headerOffence, hex, type ChainState, type Out, type PeerSync } from './state.js';
 import { canFetchFrom, updateBestKnown } from './peers.js';
 import { announce } from './serving.js';
 
@@ -115,28 +115,40 @@ export function onBlock(s: ChainState, p: PeerSync, block: Block, now: number, o
   const flight = entry ? s.inFlight.get(entry) : undefined;
   const requested = flight !== undefined && flight.peer === p.id;
   if (!requested) {
-    // Core processes an unrequested block only if it has at least our tip's work and is not too far ahead.
     if (entry === undefined) {
-      const r = s.tree.addHeaders([block.header], Math.floor(now / 1000));
+      // Core (ProcessMessage BLOCK, AcceptBlockHeader): the header of an unrequested block joins the tree
+      // only if its parent is known and its chain claims the anti-DoS threshold (min_pow_checked);
+      // an unknown parent is BLOCK_MISSING_PREV, too little work BLOCK_HEADER_LOW_WORK (not stored).
+      const r = s.tree.addHeaders([block.header], Math.floor(now / 1000), { minimumChainWork: antiDosThreshold(s) });
       if (r.added.length > 0) out.push({ kind: 'store-headers', entries: r.added });
       if (r.error) {
-        s.stats.badHeaders++;
-        if (r.error.punish) return out.disconnect(s, p.id, `invalid block header: ${r.error.reason}`, true);
         s.stats.unrequested++;
-        return out.log('debug', 'unrequested block does not connect', { peer: p.id, hash: hex(hash) });
+        const reason = r.error.reason;
+        const offence = reason === 'prev-blk-not-found' ? 'block-missing-prev' : reason === 'too-little-chainwork' ? 'block-low-work' : headerOffence(reason);
+        if (offence === 'block-low-work') s.stats.lowWorkHeaders++;
+        else if (offence !== 'block-missing-prev') s.stats.badHeaders++;
+        out.log('debug', 'unrequested block refused', { peer: p.id, hash: hex(hash), reason });
+        out.punish(s, p, offence, `unrequested block ${hex(hash)}: ${reason}`);
+        return;
       }
       entry = r.last;
     }
+    // Core (AcceptBlock): an unrequested block is processed only with at least our tip's work, at
+    // most 288 blocks ahead, and with the minimum chain work.
     const tip = s.chain.tip();
     if (
       entry === undefined ||
       entry.invalid ||
       have(s, entry) ||
-      entry.chainWork <= tip.chainWork ||
+      entry.chainWork < tip.chainWork ||
       entry.height > tip.height + UNREQUESTED_AHEAD ||
-      tip.chainWork < s.config.minimumChainWork
+      entry.chainWork < s.config.minimumChainWork
     ) {
       s.stats.unrequested++;
+      if (entry?.invalid === true) {
+        out.punish(s, p, 'header-cached-invalid', `block ${hex(hash)} is invalid`);
+        return;
+      }
       return out.log('debug', 'unrequested block ignored', { peer: p.id, hash: hex(hash) });
     }
     updateBestKnown(p, entry);
@@ -146,7 +158,10 @@ export function onBlock(s: ChainState, p: PeerSync, block: Block, now: number, o
   releaseFlight(s, entry);
   p.stallingSince = 0;
   if (have(s, entry)) return;
-  if (entry.invalid) return out.disconnect(s, p.id, `block ${hex(hash)} is invalid`, true);
+  if (entry.invalid) {
+    out.punish(s, p, 'header-cached-invalid', `block ${hex(hash)} is invalid`);
+    return;
+  }
   s.storing.add(entry); // reserved while checked, so that no one fetches it again meanwhile
   out.push({ kind: 'check-block', peer: p.id, entry, block });
   // Its slot is free: ask this peer for the next block now, as Core does, rather than once this
@@ -171,7 +186,8 @@ export function onChecked(s: ChainState, peer: number, entry: HeaderEntry, resul
     out.push({ kind: 'invalid', entry, reason: result.reason });
     forgetInvalid(s);
   }
-  if (s.peers.has(peer)) out.disconnect(s, peer, `bad block ${hex(entry.hash)}: ${result.reason}`, true);
+  const from = s.peers.get(peer);
+  if (from) out.punish(s, from, 'block-invalid', `bad block ${hex(entry.hash)}: ${result.reason}`);
   fetchBlocks(s, now, out);
 }
 

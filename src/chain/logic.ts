@@ -22,9 +22,8 @@ import { onHeaders, onHeadersLater, onInv, restartSync, startSync } from './sync
 import { advanceTip, fetchBlocks, onBlock, onChecked, onNotFound, onStored } from './download.js';
 import { onGetBlocks, onGetData, onGetHeaders } from './serving.js';
 
-export { MAX_HEADERS, DEFAULT_CHAIN_CONFIG } from './state.js';
+export { ANTI_DOS_BUFFER_BLOCKS, MAX_HEADERS, DEFAULT_CHAIN_CONFIG, antiDosThreshold } from './state.js';
 export type { ChainConfig, ChainEffect, ChainEvent, ChainState, ChainStats, Flight, PeerSync, Progress } from './state.js';
-export { MAX_UNCONNECTING_HEADERS } from './sync.js';
 export { MAX_UNSTORED_BLOCKS, UNREQUESTED_AHEAD } from './download.js';
 export { LIMITED_MIN_BLOCKS, MAX_BLOCKS_TO_ANNOUNCE, MAX_GETBLOCKS } from './serving.js';
 
@@ -43,7 +42,7 @@ export function initChain(params: NetworkParams, config: ChainConfig, tree: Head
     syncStarted: 0,
     headersSynced: false,
     seq: 0,
-    stats: { blocksReceived: 0, bytesReceived: 0, blocksServed: 0, bytesStored: 0, badBlocks: 0, badHeaders: 0, unrequested: 0, stalls: 0, reorgs: 0, uploadRefused: 0 },
+    stats: { blocksReceived: 0, bytesReceived: 0, blocksServed: 0, bytesStored: 0, badBlocks: 0, badHeaders: 0, lowWorkHeaders: 0, unrequested: 0, stalls: 0, reorgs: 0, uploadRefused: 0 },
     lastProgress: { at: 0, height: 0, bytes: 0 },
     serveHistorical: true,
   };

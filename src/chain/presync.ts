@@ -33,6 +33,7 @@ import { type BlockHeader } from '../wire/block.js';
 import { blockProof, checkProofOfWork, difficultyAdjustmentInterval, getNextWorkRequired, type PowHeader } from '../wire/pow.js';
 import { type NetworkParams } from '../wire/network.js';
 import { MEDIAN_TIME_SPAN, contextualCheck, type HeaderEntry, type HeaderTree } from './headers.js';
+import type { Offence } from '../contracts/punishment.js';
 
 export const DEFAULT_COMMIT_PERIOD = 1000;
 export const DEFAULT_REDOWNLOAD_BUFFER = 15_000;
@@ -58,6 +59,20 @@ export interface SyncResult {
   /** headers now safe to add to the tree (in order) */
   readonly toStore: BlockHeader[];
   readonly reason?: string;
+  /**
+   * On failure, the punishment table's row: a bad proof of work or headers that do not chain within
+   * one message are punished as Core's CheckHeadersPoW does; any other failure (a first header that
+   * does not continue the sync, bits, times, a commitment mismatch) only ends the sync, as Core's
+   * HeadersSyncState.
+   */
+  readonly offence?: Offence;
+}
+
+/** The row for a header presync refused (`first`: the message's first header). */
+function presyncOffence(why: string, first: boolean): Offence {
+  if (why === 'high-hash') return 'header-bad-pow';
+  if (why === 'headers-not-continuous' && !first) return 'headers-not-continuous';
+  return 'presync-failed';
 }
 
 /**
@@ -205,9 +220,10 @@ export class HeadersSyncState {
   private processPresync(headers: readonly BlockHeader[], fullMessage: boolean): SyncResult {
     const c = this.presync!;
     const now = this.nowSeconds();
-    for (const h of headers) {
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i];
       const why = c.check(h, now);
-      if (why) return this.fail(`presync height ${c.height + 1}: ${why}`);
+      if (why) return this.fail(`presync height ${c.height + 1}: ${why}`, presyncOffence(why, i === 0));
       c.accept(h);
       if (c.height % this.commitPeriod === 0) this.commitments.set(c.height, h.hash);
     }
@@ -228,9 +244,10 @@ export class HeadersSyncState {
   private processRedownload(headers: readonly BlockHeader[], fullMessage: boolean): SyncResult {
     const c = this.redownload!;
     const now = this.nowSeconds();
-    for (const h of headers) {
+    for (let i = 0; i < headers.length; i++) {
+      const h = headers[i];
       const why = c.check(h, now);
-      if (why) return this.fail(`redownload height ${c.height + 1}: ${why}`);
+      if (why) return this.fail(`redownload height ${c.height + 1}: ${why}`, presyncOffence(why, i === 0));
       c.accept(h);
       if (!this.processAll) {
         if (c.work >= this.minimumChainWork) this.processAll = true;
@@ -261,9 +278,9 @@ export class HeadersSyncState {
     return reason === undefined ? { success: true, requestMore: false, locator: [], toStore } : { success: true, requestMore: false, locator: [], toStore, reason };
   }
 
-  private fail(reason: string): SyncResult {
+  private fail(reason: string, offence: Offence = 'presync-failed'): SyncResult {
     this.finish();
-    return { success: false, requestMore: false, locator: [], toStore: [], reason };
+    return { success: false, requestMore: false, locator: [], toStore: [], reason, offence };
   }
 
   private finish(): void {

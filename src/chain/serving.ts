@@ -2,6 +2,11 @@
  * Answering peers: `getheaders`, `getblocks` (with Core's hashContinue), `getdata` for blocks and
  * witness blocks (within the pruned depth and the upload target), and announcing new tips: with
  * `headers` to peers that sent `sendheaders`, with `inv` to the others.
+ *
+ * Every answer is bounded: one headers message (2,000 at most), one inv (500), or for a getdata one
+ * block and one notfound. The peer actor hands its requests out one such piece at a time, and only
+ * while its send queue is below the limit (peer/requests.ts; Core's ProcessGetData, one block per
+ * call): a getdata carries at most one block item here, and a second one is answered notfound.
  */
 import type { InvItem } from '../wire/messages.js';
 import type { BlockHeader } from '../wire/block.js';
@@ -37,6 +42,14 @@ export function announce(s: ChainState, fork: HeaderEntry, out: Out): void {
 }
 
 export function onGetHeaders(s: ChainState, p: PeerSync, locator: readonly Buffer[], hashStop: Buffer, out: Out): void {
+  // Core: while our active chain is below the minimum chain work, a peer without the download (noban)
+  // permission gets an empty headers message (the table's 'getheaders-low-work'): we could be on a
+  // bogus chain, and an empty answer tells it to look elsewhere without making us look unresponsive.
+  if (s.chain.tip().chainWork < s.config.minimumChainWork && !p.noban) {
+    out.punish(s, p, 'getheaders-low-work', 'getheaders while our chain has too little work');
+    out.send(p.id, { command: 'headers', headers: [] });
+    return;
+  }
   const headers: BlockHeader[] = [];
   let e: HeaderEntry | undefined;
   if (locator.length === 0) {
@@ -78,9 +91,15 @@ export function onGetBlocks(s: ChainState, p: PeerSync, locator: readonly Buffer
 export function onGetData(s: ChainState, p: PeerSync, items: readonly InvItem[], out: Out): void {
   const missing: InvItem[] = [];
   const tip = s.chain.tip();
+  let served = false;
   for (const item of items) {
     const type = item.type & ~MSG_WITNESS_FLAG;
     if (type !== MSG_BLOCK && type !== MSG_CMPCT_BLOCK) {
+      missing.push(item);
+      continue;
+    }
+    if (served) {
+      // One block per piece (the peer actor's queue never sends more): nothing more is read from disk.
       missing.push(item);
       continue;
     }
@@ -91,14 +110,19 @@ export function onGetData(s: ChainState, p: PeerSync, items: readonly InvItem[],
     }
     if (s.config.pruned && s.chain.contains(e) && tip.height - e.height >= LIMITED_MIN_BLOCKS) {
       // Core: a limited node disconnects a peer asking below its serving depth.
-      return out.disconnect(s, p.id, `getdata for block ${e.height} below the pruned node's limit`, false);
+      if (out.punish(s, p, 'getdata-below-prune', `getdata for block ${e.height} below the pruned node's limit`) !== 'ignore') return;
+      missing.push(item);
+      continue;
     }
     // --maxuploadtarget: near the day's budget, blocks more than a week older than our best header
     // are not served to peers without the download permission; Core disconnects them.
     if (!s.serveHistorical && !p.noban && s.tree.best().time - e.time > HISTORICAL_BLOCK_AGE_S) {
       s.stats.uploadRefused++;
-      return out.disconnect(s, p.id, 'historical block serving limit reached (maxuploadtarget)', false);
+      if (out.punish(s, p, 'getdata-upload-target', 'historical block serving limit reached (maxuploadtarget)') !== 'ignore') return;
+      missing.push(item);
+      continue;
     }
+    served = true;
     p.blocksServed++;
     s.stats.blocksServed++;
     // A compact block request for a block we have is answered with the full block (Core, for old blocks).

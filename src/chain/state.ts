@@ -12,6 +12,8 @@ import type { ConnType } from '../contracts/connection.js';
 import type { ActiveChain, HeaderEntry, HeaderTree } from './headers.js';
 import type { HeadersSyncState } from './presync.js';
 import type { NetworkParams } from '../wire/network.js';
+import { blockProof } from '../wire/pow.js';
+import { punishmentFor, type Offence, type Punishment } from '../contracts/punishment.js';
 
 /** Core's MAX_HEADERS_RESULTS. */
 export const MAX_HEADERS = 2000;
@@ -98,6 +100,8 @@ export interface ChainStats {
   bytesStored: number;
   badBlocks: number;
   badHeaders: number;
+  /** Headers refused for too little work (below the anti-DoS threshold): never stored. */
+  lowWorkHeaders: number;
   unrequested: number;
   stalls: number;
   reorgs: number;
@@ -184,6 +188,42 @@ export type ChainEffect =
    */
   | { readonly kind: 'defer'; readonly event: ChainEvent };
 
+/** Core's anti-DoS buffer: headers forking within this many blocks' work of our tip are stored at once. */
+export const ANTI_DOS_BUFFER_BLOCKS = 144n;
+
+/**
+ * Core's GetAntiDoSWorkThreshold: the work a header chain must claim before any of it is stored,
+ * max(minimum chain work, tip work − 144 × the tip's block proof). Below it a chain goes through
+ * presync (sync.ts) and an unrequested block's header is not stored (download.ts).
+ */
+export function antiDosThreshold(s: ChainState): bigint {
+  const tip = s.chain.tip();
+  const buffer = ANTI_DOS_BUFFER_BLOCKS * blockProof(tip.bits);
+  const nearTip = tip.chainWork > buffer ? tip.chainWork - buffer : 0n;
+  return nearTip > s.config.minimumChainWork ? nearTip : s.config.minimumChainWork;
+}
+
+/** The table's row for a header the tree refused (HeaderReject.reason, Core's reject reasons). */
+export function headerOffence(reason: string): Offence {
+  switch (reason) {
+    case 'high-hash':
+      return 'header-bad-pow';
+    case 'headers-not-continuous':
+      return 'headers-not-continuous';
+    case 'duplicate-invalid':
+      return 'header-cached-invalid';
+    case 'time-too-new':
+      return 'header-time-too-new';
+    case 'prev-blk-not-found':
+      return 'headers-unconnecting';
+    case 'too-little-chainwork':
+      return 'headers-low-work';
+    default:
+      // bad-diffbits, time-too-old, time-timewarp-attack, bad-version(…), bad-prevblk
+      return 'header-invalid';
+  }
+}
+
 /** A block we have, or have checked and are writing (the scheduler counts it as present). */
 export const have = (s: ChainState, e: HeaderEntry): boolean => e.haveData || s.storing.has(e);
 
@@ -215,6 +255,17 @@ export class Out {
     this.fx.push({ kind: 'disconnect', peer, reason, discourage });
     // Forget it now: its blocks go to others at once (the peer-disconnected that follows is then a no-op).
     dropPeer(s, peer);
+  }
+  /**
+   * An offence of peer `p`, punished as the table says (contracts/punishment.ts): ignored (a noban or
+   * manual peer is never disconnected for misbehaviour), disconnected, or disconnected and discouraged.
+   * Returns what was done; the caller stops handling the peer's message unless it was `ignore`.
+   */
+  punish(s: ChainState, p: PeerSync, offence: Offence, reason: string): Punishment {
+    const what = punishmentFor(offence, p);
+    if (what === 'ignore') this.log('debug', 'offence ignored', { peer: p.id, offence, reason });
+    else this.disconnect(s, p.id, reason, what === 'discourage');
+    return what;
   }
   log(level: 'debug' | 'info' | 'warn', msg: string, data?: Record<string, unknown>): void {
     this.fx.push(data === undefined ? { kind: 'log', level, msg } : { kind: 'log', level, msg, data });

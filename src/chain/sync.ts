@@ -2,9 +2,12 @@
  * Headers-first sync: one peer at a time at first (an outbound one when there is one), with
  * Core's block locators and 2,000 headers per reply, continued until the peer has no more; then
  * every other peer is asked once, and announcements (`headers`, `inv`) keep us current. A full
- * batch's successor is asked for before the batch is checked (`headers-checked-later`). Low-work
- * header chains go through presync ({@link HeadersSyncState}) and are stored only once they prove
- * `minimumChainWork`.
+ * batch's successor is asked for before the batch is checked (`headers-checked-later`). A header
+ * chain whose claimed work is below Core's anti-DoS threshold (max(minimum chain work, tip work −
+ * 144 blocks' work), {@link antiDosThreshold}) is never stored as it comes: a full batch starts a
+ * presync ({@link HeadersSyncState}), which stores the chain only once it has proved the threshold;
+ * a short one is ignored. What a peer's headers cost it is the punishment table's
+ * (contracts/punishment.ts).
  */
 import type { InvItem } from '../wire/messages.js';
 import type { BlockHeader } from '../wire/block.js';
@@ -12,12 +15,10 @@ import { blockProof } from '../wire/pow.js';
 import { MSG_BLOCK, MSG_WITNESS_FLAG, PROTOCOL_VERSION } from '../wire/constants.js';
 import type { HeaderEntry } from './headers.js';
 import { HeadersSyncState } from './presync.js';
-import { MAX_HEADERS, type ChainState, type Out, type PeerSync } from './state.js';
+import { antiDosThreshold, headerOffence, MAX_HEADERS, type ChainState, type Out, type PeerSync } from './state.js';
 import { canFetchFrom, canServe, updateBestKnown } from './peers.js';
 import { fetchBlocks } from './download.js';
 
-/** Core's MAX_NUM_UNCONNECTING_HEADERS_MSGS. */
-export const MAX_UNCONNECTING_HEADERS = 10;
 
 const ZERO_HASH = Buffer.alloc(32);
 
@@ -67,6 +68,14 @@ function resolveUnknown(s: ChainState, p: PeerSync): void {
   }
 }
 
+/** Core's IsAncestorOfBestHeaderOrTip: the header is in our tree on the path to our best header or to our tip. */
+function knownOnBestPath(s: ChainState, hash: Buffer): boolean {
+  const e = s.tree.get(hash);
+  if (e === undefined) return false;
+  const onPath = (top: HeaderEntry): boolean => e.height <= top.height && s.tree.ancestor(top, e.height) === e;
+  return onPath(s.tree.best()) || onPath(s.chain.tip());
+}
+
 function sumWork(headers: readonly BlockHeader[]): bigint {
   let w = 0n;
   for (const h of headers) w += blockProof(h.bits);
@@ -95,25 +104,32 @@ export function onHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHea
     if (!parent && headers[0].prevBlock.equals(past)) return;
   }
   if (!parent) {
-    // Core: ask for the headers in between (a locator from our best), punish only repeated failures.
+    // Core (HandleUnconnectingHeaders): ask for the headers in between (a locator from our best) and
+    // never punish (the table's 'headers-unconnecting'): one getheaders per such message, as Core,
+    // which clears its getheaders-in-flight time on every headers message.
     p.unconnecting++;
-    if (p.unconnecting > MAX_UNCONNECTING_HEADERS) return out.disconnect(s, p.id, `${p.unconnecting} non-connecting headers messages`, true);
     p.lastUnknown = Buffer.from(headers[headers.length - 1].hash);
+    if (out.punish(s, p, 'headers-unconnecting', 'unconnecting headers') !== 'ignore') return;
     getheaders(s, p, s.tree.best(), now, out);
     return;
   }
   p.unconnecting = 0;
   const full = headers.length === MAX_HEADERS;
-  const minWork = s.config.minimumChainWork;
-  if (minWork > 0n && s.tree.best().chainWork < minWork && parent.chainWork + sumWork(headers) < minWork && s.tree.get(headers[headers.length - 1].hash) === undefined) {
+  // Core's anti-DoS threshold, skipped (as Core) for a noban peer and for headers we have already on
+  // the path to our best header or tip (they cost no memory).
+  const threshold = antiDosThreshold(s);
+  if (!p.noban && !knownOnBestPath(s, headers[headers.length - 1].hash) && parent.chainWork + sumWork(headers) < threshold) {
     if (!full) {
-      // A short chain below the minimum work: not worth storing (Core: "ignoring low-work chain").
+      // A short chain below the threshold: nothing of it is stored (Core: "Ignoring low-work chain").
       out.log('debug', 'ignoring low-work headers', { peer: p.id, count: headers.length, from: parent.height });
-      p.headersDone = true;
-      afterHeadersDone(s, p, now, out);
+      s.stats.lowWorkHeaders += headers.length;
+      if (wasAsked) {
+        p.headersDone = true;
+        afterHeadersDone(s, p, now, out);
+      }
       return;
     }
-    p.presync = new HeadersSyncState(s.tree, parent, minWork, { nowSeconds: () => Math.floor(now / 1000) });
+    p.presync = new HeadersSyncState(s.tree, parent, threshold, { nowSeconds: () => Math.floor(now / 1000) });
     out.log('info', 'headers presync started', { peer: p.id, from: parent.height });
     return onPresyncHeaders(s, p, headers, now, out);
   }
@@ -149,7 +165,7 @@ function addHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHeader[],
   if (r.error) {
     s.stats.badHeaders++;
     out.log('info', 'invalid header', { peer: p.id, reason: r.error.reason, index: r.error.index, message: r.error.message });
-    if (r.error.punish) return out.disconnect(s, p.id, `invalid header: ${r.error.reason}`, true);
+    if (out.punish(s, p, headerOffence(r.error.reason), `invalid header: ${r.error.reason}`) !== 'ignore') return;
   }
   if (full && !r.error && r.last) {
     if (asked) p.askedPast = null;
@@ -169,8 +185,11 @@ function onPresyncHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHea
   const sync = p.presync as HeadersSyncState;
   const r = sync.process(headers, headers.length === MAX_HEADERS);
   if (!r.success) {
+    // Core (HeadersSyncState): a failed sync is dropped; only a bad proof of work or broken continuity is punished.
     p.presync = null;
-    return out.disconnect(s, p.id, `headers presync failed: ${r.reason ?? 'invalid headers'}`, true);
+    out.log('info', 'headers presync failed', { peer: p.id, reason: r.reason });
+    out.punish(s, p, r.offence ?? 'presync-failed', `headers presync failed: ${r.reason ?? 'invalid headers'}`);
+    return;
   }
   if (r.toStore.length > 0) {
     const added = s.tree.addHeaders(r.toStore, Math.floor(now / 1000));
@@ -178,7 +197,8 @@ function onPresyncHeaders(s: ChainState, p: PeerSync, headers: readonly BlockHea
     if (added.last) updateBestKnown(p, added.last);
     if (added.error) {
       p.presync = null;
-      return out.disconnect(s, p.id, `invalid header: ${added.error.reason}`, added.error.punish);
+      out.punish(s, p, headerOffence(added.error.reason), `invalid header: ${added.error.reason}`);
+      return;
     }
   }
   if (r.requestMore) {

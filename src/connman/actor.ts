@@ -24,6 +24,7 @@ import {
 import { parseAddress } from '../wire/address.js';
 import { peerAt, peerIdOf, peerName, type PeerArgs, type PeerInfo, type PeerMsg, type ToConnman, type FromPeer, type ToChain, type PeerSettings } from '../contracts/peer.js';
 import { isLocalIp, normalizeIp } from '../netaddress/netaddress.js';
+import { discourageAddress } from '../contracts/punishment.js';
 import { emptyBans, isBanned, isDiscouraged, sweep, type BanList } from '../contracts/bans.js';
 import type { AddressBookMsg, AddrmanInfo, BanListUpdate, BookChanged, Candidate } from '../contracts/addressbook.js';
 import { netThrottle, setRate, type NetThrottle } from '../throttle/throttle.js';
@@ -384,8 +385,9 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         sh.closing.delete(id);
         const p = sh.logic.peers.get(id);
         if (p) {
-          // As Core: local peers are disconnected but never discouraged (tests and local tools stay usable).
-          if (why.misbehaving && !p.noban && !isLocalIp(p.endpoint.host) && sh.args.addressbook)
+          // As Core (contracts/punishment.ts): noban and manual peers are never discouraged, local ones are
+          // disconnected but not discouraged (tests and local tools stay usable).
+          if (why.misbehaving && discourageAddress({ connType: p.connType, noban: p.noban === true, local: isLocalIp(p.endpoint.host) }) && sh.args.addressbook)
             tell(sh.args.addressbook, { type: 'misbehaving', endpoint: p.endpoint, reason: why.reason });
           sh.args.events?.emit('peer-disconnected', { id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving });
         } else {

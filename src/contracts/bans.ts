@@ -2,15 +2,20 @@
  * Bans and discouragement, as plain data over an explicit clock. A ban (operator's `setban`)
  * covers a subnet until a time: no connection in either direction. Discouragement (automatic,
  * for misbehaviour) covers one address for 24 h: never dialled, and let in only while inbound
- * slots are to spare (preferred for eviction). The address book owns and persists the list; the
- * connection manager receives a copy (`ban-list`, contracts/addressbook.ts) and reads it with
- * `isBanned`/`isDiscouraged`, so both share this one definition.
+ * slots are to spare (preferred for eviction). The address book owns the list and persists the
+ * bans; discouragement lives in memory only and is bounded, as Core's (a rolling bloom filter of
+ * 50,000 addresses, CRollingBloomFilter(50000, 0.000001), never written to disk): at most
+ * {@link MAX_DISCOURAGED} addresses, the oldest forgotten first. The connection manager receives
+ * a copy (`ban-list`, contracts/addressbook.ts) and reads it with `isBanned`/`isDiscouraged`, so
+ * both share this one definition.
  */
 import { normalizeIp } from '../netaddress/netaddress.js';
 import { parseIpSubnet, subnetHas, type IpSubnet } from '../util/subnet.js';
 
 export const DEFAULT_BAN_MS = 24 * 3600 * 1000;
 export const DISCOURAGE_MS = 24 * 3600 * 1000;
+/** Discouraged addresses remembered at most (Core's filter holds 50,000); past it the oldest are forgotten. */
+export const MAX_DISCOURAGED = 50_000;
 
 /** A subnet as the operator wrote it, normalised (`1.2.3.0/24`, `2001:db8::/32`); see util/subnet.ts. */
 export type Subnet = IpSubnet;
@@ -24,7 +29,7 @@ export interface BanEntry {
 
 export interface BanList {
   readonly bans: Map<string, BanEntry>;
-  /** Discouraged addresses (normalised IP) → until. */
+  /** Discouraged addresses (normalised IP) → until, oldest first; at most {@link MAX_DISCOURAGED}. */
   readonly discouraged: Map<string, number>;
 }
 
@@ -45,8 +50,15 @@ export function unban(list: BanList, subnetText: string): boolean {
   return s !== null && list.bans.delete(s.text);
 }
 
-export function discourage(list: BanList, ip: string, now: number): void {
-  list.discouraged.set(normalizeIp(ip), now + DISCOURAGE_MS);
+/** Discourages `ip` for 24 h from `now` (again: it becomes the newest); past {@link MAX_DISCOURAGED} the oldest is forgotten. */
+export function discourage(list: BanList, ip: string, now: number, max = MAX_DISCOURAGED): void {
+  const key = normalizeIp(ip);
+  list.discouraged.delete(key);
+  list.discouraged.set(key, now + DISCOURAGE_MS);
+  for (const oldest of list.discouraged.keys()) {
+    if (list.discouraged.size <= max) break;
+    list.discouraged.delete(oldest);
+  }
 }
 
 export function isBanned(list: BanList, ip: string, now: number): boolean {

@@ -62,6 +62,8 @@ export interface FromPeer {
   readonly connType?: ConnType;
   /** The peer sent sendaddrv2: it may be answered with addrv2. */
   readonly sendAddrV2?: boolean;
+  /** For the block actor: the wire bytes charged to the peer until the block actor says `consumed`. */
+  readonly bytes?: number;
 }
 
 /** What a peer tells the block actor besides wire messages: connected (handshake done), or disconnected. */
@@ -87,10 +89,25 @@ export interface FromPeerBatch {
   readonly peer: number;
   readonly self: Ref<PeerMsg>;
   readonly msgs: readonly Message[];
+  /** The wire bytes charged to the peer until the block actor says `consumed`. */
+  readonly bytes?: number;
+}
+
+/**
+ * One piece of a peer's request (a getheaders, a getblocks, or a getdata of at most one block):
+ * the block actor answers it, then tells the peer `served` with `seq` (the peer hands out the next
+ * piece only then, and only while its send queue is below the limit).
+ */
+export interface PeerRequest {
+  readonly type: 'peer-request';
+  readonly peer: number;
+  readonly self: Ref<PeerMsg>;
+  readonly msg: Message;
+  readonly seq: number;
 }
 
 /** Everything a peer sends the block actor. */
-export type ToChain = FromPeer | FromPeerBatch | ChainPeerEvent;
+export type ToChain = FromPeer | FromPeerBatch | PeerRequest | ChainPeerEvent;
 
 export interface PeerArgs {
   readonly id: number;
@@ -159,6 +176,14 @@ export interface PeerInfo {
   readonly recvThrottled: boolean;
   /** Bytes waiting for send tokens (part of sendQueued). */
   readonly sendThrottled: number;
+  /**
+   * Every byte this peer makes us hold: received and not yet handled (mailbox, framer, v2 transport),
+   * its requests waiting to be served, and the send queue (sendQueued). Bounded by the receive limit
+   * plus the send limit plus one answer being prepared (a block of at most 4 MB).
+   */
+  readonly heldBytes: number;
+  /** Request pieces (a getheaders, a getblocks, a getdata of at most one block) handed to the block actor. */
+  readonly requestsServed: number;
   /** Core's transport_protocol_type: 'detecting' while an inbound connection may still be either, then 'v1' or 'v2'. */
   readonly transportType: TransportProtocolType;
   /** The BIP324 session id in hex once v2 is established; '' otherwise (Core's session_id). */
@@ -178,6 +203,10 @@ export type PeerMsg =
   | { readonly type: 'send-raw'; readonly command: string; readonly payload: Buffer }
   /** The block actor (re)started: say again that we are here. */
   | { readonly type: 'chain-hello' }
+  /** The block actor answered the request piece `seq` (its answer was sent before this). */
+  | { readonly type: 'served'; readonly seq: number }
+  /** The block actor handled messages of ours charged `bytes` (a from-peer or from-peer-batch). */
+  | { readonly type: 'consumed'; readonly bytes: number }
   | { readonly type: 'set-start-height'; readonly height: number }
   | { readonly type: 'info'; readonly replyTo: Ref<PeerInfo> };
 

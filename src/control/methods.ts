@@ -103,6 +103,8 @@ export function corePeerInfo(p: PeerInfo, addr?: PeerAddrCounts): JsonObject {
     recv_limit: p.recvLimit,
     send_limit: p.sendLimit,
     recv_throttled: p.recvThrottled,
+    held_bytes: p.heldBytes,
+    requests_served: p.requestsServed,
   });
   return o;
 }

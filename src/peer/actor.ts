@@ -10,14 +10,16 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { match } from 'ts-pattern';
 import { defineActor, tell, Exit, narrowRef, type ActorContext, type Ref } from '../../supervisors/index.js';
-import { FrameDecoder, encodeFrame, type FrameResult } from '../wire/framing.js';
+import { FrameDecoder, encodeFrame, type FrameErrorCode, type FrameResult } from '../wire/framing.js';
 import { decodeMessage, encodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
 import { V2Transport, isValidPrivateKey, messageTypeSize, MAX_GARBAGE_SIZE, type TransportProtocolType, type V2Event, type V2Role } from '../wire/v2/index.js';
 import { countedType } from '../wire/message-types.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE } from '../wire/constants.js';
 import type { Endpoint } from '../contracts/connection.js';
 import type { FromPeer, PeerArgs, PeerInfo, PeerMsg, ToChain } from '../contracts/peer.js';
-import { initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
+import type { Offence } from '../contracts/punishment.js';
+import { decodes, initPeer, peerSummary, stepPeer, type PeerEffect, type PeerEvent, type PeerState, type TimerKey } from './protocol.js';
+import { initRequests, isRequest, requestBytes, requestsIdle, stepRequests, type Request, type RequestEvent, type RequestState } from './requests.js';
 import { initFlow, queuedBytes, stepFlow, type FlowEvent, type FlowState, type FlowTimer } from './flow.js';
 import { makeVersionNonce, pingNonce } from './nonce.js';
 import { netThrottle, type NetThrottle } from '../throttle/throttle.js';
@@ -68,8 +70,16 @@ interface Shell {
   readonly now: () => number;
   /** While frames are processed: the messages for the block actor, told together at the end. */
   toChain: Message[] | null;
+  /** Their wire bytes. */
+  toChainBytes: number;
+  /** The wire size of the frame being handled (what a message it yields for the block actor is charged). */
+  frameBytes: number;
+  /** Bytes of our messages told to the block actor and not yet handled there (it says `consumed`). */
+  atChain: number;
   /** Received frames are handled (false while the flow core holds them: the send queue is over its limit). */
   processing: boolean;
+  /** The peer's request being served, one piece at a time (nothing else of its is processed meanwhile). */
+  readonly requests: RequestState;
   bytesRecv: number;
   readonly sentPerMsg: Record<string, CommandStats>;
   readonly recvPerMsg: Record<string, CommandStats>;
@@ -90,9 +100,49 @@ function count(table: Record<string, CommandStats>, cmd: string, bytes: number):
   c.bytes += bytes;
 }
 
-/** Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded queue. */
+/** The punishment table's row for each framing error. */
+const FRAME_OFFENCE: Readonly<Record<FrameErrorCode, Offence>> = {
+  'bad-magic': 'bad-magic',
+  oversize: 'frame-oversize',
+  'bad-checksum': 'bad-checksum',
+  'bad-command': 'bad-command',
+};
+
+/**
+ * Received bytes held and not yet handled: in the v1 framer, or in the v2 transport and its decoded
+ * queue, the request waiting to be served, and the messages told to the block actor that it has not
+ * handled yet (one receive limit for all of it, beside the socket chunks in our mailbox).
+ */
 function buffered(sh: Shell): number {
-  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes;
+  return sh.decoder.bytesBuffered + (sh.v2 === null ? 0 : sh.v2.bytesBuffered) + sh.v2InBytes + requestBytes(sh.requests) + sh.atChain;
+}
+
+/** The peer's next message may be handled: the send queue is below its limit and its last request is served. */
+function canProcess(sh: Shell): boolean {
+  return sh.processing && requestsIdle(sh.requests);
+}
+
+/** Feeds one event to the request queue and performs its effects: pieces to the block actor, then (all served) the next messages. */
+function requests(sh: Shell, ctx: ActorContext<Mailbox>, ev: RequestEvent): void {
+  for (const e of stepRequests(sh.requests, ev)) {
+    if (sh.closing) return;
+    switch (e.kind) {
+      case 'to-chain':
+        // After what this peer told the block actor before (the batch of this chunk), in order.
+        flushToChain(sh);
+        if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-request', peer: sh.args.id, self: sh.self, msg: e.msg, seq: e.seq });
+        break;
+      case 'idle':
+        processFrames(sh, ctx);
+        break;
+    }
+  }
+}
+
+/** A request from the peer joins its queue (dropped when there is no block actor to answer it). */
+function request(sh: Shell, ctx: ActorContext<Mailbox>, msg: Request): void {
+  if (!sh.args.chain) return;
+  requests(sh, ctx, { type: 'request', msg, paused: sh.flow.sendPaused });
 }
 
 /** Feeds one event to the flow logic and performs its effects, in order. */
@@ -119,6 +169,8 @@ function flow(sh: Shell, ctx: ActorContext<Mailbox>, ev: FlowEvent): void {
         break;
       case 'resume-processing':
         sh.processing = true;
+        // The waiting request first (its next piece), then, once it is all served, the next messages.
+        requests(sh, ctx, { type: 'unpaused' });
         processFrames(sh, ctx);
         break;
       case 'disconnect':
@@ -209,8 +261,14 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
           tell<FromPeer>(sh.args.addressbook, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg, connType: sh.args.connType, sendAddrV2: sh.proto.sendAddrV2 });
         break;
       case 'to-chain':
-        if (sh.toChain !== null) sh.toChain.push(e.msg);
-        else if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg });
+        if (isRequest(e.msg)) request(sh, ctx, e.msg);
+        else if (sh.toChain !== null) {
+          sh.toChain.push(e.msg);
+          sh.toChainBytes += sh.frameBytes;
+        } else if (sh.args.chain) {
+          sh.atChain += sh.frameBytes;
+          tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: e.msg, bytes: sh.frameBytes });
+        }
         break;
     }
   }
@@ -220,9 +278,13 @@ function perform(sh: Shell, ctx: ActorContext<Mailbox>, effects: readonly PeerEf
 function flushToChain(sh: Shell): void {
   const msgs = sh.toChain;
   if (msgs === null || msgs.length === 0 || !sh.args.chain) return;
+  const bytes = sh.toChainBytes;
   sh.toChain = [];
-  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: msgs[0] });
-  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: sh.self, msgs });
+  sh.toChainBytes = 0;
+  // Charged to the peer until the block actor has handled them (it says `consumed`).
+  sh.atChain += bytes;
+  if (msgs.length === 1) tell<ToChain>(sh.args.chain, { type: 'from-peer', peer: sh.args.id, self: sh.self, msg: msgs[0], bytes });
+  else tell<ToChain>(sh.args.chain, { type: 'from-peer-batch', peer: sh.args.id, self: sh.self, msgs, bytes });
 }
 
 /** Tells the block actor this peer is ready (after the handshake, and again when the block actor restarts). */
@@ -359,7 +421,7 @@ function nextIn(sh: Shell): V2In | FrameResult | null {
  * the frames wait in the decoder, count against the receive limit, and run on 'drain'.
  */
 function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
-  if (!sh.processing) {
+  if (!canProcess(sh)) {
     flow(sh, ctx, { type: 'buffered', held: buffered(sh) });
     return;
   }
@@ -369,18 +431,28 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
   const outer = sh.toChain === null;
   if (outer) sh.toChain = [];
   try {
-    for (let f = nextIn(sh); f !== null && !sh.closing; f = sh.processing ? nextIn(sh) : null) {
+    for (let f = nextIn(sh); f !== null && !sh.closing; f = canProcess(sh) ? nextIn(sh) : null) {
       if ('kind' in f && f.kind === 'error') {
-        // Core disconnects on a wrong network magic without punishing: at the start of a connection it
-        // is what a BIP324 (v2) opening or a node of another network looks like, not misbehaviour.
-        close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, f.code !== 'bad-magic');
-        return;
+        // The punishment table (contracts/punishment.ts) decides, as Core: a wrong magic (a BIP324 opening,
+        // another network) or an oversize header closes the connection without penalty; a bad checksum or
+        // an invalid message type drops that message and keeps the peer, its bytes counted under *other*.
+        step(sh, ctx, { type: 'offence', offence: FRAME_OFFENCE[f.code], what: `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, now: sh.now() });
+        if (sh.closing) return;
+        if (!sh.decoder.recover()) return close(sh, ctx, `framing error: ${f.code} at byte ${f.offset}: ${f.message}`, false);
+        count(sh.recvPerMsg, '*other*', (f.declaredLength ?? 0) + FRAME_HEADER_SIZE);
+        continue;
       }
-      count(sh.recvPerMsg, f.command, 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE);
+      sh.frameBytes = 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE;
+      count(sh.recvPerMsg, f.command, sh.frameBytes);
       const now = sh.now();
+      // The gate before decode (Core): what the phase ignores or refuses anyway is never decoded.
+      if (!decodes(sh.proto, f.command)) {
+        step(sh, ctx, { type: 'undecoded', command: f.command, now });
+        continue;
+      }
       // Blocks: their transactions are checked here but decoded and hashed by the block check (in a worker thread).
       const r = decodeMessage(f.command, f.payload, { allowTrailing: true, lazyBlockTxs: true });
-      if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now });
+      if (!r.ok) step(sh, ctx, { type: 'malformed', what: `${r.error.command}: ${r.error.code} at ${r.error.offset}: ${r.error.message}`, now, command: r.error.command, code: r.error.code, offset: r.error.offset });
       else step(sh, ctx, { type: 'message', msg: r.value, now });
     }
   } finally {
@@ -448,6 +520,8 @@ export function peerInfo(sh: Shell): PeerInfo {
     sendLimit: sh.flow.sendBucket.rate,
     recvThrottled: sh.flow.recvThrottled,
     sendThrottled: sh.flow.outQueued,
+    heldBytes: sh.flow.inMailbox + buffered(sh) + queued(sh),
+    requestsServed: sh.requests.pieces,
     transportType: transport.type,
     sessionId: transport.sessionId,
   };
@@ -481,6 +555,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       proto: initPeer({
         id: args.id,
         connType: args.connType,
+        noban: args.noban ?? false,
         settings: args.settings,
         localNonce: makeVersionNonce(args.settings.nonceKey),
         remoteAddress: args.remoteAddress,
@@ -488,7 +563,11 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
         now: now(),
       }),
       toChain: null,
+      toChainBytes: 0,
+      frameBytes: 0,
+      atChain: 0,
       processing: true,
+      requests: initRequests(),
       bytesRecv: 0,
       // No prototype: a key can never be `__proto__` or `constructor` of Object.prototype.
       sentPerMsg: Object.create(null) as Record<string, CommandStats>,
@@ -549,6 +628,15 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       })
       .with({ type: 'chain-hello' }, () => {
         if (sh.proto.phase === 'active') chainHello(sh);
+        // What our messages were charged at the block actor went with its predecessor.
+        sh.atChain = 0;
+        // The restarted block actor lost the piece it was serving: go on with the rest.
+        requests(sh, ctx, { type: 'chain-restarted', paused: sh.flow.sendPaused });
+      })
+      .with({ type: 'served' }, ({ seq }) => requests(sh, ctx, { type: 'served', seq, paused: sh.flow.sendPaused }))
+      .with({ type: 'consumed' }, ({ bytes }) => {
+        sh.atChain = Math.max(0, sh.atChain - bytes);
+        flow(sh, ctx, { type: 'buffered', held: buffered(sh) });
       })
       .with({ type: 'set-start-height' }, ({ height }) => step(sh, ctx, { type: 'set-start-height', height }))
       .with({ type: 'info' }, ({ replyTo }) => tell(replyTo, peerInfo(sh)))

@@ -16,6 +16,7 @@ import {
 } from '../wire/constants.js';
 import type { ConnType } from '../contracts/connection.js';
 import type { PeerSettings } from '../contracts/peer.js';
+import { malformedOffence, punishmentFor, type Offence } from '../contracts/punishment.js';
 import { isOwnNonce } from './nonce.js';
 
 /** The lowest protocol version peerd talks to (the issue's floor; Core's is 31800). */
@@ -41,6 +42,8 @@ export interface PeerState {
   readonly id: number;
   readonly connType: ConnType;
   readonly inbound: boolean;
+  /** The noban permission: never disconnected nor discouraged for misbehaviour (contracts/punishment.ts). */
+  readonly noban: boolean;
   readonly settings: PeerSettings;
   /** Our version message's fields that depend on the connection. */
   readonly localNonce: bigint;
@@ -68,7 +71,11 @@ export interface PeerState {
   pingQueued: boolean;
   lastPingMs: number | null;
   minPingMs: number | null;
-  /** Things the peer did that we ignored, by kind (Core logs them; we count them). */
+  /**
+   * Things the peer did that we ignored, by kind (Core logs them; we count them). Keys are ours (a
+   * fixed set: the punishment table's offences and a few names here), never the peer's strings; the
+   * object has no prototype all the same.
+   */
   readonly ignored: Record<string, number>;
   disconnectReason: string | null;
 }
@@ -79,7 +86,15 @@ export type PeerEvent =
   | { readonly type: 'message'; readonly msg: Message; readonly now: number }
   /** Bytes arrived, whole messages or not (Core's nLastRecv counts every read). */
   | { readonly type: 'bytes'; readonly now: number }
-  | { readonly type: 'malformed'; readonly what: string; readonly now: number }
+  /**
+   * A payload that did not decode: the decoder's fault (its code and offset in the payload) says
+   * which row of the punishment table applies (contracts/punishment.ts); without them, 'undecodable'.
+   */
+  | { readonly type: 'malformed'; readonly what: string; readonly now: number; readonly command?: string; readonly code?: string; readonly offset?: number }
+  /** Something the shell found (a framing error): punished as the table says; `ignore` leaves the connection open. */
+  | { readonly type: 'offence'; readonly offence: Offence; readonly what: string; readonly now: number }
+  /** A whole message arrived that {@link decodes} said not to decode: its command is all there is. */
+  | { readonly type: 'undecoded'; readonly command: string; readonly now: number }
   | { readonly type: 'handshake-timer'; readonly now: number }
   | { readonly type: 'ping-timer'; readonly now: number; readonly nonce: bigint }
   | { readonly type: 'inactivity-timer'; readonly now: number }
@@ -106,6 +121,7 @@ export type PeerEffect =
 export interface PeerInit {
   readonly id: number;
   readonly connType: ConnType;
+  readonly noban?: boolean;
   readonly settings: PeerSettings;
   readonly localNonce: bigint;
   readonly remoteAddress: NetAddress;
@@ -118,6 +134,7 @@ export function initPeer(i: PeerInit): PeerState {
     id: i.id,
     connType: i.connType,
     inbound: i.connType === 'inbound',
+    noban: i.noban ?? false,
     settings: i.settings,
     localNonce: i.localNonce,
     remoteAddress: i.remoteAddress,
@@ -141,7 +158,7 @@ export function initPeer(i: PeerInit): PeerState {
     pingQueued: false,
     lastPingMs: null,
     minPingMs: null,
-    ignored: {},
+    ignored: Object.create(null) as Record<string, number>,
     disconnectReason: null,
   };
 }
@@ -173,6 +190,13 @@ export function sanitizeString(text: string): string {
 
 function ignore(s: PeerState, why: string): void {
   s.ignored[why] = (s.ignored[why] ?? 0) + 1;
+}
+
+/** An offence, punished as the table says for this peer (ignored: counted under the offence's name). */
+function offend(s: PeerState, out: Out, offence: Offence, reason: string): void {
+  const p = punishmentFor(offence, s);
+  if (p === 'ignore') return ignore(s, offence);
+  out.disconnect(reason, p === 'discourage');
 }
 
 class Out {
@@ -301,7 +325,7 @@ function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): voi
     .with({ command: 'feefilter' }, (m) => {
       s.feeFilter = m.feeRate;
     })
-    .with({ command: P.union('wtxidrelay', 'sendaddrv2') }, (m) => out.disconnect(`${m.command} after verack`, true))
+    .with({ command: P.union('wtxidrelay', 'sendaddrv2') }, (m) => offend(s, out, 'feature-after-verack', `${m.command} after verack`))
     .with({ command: 'version' }, () => ignore(s, 'duplicate version'))
     .with({ command: 'verack' }, () => ignore(s, 'duplicate verack'))
     .with({ command: 'inv' }, (m) => {
@@ -310,9 +334,40 @@ function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): voi
       if (blocks.length === 0) return ignore(s, 'tx inv');
       out.push({ kind: 'to-chain', msg: blocks.length === m.items.length ? m : { command: 'inv', items: blocks } });
     })
-    .with({ command: P.union('tx', 'mempool', 'reject') }, (m) => ignore(s, m.command))
+    .with({ command: 'tx' }, () => out.disconnect(TX_REFUSED))
+    .with({ command: P.union('mempool', 'reject') }, (m) => ignore(s, m.command))
     .with({ command: 'unknown-command' }, () => ignore(s, 'unknown command'))
     .exhaustive();
+}
+
+/**
+ * Core (blocksonly, block-relay-only): a transaction after we said relay=false in our version is a
+ * protocol violation; the peer is disconnected, not discouraged. peerd always says relay=false.
+ */
+const TX_REFUSED = 'transaction sent in violation of protocol (we sent relay=false)';
+
+/**
+ * The gate before decode: whether a message with this command is worth decoding in the current
+ * phase. Before `version` only a version is (Core ignores the rest undecoded); before `verack`
+ * only the handshake's messages are; after it a second `version` is ignored and a `tx` refused
+ * (we said relay=false), both undecoded. What is not decoded goes to {@link stepPeer} as
+ * `undecoded`: its cost is its command alone, whatever the payload holds.
+ */
+export function decodes(s: PeerState, command: string): boolean {
+  if (s.phase === 'closed') return false;
+  if (s.remote === null) return command === 'version';
+  if (command === 'version') return false;
+  if (s.phase === 'awaiting-verack') return command === 'verack' || command === 'wtxidrelay' || command === 'sendaddrv2';
+  return command !== 'tx';
+}
+
+function onUndecoded(s: PeerState, command: string, now: number, out: Out): void {
+  s.lastRecv = now;
+  if (s.remote === null) return ignore(s, 'message before version');
+  if (command === 'version') return ignore(s, 'duplicate version');
+  if (s.phase === 'awaiting-verack') return ignore(s, 'message before verack');
+  if (command === 'tx') return out.disconnect(TX_REFUSED);
+  ignore(s, 'undecoded');
 }
 
 function onMessage(s: PeerState, msg: Message, now: number, out: Out): void {
@@ -369,7 +424,11 @@ export function stepPeer(s: PeerState, e: PeerEvent): PeerEffect[] {
       out.push({ kind: 'timer', key: 'inactivity', ms: s.settings.inactivityTimeoutMs });
     })
     .with({ type: 'message' }, ({ msg, now }) => onMessage(s, msg, now, out))
-    .with({ type: 'malformed' }, ({ what }) => out.disconnect(`malformed message: ${what}`, true))
+    .with({ type: 'malformed' }, ({ what, command, code, offset }) =>
+      offend(s, out, command !== undefined && code !== undefined && offset !== undefined ? malformedOffence(command, code, offset) : 'undecodable', `malformed message: ${what}`),
+    )
+    .with({ type: 'undecoded' }, ({ command, now }) => onUndecoded(s, command, now, out))
+    .with({ type: 'offence' }, ({ offence, what }) => offend(s, out, offence, what))
     .with({ type: 'handshake-timer' }, () => {
       if (s.phase !== 'active') out.disconnect(s.remote === null ? 'version handshake timeout: no version' : 'version handshake timeout: no verack');
     })

@@ -161,6 +161,37 @@ export function decodeBlock(r: Reader, opts: DecodeBlockOptions = {}): Block {
   return { header, txs, size, strippedSize, weight: strippedSize * (WITNESS_SCALE_FACTOR - 1) + size, hasWitness, raw: r.buf.subarray(start, r.pos) };
 }
 
+/**
+ * A serialised block without its witness data (what MSG_BLOCK asks of a peer that does not speak
+ * segwit), made by a scan and copies: no transaction is built, so the cost is bounded by the size.
+ * The block must parse as {@link parseBlock} would, every byte belonging to it.
+ */
+export function stripWitness(raw: Buffer): Decoded<Buffer> {
+  return attempt(() => {
+    const r = new Reader(raw);
+    r.skip(HEADER_SIZE, 'block header');
+    const at = r.offset;
+    const n = r.compactSize('transaction count');
+    if (n * MIN_TX_SIZE > r.remaining) r.fail('truncated', `transaction count ${n} needs at least ${n * MIN_TX_SIZE} bytes, ${r.remaining} left`, at);
+    // Ranges of bytes to keep, as [from, to) pairs: the header and count, then per transaction
+    // either all of it or its version, inputs and outputs, and locktime.
+    const keep: number[] = [0, r.pos];
+    let size = r.pos;
+    for (let i = 0; i < n; i++) {
+      const start = r.pos;
+      const t = scanTx(r);
+      if (!t.hasWitness) keep.push(start, r.pos);
+      else keep.push(start, start + 4, t.bodyStart, t.bodyEnd, r.pos - 4, r.pos);
+      size += t.strippedSize;
+    }
+    r.expectEnd('block');
+    const out = Buffer.allocUnsafe(size);
+    let o = 0;
+    for (let i = 0; i < keep.length; i += 2) o += raw.copy(out, o, keep[i], keep[i + 1]);
+    return out;
+  });
+}
+
 /** Decodes a whole buffer as one block (every byte must belong to it) into a value. */
 export function parseBlock(bytes: Buffer): Decoded<Block> {
   return attempt(() => {

@@ -196,9 +196,12 @@ export interface TxShape {
   size: number;
   strippedSize: number;
   hasWitness: boolean;
+  /** Where, in the reader's buffer, the inputs and outputs begin and end (after the marker and flag; before the witnesses). */
+  bodyStart: number;
+  bodyEnd: number;
 }
 
-const shape: TxShape = { size: 0, strippedSize: 0, hasWitness: false };
+const shape: TxShape = { size: 0, strippedSize: 0, hasWitness: false, bodyStart: 0, bodyEnd: 0 };
 
 /**
  * Checks one transaction's serialisation exactly as {@link decodeTx} reads it — the same reads
@@ -243,6 +246,8 @@ export function scanTx(r: Reader): TxShape {
   shape.size = r.pos - start;
   shape.strippedSize = hasWitness ? 8 + (bodyEnd - bodyStart) : shape.size;
   shape.hasWitness = hasWitness;
+  shape.bodyStart = bodyStart;
+  shape.bodyEnd = bodyEnd;
   return shape;
 }
 

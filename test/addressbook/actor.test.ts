@@ -490,3 +490,36 @@ test('failed attempts are journaled: after a crash (no snapshot since) the resta
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('discouragement lives in memory only, as Core: nothing is written, a restart forgets it, and discourage! keys of an older peerd are deleted at load', async () => {
+  const dir = tmp();
+  let t = await tree(dir);
+  try {
+    const isBanned = (ip: string) => ask<AddressBookMsg, { banned: boolean; discouraged: boolean }>(book(t), (replyTo) => ({ type: 'is-banned', ip, replyTo }), 2000);
+    tell(t, { type: 'misbehaving', endpoint: { host: '198.51.100.9', port: 8333 }, reason: 'test' });
+    await until('discouraged', async () => (await isBanned('198.51.100.9')).discouraged);
+    await t.stop();
+    const db = new ClassicLevel<string, Buffer>(join(dir, 'store'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    await db.open();
+    const written: string[] = [];
+    for await (const k of db.keys({ gte: 'discourage!', lt: 'discourage!\xff' })) written.push(k);
+    assert.deepEqual(written, [], 'no discourage! key written');
+    // What an older peerd left behind.
+    await db.put('discourage!203.0.113.5', Buffer.from(String(Date.now() + 3600_000)));
+    await db.close();
+    t = await tree(dir);
+    assert.equal((await isBanned('198.51.100.9')).discouraged, false, 'forgotten over a restart');
+    assert.equal((await isBanned('203.0.113.5')).discouraged, false, 'an old key is not loaded');
+    await t.stop();
+    const db2 = new ClassicLevel<string, Buffer>(join(dir, 'store'), { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    await db2.open();
+    const left: string[] = [];
+    for await (const k of db2.keys({ gte: 'discourage!', lt: 'discourage!\xff' })) left.push(k);
+    await db2.close();
+    assert.deepEqual(left, [], 'and it is deleted');
+    t = await tree(dir);
+  } finally {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

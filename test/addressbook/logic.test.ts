@@ -25,7 +25,7 @@ import {
   type FixedSeedsPolicy,
 } from '../../src/addressbook/logic.js';
 import type { BanReply, Candidate } from '../../src/contracts/addressbook.js';
-import { emptyBans, ban, parseSubnet } from '../../src/contracts/bans.js';
+import { emptyBans, ban, isDiscouraged, parseSubnet, MAX_DISCOURAGED } from '../../src/contracts/bans.js';
 import { NO_ASMAP } from '../../src/netaddress/netgroup.js';
 import type { Ref } from '../../supervisors/index.js';
 
@@ -280,9 +280,8 @@ test('attempts: success moves to tried (journal effect once); failure counts; mi
   const again = onAttempt(s, { host, port: 8333 }, true, 'outbound-full-relay', T0 + 2000);
   assert.deepEqual(again.map((e) => e.kind), ['succeeded'], 'already tried: no second promotion, a success record (not synced) instead');
   onAttempt(s, { host: '1.1.1.1', port: 1 }, false, 'outbound-full-relay', T0);
-  assert.deepEqual(onMisbehaving(s, { host: '127.0.0.1', port: 1 }, T0), []);
-  const d = onMisbehaving(s, { host: '::ffff:8.8.4.4', port: 1 }, T0);
-  assert.equal(d[0]?.kind, 'discouraged');
+  assert.equal(onMisbehaving(s, { host: '127.0.0.1', port: 1 }, T0), false);
+  assert.equal(onMisbehaving(s, { host: '::ffff:8.8.4.4', port: 1 }, T0), true);
   assert.ok(s.bans.discouraged.has('8.8.4.4'));
 });
 
@@ -484,12 +483,12 @@ test('unban and clear-bans: what to delete from the store, the list pushed, the 
   assert.deepEqual(stepBook(s, { type: 'unban', subnet: 'junk', replyTo }), [{ kind: 'reply', to: replyTo, reply: { ok: false, error: 'Error: Unban failed' } }]);
   const un = stepBook(s, { type: 'unban', subnet: '45.0.0.0/8', replyTo });
   assert.deepEqual(kinds(un), ['delete-bans', 'push-ban-list', 'book-changed', 'reply']);
-  assert.deepEqual(un[0], { kind: 'delete-bans', bans: ['45.0.0.0/8'], discouraged: [] });
+  assert.deepEqual(un[0], { kind: 'delete-bans', bans: ['45.0.0.0/8'] });
   assert.deepEqual([...pushed(un).bans.keys()], ['46.0.0.0/8']);
   assert.deepEqual(replyOf(un), { ok: true });
   const clear = stepBook(s, { type: 'clear-bans', replyTo });
   assert.deepEqual(kinds(clear), ['delete-bans', 'push-ban-list', 'book-changed', 'reply']);
-  assert.deepEqual(clear[0], { kind: 'delete-bans', bans: ['46.0.0.0/8'], discouraged: ['8.8.8.8'] });
+  assert.deepEqual(clear[0], { kind: 'delete-bans', bans: ['46.0.0.0/8'] }, 'discouragement is memory only: nothing of it to delete');
   assert.equal(pushed(clear).bans.size + pushed(clear).discouraged.size, 0);
   assert.equal(s.bans.bans.size + s.bans.discouraged.size, 0);
 });
@@ -503,18 +502,24 @@ test('sweep: only what expired is deleted from the store, then the list pushed a
   assert.deepEqual(stepBook(s, { type: 'sweep', now: T0 + 500 }), []);
   const fx = stepBook(s, { type: 'sweep', now: T0 + 1000 });
   assert.deepEqual(kinds(fx), ['delete-bans', 'push-ban-list', 'book-changed', 'log']);
-  assert.deepEqual(fx[0], { kind: 'delete-bans', bans: ['45.0.0.0/8'], discouraged: ['8.8.8.8'] });
+  assert.deepEqual(fx[0], { kind: 'delete-bans', bans: ['45.0.0.0/8'] });
   assert.deepEqual([...pushed(fx).bans.keys()], ['46.0.0.0/8']);
   assert.deepEqual([...pushed(fx).discouraged.keys()], ['8.8.4.4']);
   assert.deepEqual(logs(fx)[0]?.data, { bans: ['45.0.0.0/8'], discouraged: 1 });
+  // Only a discouragement expired: nothing to delete from the store, the list pushed.
+  const s2 = state();
+  s2.bans.discouraged.set('8.8.8.9', T0 + 20_000);
+  s2.bans.discouraged.set('8.8.8.10', T0 + 90_000);
+  const only = stepBook(s2, { type: 'sweep', now: T0 + 20_000 });
+  assert.deepEqual(kinds(only), ['push-ban-list', 'book-changed', 'log']);
+  assert.deepEqual([...pushed(only).discouraged.keys()], ['8.8.8.10']);
 });
 
-test('misbehaving: one info line, the discouragement persisted, then the ban list pushed with it; a local address is not discouraged and nothing is said', () => {
+test('misbehaving: one info line, the discouragement kept in memory only (as Core: nothing written), then the ban list pushed with it; a local address is not discouraged and nothing is said', () => {
   const s = state();
   const fx = stepBook(s, { type: 'misbehaving', endpoint: { host: '::ffff:8.8.4.4', port: 1 }, reason: 'bad headers', now: T0 });
-  assert.deepEqual(kinds(fx), ['log', 'discouraged', 'push-ban-list']);
+  assert.deepEqual(kinds(fx), ['log', 'push-ban-list'], 'no store write');
   assert.equal(logs(fx)[0]?.msg, 'misbehaving peer discouraged for 24 h');
-  assert.deepEqual(fx[1], { kind: 'discouraged', ip: '8.8.4.4', until: T0 + 24 * 3600_000 });
   assert.equal(pushed(fx).discouraged.get('8.8.4.4'), T0 + 24 * 3600_000);
   assert.deepEqual(stepBook(s, { type: 'misbehaving', endpoint: { host: '127.0.0.1', port: 1 }, reason: 'x', now: T0 }), []);
 });
@@ -532,4 +537,20 @@ test('stepBook dispatches a peer\'s getaddr, a select and the fixed-seeds timer 
   s.man.add([{ network: 'ipv6', addr: Buffer.from('2a0100000000000000000000000000ff', 'hex'), port: 8333, services: 1n, time: Math.floor(T0 / 1000) }], internalSource('x'), 0, Math.floor(T0 / 1000));
   const fixed = stepBook(s, { type: 'fixed-seeds', policy: { ...NO_FIXED, enabled: true }, seeds: [], now: T0 });
   assert.deepEqual(fixed, [{ kind: 'timer', key: 'fixed-seeds', ms: 60_000 }]);
+});
+
+test('discouragement is bounded as Core’s rolling filter of 50,000: 60,000 misbehaving addresses leave the newest 50,000; a repeat becomes the newest', () => {
+  const s = state();
+  const host = (i: number): string => `11.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  for (let i = 0; i < 60_000; i++) onMisbehaving(s, { host: host(i), port: 8333 }, T0 + i);
+  assert.equal(s.bans.discouraged.size, MAX_DISCOURAGED);
+  assert.equal(isDiscouraged(s.bans, host(9_999), T0 + 60_000), false, 'the oldest forgotten');
+  assert.equal(isDiscouraged(s.bans, host(10_000), T0 + 60_000), true);
+  assert.equal(isDiscouraged(s.bans, host(59_999), T0 + 60_000), true);
+  // Discouraged again: moved to the newest end, so it outlives the 10,000 added after it.
+  onMisbehaving(s, { host: host(10_000), port: 8333 }, T0 + 70_000);
+  for (let i = 60_000; i < 70_000; i++) onMisbehaving(s, { host: host(i), port: 8333 }, T0 + 70_000);
+  assert.equal(s.bans.discouraged.size, MAX_DISCOURAGED);
+  assert.equal(isDiscouraged(s.bans, host(10_000), T0 + 80_000), true);
+  assert.equal(isDiscouraged(s.bans, host(10_001), T0 + 80_000), false);
 });

@@ -72,6 +72,8 @@ function peer(id: number, over: Partial<PeerInfo> = {}): PeerInfo {
     sendLimit: 0,
     recvThrottled: false,
     sendThrottled: 0,
+    heldBytes: 0,
+    requestsServed: 0,
     transportType: 'v1',
     sessionId: '',
     ...over,

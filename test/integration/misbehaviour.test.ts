@@ -36,6 +36,13 @@ async function expectDisconnectPeer(node: Node, send: (p: RawPeer) => Promise<vo
   return peer;
 }
 
+/** Closes a peer that stayed connected and waits until the node has recorded its departure (so the next case reads its own record). */
+async function closeAndSettle(node: Node, peer: RawPeer): Promise<void> {
+  const port = peer.socket.localPort;
+  await peer.destroy();
+  await until('the departure is recorded', async () => (await node.disconnects()).some((d) => d.address.endsWith(`:${port}`)));
+}
+
 async function expectDisconnect(node: Node, send: (p: RawPeer) => Promise<void> | void, reason: RegExp, misbehaving = true): Promise<void> {
   await expectDisconnectPeer(node, send, reason, misbehaving);
 }
@@ -78,7 +85,8 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
       }
     });
 
-    await t.test('wtxidrelay after verack → disconnect, misbehaving', () =>
+    // Core: "wtxidrelay received after verack": fDisconnect, not Misbehaving (contracts/punishment.ts 'feature-after-verack').
+    await t.test('wtxidrelay after verack → disconnect, not misbehaving', () =>
       expectDisconnect(
         node,
         async (p) => {
@@ -86,10 +94,11 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
           p.send({ command: 'wtxidrelay' });
         },
         /^wtxidrelay after verack$/,
+        false,
       ),
     );
 
-    await t.test('sendaddrv2 after verack → disconnect, misbehaving', () =>
+    await t.test('sendaddrv2 after verack → disconnect, not misbehaving (Core: fDisconnect)', () =>
       expectDisconnect(
         node,
         async (p) => {
@@ -97,6 +106,7 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
           p.send({ command: 'sendaddrv2' });
         },
         /^sendaddrv2 after verack$/,
+        false,
       ),
     );
 
@@ -111,21 +121,25 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
           p.sendRaw(h);
         },
         /oversize/,
+        false, // Core: "Header error: Size too large" disconnects; not Misbehaving
       );
       assert.equal(peer.socket.bytesWritten, 24, 'only the header was ever sent');
     });
 
-    await t.test('a bad checksum → disconnect (Core drops the message and keeps the peer)', () =>
-      expectDisconnect(
-        node,
-        (p) => {
-          const f = frame(rawVersion());
-          f[20] ^= 0xff;
-          p.sendRaw(f);
-        },
-        /bad-checksum/,
-      ),
-    );
+    // Core (V1Transport::GetReceivedMessage, reject_message): a bad checksum drops that message and keeps the peer;
+    // here it was the version, so the handshake goes on once a good one arrives.
+    await t.test('a bad checksum on the version → that message dropped, the peer kept; a good version then handshakes', async () => {
+      const peer = await RawPeer.connect(node.port);
+      try {
+        const f = frame(rawVersion());
+        f[20] ^= 0xff;
+        peer.sendRaw(f);
+        await peer.handshake();
+        assert.equal(peer.isClosed, false);
+      } finally {
+        await closeAndSettle(node, peer);
+      }
+    });
 
     await t.test('the mainnet magic on a regtest node → disconnect, not misbehaviour (Core)', () =>
       expectDisconnect(node, (p) => void p.send(rawVersion(), networkParams('main').magic), /bad-magic/, false),
@@ -144,9 +158,18 @@ test('misbehaving peers are disconnected with a recorded reason and the node kee
       ),
     );
 
-    await t.test('a malformed version payload → disconnect, misbehaving', () =>
-      expectDisconnect(node, (p) => void p.sendRaw(frame({ command: 'unknown-command', name: 'version', payload: Buffer.from([1, 2, 3]) })), /malformed message: version/),
-    );
+    // Core: a version that does not deserialise throws in ProcessMessage; ProcessMessages catches it and drops the
+    // message (the peer stays until its handshake times out). A good version then completes the handshake.
+    await t.test('a malformed version payload → dropped, the peer kept; a good version then handshakes (Core: exception caught)', async () => {
+      const peer = await RawPeer.connect(node.port);
+      try {
+        peer.sendRaw(frame({ command: 'unknown-command', name: 'version', payload: Buffer.from([1, 2, 3]) }));
+        await peer.handshake();
+        assert.equal(peer.isClosed, false);
+      } finally {
+        await closeAndSettle(node, peer);
+      }
+    });
 
     await t.test('a full handshake dripped one byte at a time succeeds', async () => {
       const peer = await RawPeer.connect(node.port);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initPeer, stepPeer, type PeerEffect, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
+import { decodes, initPeer, stepPeer, type PeerEffect, type PeerState, sanitizeString } from '../../src/peer/protocol.js';
 import type { PeerSettings } from '../../src/contracts/peer.js';
 import { makeNonceKey, makeVersionNonce, isOwnNonce } from '../../src/peer/nonce.js';
 import type { Message, VersionMessage } from '../../src/wire/messages.js';
@@ -79,13 +79,13 @@ test('messages before version and a second version are ignored and counted', () 
   assert.deepEqual(msg(s, { command: 'ping', nonce: 5n }), [], 'non-feature messages before verack are ignored');
 });
 
-test('a feature message after verack disconnects as misbehaviour', () => {
+test('a feature message after verack disconnects, without discouragement (Core: fDisconnect, not Misbehaving)', () => {
   const s = peer();
   stepPeer(s, { type: 'open', now: 1000 });
   msg(s, version());
   msg(s, { command: 'verack' });
   const d = disconnect(msg(s, { command: 'sendaddrv2' }));
-  assert.ok(d && d.misbehaving);
+  assert.ok(d && !d.misbehaving);
   assert.match(d.reason, /sendaddrv2 after verack/);
   assert.deepEqual(msg(s, { command: 'ping', nonce: 1n }), [], 'a closed peer does nothing more');
 });
@@ -175,8 +175,43 @@ test('transaction announcements are ignored without penalty; block announcements
   const fx = msg(s, { command: 'inv', items: [{ type: 1, hash: Buffer.alloc(32) }, { type: 2, hash: Buffer.alloc(32, 1) }] });
   assert.equal(fx.length, 1);
   assert.ok(fx[0].kind === 'to-chain' && fx[0].msg.command === 'inv' && fx[0].msg.items.length === 1);
-  assert.deepEqual(msg(s, { command: 'tx', tx: {} as never }), []);
-  assert.equal(s.ignored['tx'], 1);
+});
+
+test('a tx after the handshake disconnects without punishment: we said relay=false (Core, blocksonly / block-relay-only)', () => {
+  const s = peer('inbound');
+  stepPeer(s, { type: 'open', now: 0 });
+  msg(s, version(), 0);
+  msg(s, { command: 'verack' }, 0);
+  const d = disconnect(msg(s, { command: 'tx', tx: {} as never }));
+  assert.ok(d, 'disconnected');
+  assert.equal(d.misbehaving, false);
+  assert.match(d.reason, /relay=false/);
+});
+
+test('the gate before decode: before version only a version is decoded, before verack only the handshake, after it neither a second version nor a tx', () => {
+  const s = peer('inbound');
+  stepPeer(s, { type: 'open', now: 0 });
+  for (const c of ['tx', 'block', 'headers', 'getdata', 'ping', 'verack', 'whatever']) assert.equal(decodes(s, c), false, `${c} before version`);
+  assert.equal(decodes(s, 'version'), true);
+  // What is not decoded is ignored and counted, whatever its payload: no disconnect before version.
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'tx', now: 10 }), []);
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'headers', now: 10 }), []);
+  assert.equal(s.ignored['message before version'], 2);
+  assert.equal(s.lastRecv, 10, 'it still counts as received');
+  msg(s, version(), 0);
+  for (const c of ['verack', 'wtxidrelay', 'sendaddrv2']) assert.equal(decodes(s, c), true, `${c} before verack`);
+  for (const c of ['tx', 'block', 'getdata', 'version', 'ping']) assert.equal(decodes(s, c), false, `${c} before verack`);
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'tx', now: 20 }), []);
+  assert.equal(s.ignored['message before verack'], 1);
+  msg(s, { command: 'verack' }, 0);
+  for (const c of ['block', 'headers', 'getdata', 'ping', 'inv', 'addr']) assert.equal(decodes(s, c), true, `${c} when active`);
+  assert.equal(decodes(s, 'version'), false);
+  assert.equal(decodes(s, 'tx'), false);
+  assert.deepEqual(stepPeer(s, { type: 'undecoded', command: 'version', now: 30 }), []);
+  assert.equal(s.ignored['duplicate version'], 1);
+  const d = disconnect(stepPeer(s, { type: 'undecoded', command: 'tx', now: 30 }));
+  assert.ok(d && !d.misbehaving && /relay=false/.test(d.reason), 'a tx when active: disconnected, not punished');
+  assert.equal(decodes(s, 'block'), false, 'nothing is decoded once closed');
 });
 
 test('getaddr is answered once, and only for inbound peers; block-relay-only peers never gossip addresses', () => {
@@ -213,4 +248,60 @@ test("a peer's user agent is kept as Core's SanitizeString keeps it: no escape s
   const s = peer();
   msg(s, version({ userAgent: '/x:1/\u001b]0;owned\u0007' }));
   assert.equal(s.remote?.userAgent, '/x:1/0;owned');
+});
+
+/** An active peer of this kind (handshake done). */
+function activePeer(connType: ConnType = 'outbound-full-relay', noban = false): PeerState {
+  const s = initPeer({ id: 1, connType, noban, settings, localNonce: makeVersionNonce(settings.nonceKey), remoteAddress: addr, startHeight: 0, now: 1000 });
+  stepPeer(s, { type: 'open', now: 1000 });
+  msg(s, version());
+  msg(s, { command: 'verack' });
+  assert.equal(s.phase, 'active');
+  return s;
+}
+const malformed = (s: PeerState, command: string, code: string, offset: number) =>
+  stepPeer(s, { type: 'malformed', what: `${command}: ${code} at ${offset}`, command, code, offset, now: 3000 });
+
+test('punishment table, peer rows: a list over its limit discourages; a locator over 101 disconnects; anything else undecodable is dropped (Core)', () => {
+  for (const command of ['inv', 'getdata', 'headers', 'addr', 'addrv2']) {
+    const d = disconnect(malformed(activePeer(), command, 'oversize', 0));
+    assert.ok(d?.misbehaving, `${command} count over the limit: Misbehaving`);
+  }
+  for (const command of ['getheaders', 'getblocks']) {
+    const d = disconnect(malformed(activePeer(), command, 'oversize', 4));
+    assert.ok(d && !d.misbehaving, `${command} locator over 101: disconnect, not discouraged`);
+  }
+  // An addrv2 address over 512 bytes (oversize deep in the payload), a truncated block, a notfound over 50,000: Core's exception, caught.
+  for (const [command, code, offset] of [['addrv2', 'oversize', 9], ['block', 'truncated', 80], ['notfound', 'oversize', 0], ['version', 'truncated', 3]] as const) {
+    const s = activePeer();
+    assert.equal(disconnect(malformed(s, command, code, offset)), undefined, `${command} ${code}: dropped, peer kept`);
+    assert.equal(s.ignored['undecodable'], 1);
+    assert.deepEqual(sent(msg(s, { command: 'ping', nonce: 5n })), ['pong'], 'still served');
+  }
+});
+
+test('punishment table, framing rows: bad checksum and bad message type are dropped, a wrong magic or an oversize header disconnects without penalty', () => {
+  for (const offence of ['bad-checksum', 'bad-command'] as const) {
+    const s = activePeer();
+    assert.equal(Object.getPrototypeOf(s.ignored), null, 'the ignored counts have no prototype');
+    assert.deepEqual(stepPeer(s, { type: 'offence', offence, what: offence, now: 3000 }), []);
+    assert.equal(s.ignored[offence], 1);
+    assert.equal(s.phase, 'active');
+  }
+  for (const offence of ['bad-magic', 'frame-oversize', 'v2-transport-error'] as const) {
+    const d = disconnect(stepPeer(activePeer(), { type: 'offence', offence, what: offence, now: 3000 }));
+    assert.ok(d && !d.misbehaving, offence);
+  }
+});
+
+test('punishment table, exemptions: manual and noban peers are never disconnected for misbehaviour; disconnect rows still apply to them (Core MaybeDiscourageAndDisconnect)', () => {
+  for (const [connType, noban] of [['manual', false], ['inbound', true], ['outbound-full-relay', true]] as const) {
+    const s = activePeer(connType, noban);
+    assert.equal(disconnect(malformed(s, 'inv', 'oversize', 0)), undefined, `${connType}${noban ? ' noban' : ''}: kept`);
+    assert.equal(s.ignored['list-too-long'], 1);
+    const d = disconnect(msg(s, { command: 'wtxidrelay' }));
+    assert.ok(d && !d.misbehaving, 'a protocol violation Core answers with fDisconnect closes even a manual or noban peer');
+  }
+  const inbound = activePeer('inbound');
+  assert.ok(disconnect(malformed(inbound, 'inv', 'oversize', 0))?.misbehaving, 'an ordinary inbound peer is discouraged');
 });

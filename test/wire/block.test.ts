@@ -13,6 +13,7 @@ import {
   encodeBlock,
   makeBlock,
   parseBlock,
+  stripWitness,
   witnessCommitmentIndex,
   witnessMerkleRoot,
   type Block,
@@ -277,4 +278,20 @@ test('lazy transactions (the receive path): accepted, rejected and sized exactly
     { numRuns: 3000 },
   );
   assert.ok(decoded > 0, 'some inputs decode');
+});
+
+test('stripWitness copies out the block without witness data, as encodeBlock(…, false) writes it, and refuses what does not parse', () => {
+  for (const b of [block([spend(1), spend(2, false), spend(3)], { commit: true }), block([spend(4, false), spend(5, false)]), block([])]) {
+    const w = new Writer();
+    encodeBlock(w, b);
+    const raw = Buffer.from(w.result());
+    const expected = new Writer();
+    encodeBlock(expected, b, false);
+    const s = stripWitness(raw);
+    assert.ok(s.ok);
+    assert.ok(s.value.equals(Buffer.from(expected.result())), 'same bytes as a decode and re-encode without witness');
+    assert.equal(s.value.length, b.strippedSize);
+    assert.equal(stripWitness(raw.subarray(0, raw.length - 1)).ok, false, 'truncated');
+    assert.equal(stripWitness(Buffer.concat([raw, Buffer.alloc(1)])).ok, false, 'trailing bytes');
+  }
 });
