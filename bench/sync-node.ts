@@ -29,6 +29,8 @@ export interface SyncNodeOptions {
   readonly pollMs?: number;
   /** Worker threads for block checks (the node's default when absent). */
   readonly checkThreads?: number;
+  /** --v2transport (the node's default, on, when absent): the connect peers are dialled with BIP324 v2 when on. */
+  readonly v2transport?: boolean;
 }
 
 export interface SyncNodeResult {
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
     logger,
     tickMs: 100,
     ...(opts.checkThreads === undefined ? {} : { chain: { checkThreads: opts.checkThreads } }),
+    ...(opts.v2transport === undefined ? {} : { v2transport: opts.v2transport }),
   });
   const tStart = performance.now();
   const startRss = process.memoryUsage.rss();

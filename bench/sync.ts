@@ -200,8 +200,8 @@ interface Run {
   readonly warnings: string[];
 }
 
-/** Syncs into a fresh node in a child process from the given stub peers. */
-export async function syncOnce(servers: readonly ChainServer[], target: number, cpuprof: string | undefined): Promise<Run> {
+/** Syncs into a fresh node in a child process from the given stub peers (or any listening peers: peerd nodes), with `extra` options for it. */
+export async function syncOnce(servers: readonly Pick<ChainServer, 'port'>[], target: number, cpuprof: string | undefined, extra: Partial<Pick<SyncNodeOptions, 'v2transport'>> = {}): Promise<Run> {
   const datadir = mkdtempSync(join(tmpdir(), 'peerd-bench-sync-'));
   const script = fileURLToPath(new URL('./sync-node.js', import.meta.url));
   const threads = process.env.PEERD_BENCH_SYNC_THREADS;
@@ -211,6 +211,7 @@ export async function syncOnce(servers: readonly ChainServer[], target: number, 
     target,
     timeoutMs: 150_000,
     ...(threads === undefined || threads === '' ? {} : { checkThreads: Number(threads) }),
+    ...extra,
   };
   const execArgv = cpuprof ? ['--cpu-prof', `--cpu-prof-dir=${cpuprof}`] : [];
   const started = performance.now();

@@ -31,7 +31,7 @@ import { inspectorSpec, inspectAddressOf } from './inspect/spec.js';
 import { CHAIN, type ChainMsg, type ChainRpcMethod, type ChainRpcReply } from './contracts/chain.js';
 import { ADDRESSBOOK, type AddressBookMsg } from './contracts/addressbook.js';
 import type { ConnmanEvents } from './contracts/connman.js';
-import { endpointKey, parseEndpoint, type Endpoint } from './contracts/connection.js';
+import { endpointKey, parseEndpoint, type AddedNode } from './contracts/connection.js';
 import type { ControlContext } from './contracts/control.js';
 import type { InspectAddress } from './contracts/inspector.js';
 import type { Json } from './rpc/protocol.js';
@@ -144,8 +144,8 @@ export interface NodeState {
   readonly throttle: NetThrottle;
   /** The daily upload budget (-maxuploadtarget): the block actor asks it before serving old blocks; getnettotals reports it. */
   readonly upload: UploadTarget;
-  /** The addnode list, runtime additions and removals included: a restarted manager starts from it. */
-  addnode: Endpoint[];
+  /** The addnode list, runtime additions and removals included (with their v2transport): a restarted manager starts from it. */
+  addnode: AddedNode[];
   /** Services set at runtime per listener (setlistenerservices), over the bind's own: a restarted listener keeps them. */
   readonly listenerServices: Map<number, bigint>;
   /** --reindex: pending until the first start of the block actor has rebuilt the index (its restarts do not redo it). */

@@ -424,7 +424,7 @@ export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number
     const c = s.man.selectTriedCollision(nowSec);
     if (c !== null && REACHABLE_NETWORKS.includes(String(c.addr.network))) {
       const e = endpointOf(c.addr);
-      if (usable(e)) out.push(e);
+      if (usable(e)) out.push({ ...e, services: c.addr.services });
     }
   }
   s.counters.selectRounds++;
@@ -438,7 +438,7 @@ export function selectCandidates(s: BookState, req: SelectRequest, nowMs: number
     if (nowSec - entry.lastTry < 600 && tries < 30) continue;
     const e = endpointOf(entry.addr);
     if (usable(e)) {
-      out.push(e);
+      out.push({ ...e, services: entry.addr.services });
       lastHit = tries + 1;
     }
   }

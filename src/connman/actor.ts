@@ -39,7 +39,7 @@ import {
   type ConnmanState,
 } from './logic.js';
 import type { AddedNodeInfo, CommandResult, ConnmanCommand, ConnmanEvents, ConnmanMsg } from '../contracts/connman.js';
-import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
+import { endpointKey, type AddedNode, type ConnType, type Endpoint } from '../contracts/connection.js';
 import type { ChainMsg, TipUpdate } from '../contracts/chain.js';
 
 /** What the manager tells itself: timers, dials, spawns, the book's candidates, adoption, monitors (the contract's ConnmanMsg is what others send it). */
@@ -58,9 +58,9 @@ export interface ConnmanArgs {
   readonly config: ConnmanConfig;
   readonly connect: readonly Endpoint[];
   /** The addnode list at start, and after a restart of this actor (the node keeps it current through onAddnode). */
-  readonly addnode: readonly Endpoint[];
-  /** Told of every accepted addnode add/remove, so that the list outlives a restart of this actor. */
-  readonly onAddnode?: (endpoint: Endpoint, command: 'add' | 'remove') => void;
+  readonly addnode: readonly AddedNode[];
+  /** Told of every accepted addnode add/remove (with its v2transport), so that the list outlives a restart of this actor. */
+  readonly onAddnode?: (endpoint: AddedNode, command: 'add' | 'remove') => void;
   readonly seednode?: readonly Endpoint[];
   /** Where peers are started. */
   readonly peers: Ref<DynMsg<PeerArgs, PeerMsg>>;
@@ -95,7 +95,7 @@ interface Shell {
   readonly held: Map<number, Socket>;
   readonly peerRefs: Map<number, Ref<PeerMsg>>;
   readonly monitors: Map<number, number>;
-  readonly closing: Map<number, { reason: string; misbehaving: boolean }>;
+  readonly closing: Map<number, { reason: string; misbehaving: boolean; reconnectV1?: boolean }>;
   readonly services: Map<number, bigint>;
   /** The address book's bans and 24 h discouragements (a copy it pushes on every change). */
   readonly bans: BanList;
@@ -117,7 +117,7 @@ function feed(sh: Shell, ctx: ActorContext<Mailbox>, msg: ConnmanEvent): void {
   for (const e of stepConnman(sh.logic, msg)) perform(sh, ctx, e);
 }
 
-function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: Socket, endpoint: Endpoint, connType: ConnType, services?: bigint): void {
+function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: Socket, endpoint: Endpoint, connType: ConnType, services?: bigint, v2 = false): void {
   const a = sh.args;
   const remoteAddress = parseAddress(endpointKey(endpoint), a.defaultPort) ?? { network: 'ipv4' as const, addr: Buffer.alloc(4), port: endpoint.port, services: 0n };
   const settings = services === undefined ? a.peerSettings : { ...a.peerSettings, ourServices: services };
@@ -126,6 +126,7 @@ function spawnPeer(sh: Shell, ctx: ActorContext<Mailbox>, id: number, socket: So
     socket,
     connType,
     endpoint,
+    ...(v2 ? { v2 } : {}),
     remoteAddress,
     magic: a.magic,
     settings,
@@ -326,6 +327,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
             ready: i.phase === 'active',
             services: i.servicesBits,
             relayTxs: i.relayTxs,
+            v2: !i.inbound && i.transportType !== 'v1',
           });
           sh.peerRefs.set(i.id, ref);
           sh.monitors.set(ctx.monitor(ref), i.id);
@@ -357,7 +359,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
           return;
         }
         feed(sh, ctx, { type: 'dial-ok', id, now });
-        spawnPeer(sh, ctx, id, socket, dialled.endpoint, dialled.connType);
+        spawnPeer(sh, ctx, id, socket, dialled.endpoint, dialled.connType, undefined, dialled.v2);
       })
       .with({ type: 'peer-spawned' }, ({ id, ref, error }) => {
         if (ref === null) sh.held.get(id)?.destroy();
@@ -393,9 +395,10 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
           const d = sh.logic.disconnects.findLast((r) => r.id === id);
           if (d) sh.args.events?.emit('peer-disconnected', { id, address: d.address, connType: d.connType, reason: d.reason, misbehaving: d.misbehaving });
         }
-        if (p) ctx.log.info({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
+        // A v2 attempt a v1-only peer hung up on is redialled with v1 at once: not worth a line at the default level (Core logs it under -debug=net).
+        if (p) ctx.log[said?.reconnectV1 === true ? 'debug' : 'info']({ peer: id, address: endpointKey(p.endpoint), connType: p.connType, reason: why.reason, misbehaving: why.misbehaving }, 'peer disconnected');
         if (sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-disconnected', id });
-        feed(sh, ctx, { type: 'peer-disconnected', id, reason: why.reason, misbehaving: why.misbehaving, now, local });
+        feed(sh, ctx, { type: 'peer-disconnected', id, reason: why.reason, misbehaving: why.misbehaving, now, local, ...(said?.reconnectV1 === true ? { reconnectV1: true } : {}) });
       })
       .with({ type: 'peer-connected' }, (m) => {
         feed(sh, ctx, m);
@@ -412,7 +415,7 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
         if (p && sh.args.addressbook) tell(sh.args.addressbook, { type: 'peer-connected', id: m.id, endpoint: p.endpoint, connType: p.connType, services: m.services, ...(ref ? { ref } : {}) });
       })
       .with({ type: 'peer-stats' }, (m) => feed(sh, ctx, m))
-      .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving }) => sh.closing.set(id, { reason, misbehaving }))
+      .with({ type: 'peer-disconnected' }, ({ id, reason, misbehaving, reconnectV1 }) => sh.closing.set(id, { reason, misbehaving, ...(reconnectV1 === true ? { reconnectV1 } : {}) }))
       .with({ type: 'addresses' }, (m) => feed(sh, ctx, { ...m, now: ctx.now() }))
       .with({ type: 'book-changed' }, () => feed(sh, ctx, { type: 'book-changed', now: ctx.now() }))
       .with({ type: 'tip' }, ({ height }) => {
@@ -427,11 +430,11 @@ export const connmanActor = defineActor<Shell, Mailbox, ConnmanArgs>({
 
 function command(sh: Shell, ctx: ActorContext<Mailbox>, cmd: ConnmanCommand, replyTo: Ref<CommandResult>, now: number): void {
   match(cmd)
-    .with({ op: 'addnode' }, ({ endpoint, command: c }) => {
+    .with({ op: 'addnode' }, ({ endpoint, command: c, v2transport }) => {
       const refused = addnodeRefusal(sh.logic, endpoint, c);
       if (refused !== null) return tell(replyTo, { ok: false, error: refused });
-      feed(sh, ctx, { type: 'addnode', endpoint, command: c, now });
-      if (c !== 'onetry') sh.args.onAddnode?.(endpoint, c);
+      feed(sh, ctx, { type: 'addnode', endpoint, command: c, now, ...(v2transport !== undefined ? { v2transport } : {}) });
+      if (c !== 'onetry') sh.args.onAddnode?.(v2transport !== undefined && c === 'add' ? { ...endpoint, v2transport } : endpoint, c);
       tell(replyTo, { ok: true });
     })
     .with({ op: 'disconnect' }, ({ id, address }) => {

@@ -12,7 +12,8 @@ import { backoffDelay, type BackoffOptions } from '../../supervisors/index.js';
 import { selectPeerToEvict, type EvictionCandidate } from './eviction.js';
 import { isLocalIp, netKind } from '../netaddress/netaddress.js';
 import { keyedNetGroup, NO_ASMAP, type NetGroupManager } from '../netaddress/netgroup.js';
-import { endpointKey, type ConnType, type Endpoint } from '../contracts/connection.js';
+import { endpointKey, type AddedNode, type ConnType, type Endpoint } from '../contracts/connection.js';
+import { NODE_P2P_V2 } from '../wire/constants.js';
 import type { DisconnectRecord } from '../contracts/connman.js';
 import type { Candidate } from '../contracts/addressbook.js';
 import type { ToConnman } from '../contracts/peer.js';
@@ -36,6 +37,11 @@ export interface ConnmanConfig {
   readonly netgroups: NetGroupManager;
   /** How many recent disconnects to remember for the operator. */
   readonly disconnectHistory: number;
+  /**
+   * Our --v2transport (NODE_P2P_V2 among our services): dial manual peers with BIP324 v2, and
+   * automatic ones and feelers whose known services include NODE_P2P_V2 (Core's use_v2transport).
+   */
+  readonly v2transport: boolean;
 }
 
 export const DEFAULT_CONNMAN: Omit<ConnmanConfig, 'groupKey'> = {
@@ -50,6 +56,7 @@ export const DEFAULT_CONNMAN: Omit<ConnmanConfig, 'groupKey'> = {
   manualBackoff: { minMs: 1000, maxMs: 300_000, randomFactor: 0.2, resetAfterMs: 60_000 },
   disconnectHistory: 1000,
   netgroups: NO_ASMAP,
+  v2transport: false,
 };
 
 /** Outbound slots Core reserves: full relay + block relay + feeler (inbound gets the rest). */
@@ -65,6 +72,8 @@ export interface ConnPeer {
   readonly keyedGroup: number;
   readonly connectedAt: number;
   readonly manualKey: string | null;
+  /** Dialled with the BIP324 v2 transport (false for inbound peers and v1 dials). */
+  readonly v2: boolean;
   ready: boolean;
   services: bigint;
   relayTxs: boolean;
@@ -81,6 +90,8 @@ interface Dial {
   readonly group: string;
   readonly startedAt: number;
   readonly manualKey: string | null;
+  /** With the BIP324 v2 transport (as its initiator). */
+  readonly v2: boolean;
 }
 
 interface Manual {
@@ -89,6 +100,8 @@ interface Manual {
   readonly connType: 'manual' | 'addr-fetch';
   /** onetry entries are dialled once and forgotten. */
   readonly persistent: boolean;
+  /** Dialled with the BIP324 v2 transport (the addnode's v2transport, else our --v2transport). */
+  readonly v2: boolean;
   failures: number;
   nextAt: number;
   peerId: number | null;
@@ -101,11 +114,11 @@ export interface ConnmanState {
   readonly peers: Map<number, ConnPeer>;
   readonly dials: Map<number, Dial>;
   readonly manual: Map<string, Manual>;
-  /** Addresses offered by the address book and not yet tried. */
-  candidates: Endpoint[];
+  /** Addresses offered by the address book and not yet tried (with the services the book knows them for). */
+  candidates: Candidate[];
   /** Anchors offered by the address book, for the block-relay-only slots before anything else. */
-  anchors: Endpoint[];
-  feelerCandidates: Endpoint[];
+  anchors: Candidate[];
+  feelerCandidates: Candidate[];
   /** An address request is outstanding. */
   wantingAddresses: boolean;
   /** Outbound address rounds in a row that offered nothing dialable … */
@@ -115,6 +128,8 @@ export interface ConnmanState {
   nextId: number;
   networkActive: boolean;
   lastFeelerAt: number;
+  /** v2 attempts redialled once with v1 (Core's m_reconnections): a v1-only peer had hung up. */
+  v1Reconnections: number;
   readonly disconnects: DisconnectRecord[];
   /** Inbound connections refused, by reason. */
   readonly refused: Map<string, number>;
@@ -152,11 +167,13 @@ export type ConnmanEvent =
       readonly now: number;
       /** Our own actor died (killed, crashed) without the connection failing: no fault of the remote. */
       readonly local?: boolean;
+      /** The peer's verdict on its v2 attempt (ToConnman's reconnectV1): redial once with v1. */
+      readonly reconnectV1?: boolean;
     }
   | { readonly type: 'addresses'; readonly purpose: 'outbound' | 'feeler'; readonly list: readonly Candidate[]; readonly now: number }
   /** The address book learned something (new addresses, a tried promotion, an unban) since our last request: ask again now. */
   | { readonly type: 'book-changed'; readonly now: number }
-  | { readonly type: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly now: number }
+  | { readonly type: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly now: number; readonly v2transport?: boolean }
   | { readonly type: 'disconnect'; readonly id: number; readonly reason: string }
   | { readonly type: 'set-network-active'; readonly active: boolean; readonly now: number }
   /** After a restart of the manager: a live peer found under the peers supervisor. */
@@ -169,10 +186,13 @@ export type ConnmanEvent =
       readonly ready: boolean;
       readonly services: bigint;
       readonly relayTxs: boolean;
+      /** It was dialled with v2 (its transport is v2, or an outbound one still detecting). */
+      readonly v2?: boolean;
     };
 
 export type ConnmanEffect =
-  | { readonly kind: 'dial'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly timeoutMs: number }
+  /** `v2`: the peer opens as BIP324 initiator. */
+  | { readonly kind: 'dial'; readonly id: number; readonly endpoint: Endpoint; readonly connType: ConnType; readonly timeoutMs: number; readonly v2: boolean }
   | { readonly kind: 'accept'; readonly socketId: number; readonly id: number; readonly endpoint: Endpoint }
   | { readonly kind: 'refuse'; readonly socketId: number; readonly reason: string }
   | { readonly kind: 'disconnect'; readonly id: number; readonly reason: string }
@@ -186,7 +206,7 @@ export type ConnmanEffect =
 export interface ConnmanInit {
   readonly config: ConnmanConfig;
   readonly connect: readonly Endpoint[];
-  readonly addnode: readonly Endpoint[];
+  readonly addnode: readonly AddedNode[];
   /** Dialled once each to ask for addresses (Core's -seednode). */
   readonly seednode?: readonly Endpoint[];
   readonly now: number;
@@ -198,13 +218,18 @@ export interface ConnmanInit {
 
 export function initConnman(init: ConnmanInit): ConnmanState {
   const manual = new Map<string, Manual>();
-  for (const e of [...init.connect, ...init.addnode]) {
-    manual.set(endpointKey(e), { endpoint: e, connType: 'manual', persistent: true, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
+  // Core: manual connections (-connect, -addnode) and -seednode use v2 when we support it (an
+  // addnode may say otherwise); a v1-only peer costs one reconnection with v1.
+  const v2 = init.config.v2transport;
+  const added: readonly AddedNode[] = [...init.connect, ...init.addnode];
+  for (const e of added) {
+    const entryV2 = (e.v2transport ?? v2) && v2;
+    manual.set(endpointKey(e), { endpoint: { host: e.host, port: e.port }, connType: 'manual', persistent: true, v2: entryV2, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
   }
   for (const e of init.seednode ?? []) {
     const key = endpointKey(e);
     if (!manual.has(key))
-      manual.set(key, { endpoint: e, connType: 'addr-fetch', persistent: false, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
+      manual.set(key, { endpoint: e, connType: 'addr-fetch', persistent: false, v2, failures: 0, nextAt: init.now, peerId: null, dialId: null, connectedAt: 0 });
   }
   return {
     config: init.config,
@@ -220,6 +245,7 @@ export function initConnman(init: ConnmanInit): ConnmanState {
     nextId: 1,
     networkActive: true,
     lastFeelerAt: init.now,
+    v1Reconnections: 0,
     disconnects: [],
     refused: new Map(),
     banned: init.banned ?? (() => false),
@@ -270,11 +296,17 @@ function busyEndpoints(s: ConnmanState): Set<string> {
   return k;
 }
 
-function startDial(s: ConnmanState, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, fx: ConnmanEffect[]): number {
+function startDial(s: ConnmanState, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, v2: boolean, fx: ConnmanEffect[]): number {
   const id = s.nextId++;
-  s.dials.set(id, { id, endpoint, connType, group: s.config.netgroups.hostGroup(endpoint.host), startedAt: now, manualKey });
-  fx.push({ kind: 'dial', id, endpoint, connType, timeoutMs: s.config.connectTimeoutMs });
+  const to: Endpoint = { host: endpoint.host, port: endpoint.port };
+  s.dials.set(id, { id, endpoint: to, connType, group: s.config.netgroups.hostGroup(endpoint.host), startedAt: now, manualKey, v2 });
+  fx.push({ kind: 'dial', id, endpoint: to, connType, timeoutMs: s.config.connectTimeoutMs, v2 });
   return id;
+}
+
+/** Core's ThreadOpenConnections: v2 to an address the book knows offers NODE_P2P_V2, when we offer it too. */
+function candidateV2(s: ConnmanState, c: Candidate): boolean {
+  return s.config.v2transport && ((c.services ?? 0n) & NODE_P2P_V2) !== 0n;
 }
 
 /** Fills every outbound slot it can: manual peers first, then automatic full-relay and block-relay-only, then a feeler when due. */
@@ -290,7 +322,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
       continue;
     }
     if (manualBusy >= s.config.maxManual) break;
-    m.dialId = startDial(s, m.endpoint, m.connType, now, key, fx);
+    m.dialId = startDial(s, m.endpoint, m.connType, now, key, m.v2, fx);
     manualBusy++;
   }
   if (Number.isFinite(soonest)) fx.push({ kind: 'schedule', ms: soonest });
@@ -298,9 +330,9 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
 
   const groups = usedGroups(s);
   const busy = busyEndpoints(s);
-  const take = (list: Endpoint[]): Endpoint | null => {
+  const take = (list: Candidate[]): Candidate | null => {
     while (list.length > 0) {
-      const e = list.shift() as Endpoint;
+      const e = list.shift() as Candidate;
       const g = s.config.netgroups.hostGroup(e.host);
       if (groups.has(g) || busy.has(endpointKey(e)) || s.banned(e.host) || s.discouraged(e.host)) continue;
       groups.add(g);
@@ -316,7 +348,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
   while (blockMissing > 0 && s.anchors.length > 0) {
     const e = take(s.anchors);
     if (!e) break;
-    startDial(s, e, 'block-relay-only', now, null, fx);
+    startDial(s, e, 'block-relay-only', now, null, candidateV2(s, e), fx);
     blockMissing--;
   }
   if (blockMissing <= 0) s.anchors.length = 0;
@@ -329,7 +361,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
     while (missing > 0) {
       const e = take(s.candidates);
       if (!e) break;
-      startDial(s, e, t, now, null, fx);
+      startDial(s, e, t, now, null, candidateV2(s, e), fx);
       missing--;
     }
     need += missing;
@@ -343,7 +375,7 @@ function fill(s: ConnmanState, now: number, fx: ConnmanEffect[]): void {
     const e = take(s.feelerCandidates) ?? take(s.candidates);
     if (e) {
       s.lastFeelerAt = now;
-      startDial(s, e, 'feeler', now, null, fx);
+      startDial(s, e, 'feeler', now, null, candidateV2(s, e), fx);
     } else if (need === 0) {
       fx.push({ kind: 'want-addresses', purpose: 'feeler', count: 1, excludeGroups: [...groups] });
       s.lastFeelerAt = now; // ask at most once per interval
@@ -384,7 +416,7 @@ function evictionCandidate(p: ConnPeer): EvictionCandidate {
   };
 }
 
-function newPeer(s: ConnmanState, id: number, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, noban = false): ConnPeer {
+function newPeer(s: ConnmanState, id: number, endpoint: Endpoint, connType: ConnType, now: number, manualKey: string | null, v2: boolean, noban = false): ConnPeer {
   const group = s.config.netgroups.hostGroup(endpoint.host);
   return {
     id,
@@ -394,6 +426,7 @@ function newPeer(s: ConnmanState, id: number, endpoint: Endpoint, connType: Conn
     keyedGroup: keyedNetGroup(s.config.groupKey, group),
     connectedAt: now,
     manualKey,
+    v2,
     ready: false,
     services: 0n,
     relayTxs: false,
@@ -471,7 +504,7 @@ function onDialOk(s: ConnmanState, { id, now }: EventOf<'dial-ok'>): void {
   const d = s.dials.get(id);
   if (!d) return;
   s.dials.delete(id);
-  s.peers.set(id, newPeer(s, id, d.endpoint, d.connType, now, d.manualKey));
+  s.peers.set(id, newPeer(s, id, d.endpoint, d.connType, now, d.manualKey, d.v2));
   if (d.manualKey !== null) {
     const m = s.manual.get(d.manualKey);
     if (m) {
@@ -512,7 +545,7 @@ function onInbound(s: ConnmanState, { socketId, remote, now, noban }: EventOf<'i
     }
   }
   const id = s.nextId++;
-  s.peers.set(id, newPeer(s, id, remote, 'inbound', now, null, noban === true));
+  s.peers.set(id, newPeer(s, id, remote, 'inbound', now, null, false, noban === true));
   fx.push({ kind: 'accept', socketId, id, endpoint: remote });
 }
 
@@ -538,8 +571,32 @@ function onPeerStats(s: ConnmanState, { id, minPingMs, lastBlockAt }: EventOf<'p
   if (lastBlockAt !== undefined) p.lastBlockAt = Math.max(p.lastBlockAt, lastBlockAt);
 }
 
-/** A connection is over (or a dial's actor died): remember why, back a manual peer off, and fill the slot again. */
-function onPeerDisconnected(s: ConnmanState, { id, reason, misbehaving, now, local }: EventOf<'peer-disconnected'>, fx: ConnmanEffect[]): void {
+/**
+ * Core's one v1 reconnection (CConnman::m_reconnections, V2Transport::ShouldReconnectV1): an
+ * outbound v2 attempt that ended before its handshake, with nothing received after we sent at
+ * least a v1 header's worth, met a v1-only peer that hung up. It is redialled at once, to the same
+ * address, in the same slot (same connection type, same addnode entry), with v1: not a failed
+ * attempt for the address book, no backoff step for a manual peer, never misbehaviour. A v1 dial
+ * is never retried, so this happens at most once per v2 attempt. True when it redialled.
+ */
+function reconnectV1(s: ConnmanState, p: ConnPeer, reason: string, now: number, fx: ConnmanEffect[]): boolean {
+  if (!p.v2 || p.ready || p.connType === 'inbound' || !s.networkActive) return false;
+  // An addnode entry removed meanwhile is not redialled.
+  if (p.manualKey !== null && !s.manual.has(p.manualKey)) return false;
+  record(s, p, `${reason} (v2 refused: retrying with v1)`, false, now);
+  const dialId = startDial(s, p.endpoint, p.connType, now, p.manualKey, false, fx);
+  const m = p.manualKey === null ? undefined : s.manual.get(p.manualKey);
+  if (m) {
+    m.peerId = null;
+    m.dialId = dialId;
+  }
+  s.v1Reconnections++;
+  fx.push({ kind: 'log', level: 'debug', msg: 'retrying with v1 transport protocol', data: { id: p.id, address: endpointKey(p.endpoint), connType: p.connType, dial: dialId } });
+  return true;
+}
+
+/** A connection is over (or a dial's actor died): remember why, back a manual peer off, and fill the slot again (a v2 attempt a v1 peer refused: redial it with v1). */
+function onPeerDisconnected(s: ConnmanState, { id, reason, misbehaving, now, local, reconnectV1: v1 }: EventOf<'peer-disconnected'>, fx: ConnmanEffect[]): void {
   const p = s.peers.get(id);
   if (!p) {
     // A dial whose peer actor died before dial-ok, or an already-evicted peer.
@@ -552,6 +609,7 @@ function onPeerDisconnected(s: ConnmanState, { id, reason, misbehaving, now, loc
     return;
   }
   s.peers.delete(id);
+  if (v1 === true && local !== true && reconnectV1(s, p, reason, now, fx)) return fill(s, now, fx);
   record(s, p, reason, misbehaving, now);
   // Its network group is free again: worth asking the address book at once.
   if (AUTOMATIC.has(p.connType)) resetAddrBackoff(s);
@@ -591,12 +649,12 @@ function onAddresses(s: ConnmanState, { purpose, list, now }: EventOf<'addresses
     s.addrRetryAt = now + addrRoundDelay(s.addrEmptyRounds);
   }
   const known = new Set([...s.candidates, ...s.anchors].map(endpointKey));
-  const fresh: Endpoint[] = [];
+  const fresh: Candidate[] = [];
   for (const c of list) {
     const k = endpointKey(c);
     if (known.has(k)) continue;
     known.add(k);
-    const e: Endpoint = { host: c.host, port: c.port };
+    const e: Candidate = c.services === undefined ? { host: c.host, port: c.port } : { host: c.host, port: c.port, services: c.services };
     if (c.anchor === true) s.anchors.push(e);
     else fresh.push(e);
   }
@@ -611,7 +669,7 @@ function onBookChanged(s: ConnmanState, { now }: EventOf<'book-changed'>, fx: Co
 }
 
 /** `addnode add|remove|onetry`: add a manual peer (and dial it) or remove one (and disconnect it). */
-function onAddnode(s: ConnmanState, { endpoint, command, now }: EventOf<'addnode'>, fx: ConnmanEffect[]): void {
+function onAddnode(s: ConnmanState, { endpoint, command, now, v2transport }: EventOf<'addnode'>, fx: ConnmanEffect[]): void {
   const key = endpointKey(endpoint);
   if (command === 'remove') {
     const m = s.manual.get(key);
@@ -620,7 +678,17 @@ function onAddnode(s: ConnmanState, { endpoint, command, now }: EventOf<'addnode
     return;
   }
   if (!s.manual.has(key))
-    s.manual.set(key, { endpoint, connType: 'manual', persistent: command === 'add', failures: 0, nextAt: now, peerId: null, dialId: null, connectedAt: 0 });
+    s.manual.set(key, {
+      endpoint,
+      connType: 'manual',
+      persistent: command === 'add',
+      v2: (v2transport ?? s.config.v2transport) && s.config.v2transport,
+      failures: 0,
+      nextAt: now,
+      peerId: null,
+      dialId: null,
+      connectedAt: 0,
+    });
   fill(s, now, fx);
 }
 
@@ -632,7 +700,7 @@ function onDisconnect(s: ConnmanState, { id, reason }: EventOf<'disconnect'>, fx
 /** After a restart: a live peer of the previous incarnation becomes ours again (and its manual entry's). */
 function onAdopt(s: ConnmanState, a: EventOf<'adopt'>): void {
   const manualKey = (a.connType === 'manual' || a.connType === 'addr-fetch') && s.manual.has(endpointKey(a.endpoint)) ? endpointKey(a.endpoint) : null;
-  const p = newPeer(s, a.id, a.endpoint, a.connType, a.connectedAt, manualKey);
+  const p = newPeer(s, a.id, a.endpoint, a.connType, a.connectedAt, manualKey, a.v2 === true && a.connType !== 'inbound');
   p.ready = a.ready;
   p.services = a.services;
   p.relayTxs = a.relayTxs;
@@ -722,6 +790,7 @@ export function connmanSummary(s: ConnmanState): Record<string, number | boolean
     candidates: s.candidates.length,
     anchors: s.anchors.length,
     addrEmptyRounds: s.addrEmptyRounds,
+    v1Reconnections: s.v1Reconnections,
     networkActive: s.networkActive,
   };
 }

@@ -15,7 +15,7 @@ import { PEERS } from '../contracts/peer.js';
 import { ADDRESSBOOK, type AddressBookMsg } from '../contracts/addressbook.js';
 import { CHAIN, type ChainMsg } from '../contracts/chain.js';
 import { CONNMAN, type CommandResult, type ConnmanCommand, type ConnmanCommands, type ConnmanEvents, type ConnmanMsg } from '../contracts/connman.js';
-import { endpointKey, parseEndpoint, type Endpoint } from '../contracts/connection.js';
+import { endpointKey, parseEndpoint, type AddedNode } from '../contracts/connection.js';
 import type { ListenerInfo } from '../contracts/control.js';
 import { listenerChildName, listenerName, type ListenerMsg } from '../contracts/listener.js';
 import { connmanActor } from './actor.js';
@@ -28,8 +28,8 @@ export interface ConnmanShared {
   readonly throttle: NetThrottle;
   /** Where peer-connected/-disconnected are emitted for library users. */
   readonly events: EventEmitter<ConnmanEvents>;
-  /** The addnode list, runtime additions included: a restarted manager starts from it. */
-  addnode: Endpoint[];
+  /** The addnode list, runtime additions included (with their v2transport): a restarted manager starts from it. */
+  addnode: AddedNode[];
 }
 
 export interface ConnmanSpecOptions {
@@ -59,13 +59,14 @@ export function connmanSpec(settings: Settings, params: NetworkParams, runtime: 
         listen: settings.listen,
         groupKey: randomBytes(32),
         netgroups: o.netgroups,
+        v2transport: o.peerSettings.v2transport === true,
       },
       connect,
       // A getter: a restarted manager starts from the list as it is now, runtime additions included.
       get addnode() {
         return shared.addnode;
       },
-      onAddnode: (endpoint: Endpoint, c: 'add' | 'remove') => {
+      onAddnode: (endpoint: AddedNode, c: 'add' | 'remove') => {
         const key = endpointKey(endpoint);
         const others = shared.addnode.filter((e) => endpointKey(e) !== key);
         shared.addnode = c === 'add' ? [...others, endpoint] : others;
@@ -143,7 +144,8 @@ export function connmanCommands(runtime: Runtime, defaultPort: number): ConnmanC
   return {
     peers: async () => (await command({ op: 'peers' })).peers ?? [],
     disconnects: async () => (await command({ op: 'disconnects' })).disconnects ?? [],
-    addnode: async (endpoint, c) => void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, defaultPort), command: c })),
+    addnode: async (endpoint, c, v2transport) =>
+      void (await command({ op: 'addnode', endpoint: parseEndpoint(endpoint, defaultPort), command: c, ...(v2transport !== undefined ? { v2transport } : {}) })),
     addedNodes: async () => (await command({ op: 'added-nodes' })).addedNodes ?? [],
     disconnect: async (target) => void (await command({ op: 'disconnect', ...target })),
     setNetworkActive: async (active) => void (await command({ op: 'set-network-active', active })),

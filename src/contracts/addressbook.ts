@@ -13,9 +13,12 @@ import { ROOT } from './root.js';
 /**
  * A dial candidate from the address book. `anchor`: one of the block-relay-only peers in use
  * at the last shutdown (Core's anchors.dat), to be dialled as block-relay-only before anything else.
+ * `services`: what the book knows the address offers (absent: nothing known).
  */
 export interface Candidate extends Endpoint {
   readonly anchor?: boolean;
+  /** The services the book knows it for (the manager dials with v2 when they include NODE_P2P_V2). */
+  readonly services?: bigint;
 }
 
 /** getpeerinfo's addr_processed and addr_rate_limited of one peer (the rate limiter is in the book). */

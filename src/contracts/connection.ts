@@ -12,6 +12,11 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** An addnode entry: where, and whether it is dialled with the BIP324 v2 transport (absent: the node's --v2transport). */
+export interface AddedNode extends Endpoint {
+  readonly v2transport?: boolean;
+}
+
 /** `host:port` (`[v6]:port`), the host normalised: the key an endpoint is known by everywhere. */
 export function endpointKey(e: Endpoint): string {
   const h = normalizeIp(e.host);

@@ -24,7 +24,8 @@ export interface DisconnectRecord {
 
 /** Commands from the operator (RPC, library handle). */
 export type ConnmanCommand =
-  | { readonly op: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry' }
+  /** `v2transport`: dial it with BIP324 v2 (absent: the node's --v2transport). */
+  | { readonly op: 'addnode'; readonly endpoint: Endpoint; readonly command: 'add' | 'remove' | 'onetry'; readonly v2transport?: boolean }
   | { readonly op: 'disconnect'; readonly id?: number; readonly address?: string }
   | { readonly op: 'set-network-active'; readonly active: boolean }
   | { readonly op: 'peers' }
@@ -75,7 +76,8 @@ export const CONNMAN = actorName<ConnmanMsg>(`${ROOT.path}/connman`);
 export interface ConnmanCommands {
   peers(): Promise<PeerInfo[]>;
   disconnects(): Promise<DisconnectRecord[]>;
-  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry'): Promise<void>;
+  /** `v2transport`: dial it with BIP324 v2 (absent: the node's --v2transport; true while that is off is the caller's error to refuse). */
+  addnode(endpoint: string, command: 'add' | 'remove' | 'onetry', v2transport?: boolean): Promise<void>;
   addedNodes(): Promise<AddedNodeInfo[]>;
   disconnect(target: { id: number } | { address: string }): Promise<void>;
   setNetworkActive(active: boolean): Promise<void>;

@@ -22,7 +22,7 @@ export interface PeerSettings {
   readonly inactivityTimeoutMs: number;
   /** Secret that marks our own version nonces (self-connection detection). */
   readonly nonceKey: Uint8Array;
-  /** Accept the BIP324 v2 transport on inbound connections (v1 still detected); off or absent: v1 only. */
+  /** Accept the BIP324 v2 transport on inbound connections (v1 still detected); off or absent: v1 only. Outbound v2 is `PeerArgs.v2`. */
   readonly v2transport?: boolean;
 }
 
@@ -40,7 +40,17 @@ export type ToConnman =
       readonly startHeight?: number;
     }
   | { readonly type: 'peer-stats'; readonly id: number; readonly minPingMs?: number; readonly lastBlockAt?: number }
-  | { readonly type: 'peer-disconnected'; readonly id: number; readonly reason: string; readonly misbehaving: boolean };
+  | {
+      readonly type: 'peer-disconnected';
+      readonly id: number;
+      readonly reason: string;
+      readonly misbehaving: boolean;
+      /**
+       * A v2 attempt of ours that ended before the v2 handshake, with nothing received after we
+       * wrote at least a v1 header's worth: a v1-only peer hung up. Core reconnects once with v1.
+       */
+      readonly reconnectV1?: boolean;
+    };
 
 /** Messages from the wire, with the peer they came from, for the address book and the block actor. */
 export interface FromPeer {
@@ -104,6 +114,8 @@ export interface PeerArgs {
   readonly socket: Socket;
   readonly connType: ConnType;
   readonly endpoint: Endpoint;
+  /** Outbound: open with the BIP324 v2 transport as its initiator (the connection manager decides; see Core's use_v2transport). */
+  readonly v2?: boolean;
   /** The remote address in wire form (for our version message). */
   readonly remoteAddress: NetAddress;
   readonly magic: number;

@@ -8,7 +8,7 @@ import { ADDRESSBOOK, type AddressBookQuery, type AddrmanInfo, type BanEntryJson
 import type { ListenerInfo, ControlContext } from '../contracts/control.js';
 import { parseIpSubnet, subnetHas } from '../util/subnet.js';
 import { netKind } from '../netaddress/netaddress.js';
-import { PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
+import { NODE_P2P_V2, PROTOCOL_VERSION, knownServiceNames } from '../wire/constants.js';
 import { PEERS, peerName, type PeerInfo } from '../contracts/peer.js';
 import type { KillMode, Ref, TreeNode } from '../../supervisors/index.js';
 import type { ChainRpcMethod, ChainRpcReply } from '../contracts/chain.js';
@@ -369,15 +369,18 @@ export const METHODS: Readonly<Record<string, MethodDef>> = {
     params: [
       { name: 'node', type: 'string', description: 'The address of the peer to connect to' },
       { name: 'command', type: 'string', description: "'add' to add a node to the list, 'remove' to remove a node from the list, 'onetry' to try a connection to the node once" },
-      { name: 'v2transport', type: 'boolean', optional: true, description: 'Attempt to connect using BIP324 v2 transport protocol (not supported: must be false)' },
+      { name: 'v2transport', type: 'boolean', optional: true, description: "Attempt to connect using BIP324 v2 transport protocol (ignored for 'remove' command); default: set by -v2transport" },
     ],
     result: 'null',
     handler: async (ctx, [node, command, v2]) => {
       const c = str(command);
       if (c !== 'add' && c !== 'remove' && c !== 'onetry') throw new RpcError(RPC.MISC_ERROR, helpText('addnode'));
-      if (v2 === true) throw new RpcError(RPC.INVALID_PARAMETER, 'Error: v2transport requested but not enabled (see -v2transport)');
+      // Core: the default is the node's -v2transport (NODE_P2P_V2 among our services); v2 asked for while it is off is an error.
+      const nodeV2 = (ctx.services & NODE_P2P_V2) !== 0n;
+      const useV2 = typeof v2 === 'boolean' ? v2 : nodeV2;
+      if (useV2 && !nodeV2) throw new RpcError(RPC.INVALID_PARAMETER, 'Error: v2transport requested but not enabled (see -v2transport)');
       try {
-        await ctx.addnode(str(node) ?? '', c);
+        await ctx.addnode(str(node) ?? '', c, useV2);
       } catch (err) {
         throw cmdError(err, { 'already added': RPC.CLIENT_NODE_ALREADY_ADDED, 'could not be removed': RPC.CLIENT_NODE_NOT_ADDED, 'is not HOST:PORT': RPC.INVALID_PARAMETER });
       }

@@ -12,7 +12,7 @@ import { match } from 'ts-pattern';
 import { defineActor, tell, Exit, narrowRef, type ActorContext, type Ref } from '../../supervisors/index.js';
 import { FrameDecoder, encodeFrame, type FrameErrorCode, type FrameResult } from '../wire/framing.js';
 import { decodeMessage, encodeMessage, encodeMessageFrame, commandOf, type Message } from '../wire/messages.js';
-import { V2Transport, isValidPrivateKey, messageTypeSize, MAX_GARBAGE_SIZE, type TransportProtocolType, type V2Event } from '../wire/v2/index.js';
+import { V2Transport, isValidPrivateKey, messageTypeSize, MAX_GARBAGE_SIZE, type TransportProtocolType, type V2Event, type V2Role } from '../wire/v2/index.js';
 import { countedType } from '../wire/message-types.js';
 import { DEFAULT_MAX_RECEIVE_BUFFER, DEFAULT_MAX_SEND_BUFFER, FRAME_HEADER_SIZE } from '../wire/constants.js';
 import type { Endpoint } from '../contracts/connection.js';
@@ -57,8 +57,9 @@ interface Shell {
   readonly flow: FlowState;
   readonly decoder: FrameDecoder;
   /**
-   * The BIP324 transport of an inbound connection while it is detecting or v2; null for v1 (no v2,
-   * or after the fallback, when the bytes go straight to `decoder`).
+   * The BIP324 transport: an inbound connection's while it is detecting or v2, an outbound v2
+   * dial's (we are the initiator); null for v1 (no v2, or after the fallback, when the bytes go
+   * straight to `decoder`).
    */
   v2: V2Transport | null;
   /** Messages the v2 transport decoded and not yet handled (held while the send queue is over its limit). */
@@ -210,8 +211,10 @@ function close(sh: Shell, ctx: ActorContext<Mailbox>, reason: string, misbehavin
   if (sh.closing) return;
   sh.closing = true;
   flow(sh, ctx, { type: 'closing' });
-  tell(sh.args.reportTo, { type: 'peer-disconnected', id: sh.args.id, reason, misbehaving });
-  sh.log.debug({ reason, misbehaving }, 'disconnecting');
+  // Our v2 attempt met a v1-only peer (nothing received, a v1 header's worth of ours written): the manager redials once with v1.
+  const reconnectV1 = sh.v2 !== null && sh.v2.shouldReconnectV1(sh.socket.bytesWritten);
+  tell(sh.args.reportTo, { type: 'peer-disconnected', id: sh.args.id, reason, misbehaving, ...(reconnectV1 ? { reconnectV1 } : {}) });
+  sh.log.debug({ reason, misbehaving, ...(reconnectV1 ? { reconnectV1 } : {}) }, 'disconnecting');
   flushToChain(sh);
   if (sh.args.chain) tell<ToChain>(sh.args.chain, { type: 'peer-disconnected', peer: sh.args.id });
   sh.socket.destroy();
@@ -463,15 +466,22 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
 }
 
 /**
- * The BIP324 responder of an inbound connection, with its randomness from the platform (Core's
- * V2Transport: a fresh ephemeral key, 32 bytes of encoding entropy, 0–4095 bytes of garbage).
+ * The BIP324 transport of a connection, with its randomness from the platform (Core's
+ * V2Transport: a fresh ephemeral key, 32 bytes of encoding entropy, 0–4095 bytes of garbage):
+ * the responder of an inbound one, the initiator of an outbound v2 dial.
  */
-function responder(magic: number): V2Transport {
+function v2Transport(role: V2Role, magic: number): V2Transport {
   let privateKey = randomBytes(32);
   while (!isValidPrivateKey(privateKey)) privateKey = randomBytes(32);
   const magicBytes = Buffer.alloc(4);
   magicBytes.writeUInt32LE(magic >>> 0);
-  return new V2Transport({ role: 'responder', magic: magicBytes, privateKey, entropy: randomBytes(32), garbage: randomBytes(randomInt(0, MAX_GARBAGE_SIZE + 1)) });
+  return new V2Transport({ role, magic: magicBytes, privateKey, entropy: randomBytes(32), garbage: randomBytes(randomInt(0, MAX_GARBAGE_SIZE + 1)) });
+}
+
+/** Which transport a new connection starts with: v2 responder (inbound, --v2transport), v2 initiator (an outbound v2 dial), else none (v1). */
+function initialTransport(args: PeerArgs): V2Transport | null {
+  if (args.connType === 'inbound') return args.settings.v2transport === true ? v2Transport('responder', args.magic) : null;
+  return args.v2 === true ? v2Transport('initiator', args.magic) : null;
 }
 
 export function peerInfo(sh: Shell): PeerInfo {
@@ -530,7 +540,7 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       socket,
       now,
       decoder: new FrameDecoder({ magic: args.magic }),
-      v2: args.connType === 'inbound' && args.settings.v2transport === true ? responder(args.magic) : null,
+      v2: initialTransport(args),
       v2In: [],
       v2InBytes: 0,
       flow: initFlow({
@@ -579,7 +589,9 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
     });
     socket.on('close', (hadError: boolean) => tell(self, { type: 'closed', error: hadError ? 'socket error' : null }));
     if (socket.destroyed) tell(self, { type: 'closed', error: 'socket already closed' });
-    sh.log.debug({ inbound: sh.proto.inbound }, 'connected');
+    sh.log.debug({ inbound: sh.proto.inbound, ...(sh.v2?.initiating === true ? { v2: true } : {}) }, 'connected');
+    // A BIP324 initiator speaks first: its key and garbage leave before anything else (our version waits in the transport for the keys).
+    if (sh.v2?.initiating === true) v2Events(sh, ctx, sh.v2.start());
     step(sh, ctx, { type: 'open', now: now() });
     return sh;
   },

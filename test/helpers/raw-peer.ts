@@ -65,7 +65,8 @@ export class RawPeer {
   private waiters: Array<() => void> = [];
   private closeReport: CloseReport | null = null;
 
-  constructor(socket: Socket, opts: RawPeerOptions = {}) {
+  /** `first`: bytes already read from the socket (a listener looked at them), handled before any later ones. */
+  constructor(socket: Socket, opts: RawPeerOptions = {}, first?: Buffer) {
     this.socket = socket;
     this.answerPings = opts.answerPings ?? true;
     socket.setNoDelay(true);
@@ -80,6 +81,7 @@ export class RawPeer {
       });
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (first !== undefined) this.onData(first);
   }
 
   /** Dials `port` on 127.0.0.1 (optionally from another loopback source address). */
@@ -234,11 +236,19 @@ export class RawPeer {
   }
 }
 
-/** A raw peer's listening socket: `accept()` yields a RawPeer for each connection the node makes. */
+/**
+ * A raw peer's listening socket: `accept()` yields a RawPeer for each connection the node makes.
+ * It is a v1-only node: a connection whose first bytes are not the network magic (a BIP324 v2
+ * opening) is hung up on at once, as Bitcoin Core with -v2transport=0 does, and not yielded
+ * (`v2Refused` counts them; the node then redials with v1).
+ */
 export class RawListener {
   readonly port: number;
+  /** Connections hung up on because they opened with something else than the v1 magic (v2 attempts). */
+  v2Refused = 0;
   private readonly pending: RawPeer[] = [];
   private readonly accepted: RawPeer[] = [];
+  private readonly undecided = new Set<Socket>();
   private waiters: Array<() => void> = [];
 
   constructor(
@@ -247,13 +257,28 @@ export class RawListener {
   ) {
     const a = server.address();
     this.port = typeof a === 'object' && a !== null ? a.port : 0;
+    const magic = Buffer.alloc(4);
+    magic.writeUInt32LE(REGTEST_MAGIC >>> 0);
     server.on('connection', (s: Socket) => {
-      const p = new RawPeer(s, opts);
-      this.pending.push(p);
-      this.accepted.push(p);
-      const w = this.waiters;
-      this.waiters = [];
-      for (const f of w) f();
+      // A node always speaks first when it dials (its version, or its v2 key): decide on its first bytes.
+      this.undecided.add(s);
+      s.on('error', () => undefined);
+      s.once('close', () => this.undecided.delete(s));
+      s.once('data', (first: Buffer) => {
+        this.undecided.delete(s);
+        const n = Math.min(4, first.length);
+        if (!first.subarray(0, n).equals(magic.subarray(0, n))) {
+          this.v2Refused++;
+          s.destroy();
+          return;
+        }
+        const p = new RawPeer(s, opts, first);
+        this.pending.push(p);
+        this.accepted.push(p);
+        const w = this.waiters;
+        this.waiters = [];
+        for (const f of w) f();
+      });
     });
   }
 
@@ -279,6 +304,7 @@ export class RawListener {
   }
 
   async close(): Promise<void> {
+    for (const s of this.undecided) s.destroy();
     await Promise.all(this.accepted.map((p) => p.destroy()));
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -70,7 +70,8 @@ test('browser: the page shows the tree live; killing a peer from its panel is he
     assert.match(await page.locator('#tree tr[data-path="/root"]').innerText(), /one_for_one/);
     await until('three rows in the peers table', async () => (await page.locator('#peers tbody tr[data-path]').count()) === 3);
     assert.match(await page.locator('#peers thead').innerText(), /transport/);
-    assert.match(await page.locator(`#peers tbody tr[data-path="/root/peers/peer-${outbound.id}"]`).innerText(), /\bv1\b/);
+    // The addnode peer is another peerd: dialled with BIP324 v2.
+    assert.match(await page.locator(`#peers tbody tr[data-path="/root/peers/peer-${outbound.id}"]`).innerText(), /\bv2\b/);
 
     // Collapsing the peers supervisor hides its rows; expanding shows them again.
     const peerRow = page.locator(`#tree tr[data-path="/root/peers/peer-${outbound.id}"]`);
@@ -100,7 +101,7 @@ test('browser: the page shows the tree live; killing a peer from its panel is he
     const text = await panel.innerText();
     assert.match(text, /outbound/);
     assert.match(text, /manual/);
-    assert.match(text, /transport\s+v1/, 'the transport (peerd dials v1 today)');
+    assert.match(text, /transport\s+v2/, 'the transport (peerd dials peerd with v2)');
     assert.match(text, /\/peerd:0\.1\.0\//, 'the user agent');
     assert.match(text, /version/, 'bytes by message type');
     for (const action of ['kick', 'ban', 'throttle', 'kill', 'crash']) assert.equal(await panel.locator(`button[data-action="${action}"]`).count(), 1, action);

@@ -100,7 +100,7 @@ test('addrv2: IPv4, IPv6, Tor v3, I2P and CJDNS are all stored; only IPv4/IPv6 a
       5000,
     );
     assert.ok(sel.length >= 1 && sel.length <= 2);
-    assert.ok(sel.every((e) => e.host === '5.6.7.8' || e.host.startsWith('2a01')), JSON.stringify(sel));
+    assert.ok(sel.every((e) => e.host === '5.6.7.8' || e.host.startsWith('2a01')), JSON.stringify(sel.map((e) => `${e.host}:${e.port}`)));
   } finally {
     await node.cleanup();
     await feeder.close();
