@@ -51,7 +51,12 @@ test('a manual peer (--addnode) is never disconnected for misbehaviour, an inbou
   assert.equal(manual.isClosed, false, 'spared (Core: "not punishing manually connected peer")');
   const ign = (await infoOf(node, manual))?.ignored;
   assert.equal(ign?.['list-too-long'], 2, JSON.stringify(ign));
-  assert.equal((await node.disconnects()).length, 0);
+  // The only record is the node's v2 attempt the v1-only listener hung up on (then redialled with v1).
+  assert.deepEqual(
+    (await node.disconnects()).map((d) => [d.connType, d.misbehaving]),
+    Array.from({ length: listener.v2Refused }, () => ['manual', false]),
+  );
+  assert.equal(listener.v2Refused, 1);
 
   // The same from an ordinary inbound peer: disconnected as misbehaving.
   const rec = await expectDisconnect(
