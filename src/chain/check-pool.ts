@@ -163,14 +163,17 @@ export function checkInPool(block: Block, opts: Required<CheckBlockOptions>, thr
 
 /** Parses and checks a block's bytes here (they were decoded once already, so they parse). */
 function checkBytes(bytes: Buffer, opts: Required<CheckBlockOptions>): BlockCheck {
-  const parsed = parseBlock(bytes);
+  const parsed = parseBlock(bytes, { witnessItems: 'coinbase' });
   if (!parsed.ok) throw new Error(`a block that decoded does not parse: ${parsed.error.message}`);
   return checkBlock(parsed.value, opts);
 }
 
 /** The same check on this thread. */
 export function checkHere(block: Block, opts: Required<CheckBlockOptions>): Checked {
-  const result = checkBlock(block, opts);
+  // From the bytes, as the worker does (witness items but the coinbase's not kept), not from the
+  // peer's lazily decoded transactions, which would make an object of every witness item here, on the main thread.
+  const reparsed = block.raw ? parseBlock(block.raw, { witnessItems: 'coinbase' }) : null;
+  const result = checkBlock(reparsed?.ok ? reparsed.value : block, opts);
   // A copy: the parsed block is a view into the peer's receive chunk.
   return { result, raw: result.ok && block.raw ? Buffer.from(block.raw) : Buffer.alloc(0) };
 }

@@ -83,6 +83,12 @@ export interface DecodeBlockOptions {
    * check in another thread costs this thread a scan and no objects.
    */
   readonly lazyTxs?: boolean;
+  /**
+   * 'coinbase': the witness items of every transaction but the coinbase are read and not kept
+   * ({@link WITNESS_NOT_KEPT}): what a block check needs (the coinbase's witness reserved value,
+   * sizes, weight, wtxids from the bytes), at a cost bounded by the bytes and not by the item count.
+   */
+  readonly witnessItems?: 'all' | 'coinbase';
 }
 
 /**
@@ -148,8 +154,9 @@ export function decodeBlock(r: Reader, opts: DecodeBlockOptions = {}): Block {
   const txs: Tx[] = new Array<Tx>(n);
   let witnessBytes = 0;
   let hasWitness = false;
+  const keepAll = opts.witnessItems !== 'coinbase';
   for (let i = 0; i < n; i++) {
-    const tx = decodeTx(r, defer);
+    const tx = decodeTx(r, defer, keepAll || i === 0);
     txs[i] = tx;
     if (tx.hasWitness) {
       hasWitness = true;
@@ -193,10 +200,10 @@ export function stripWitness(raw: Buffer): Decoded<Buffer> {
 }
 
 /** Decodes a whole buffer as one block (every byte must belong to it) into a value. */
-export function parseBlock(bytes: Buffer): Decoded<Block> {
+export function parseBlock(bytes: Buffer, opts: DecodeBlockOptions = {}): Decoded<Block> {
   return attempt(() => {
     const r = new Reader(bytes);
-    const b = decodeBlock(r);
+    const b = decodeBlock(r, opts);
     r.expectEnd('block');
     return b;
   });

@@ -66,13 +66,20 @@ function sha256dRange(buf: Buffer, start: number, end: number): Buffer {
 }
 
 /**
+ * The witness of an input that was read but not kept (`decodeTx(r, …, keepWitness = false)`: a
+ * block check needs no witness item but the coinbase's). Such a transaction has its sizes, weight
+ * and hashes right, and cannot be encoded again: {@link encodeTx} refuses it.
+ */
+export const WITNESS_NOT_KEPT: readonly Buffer[] = Object.freeze([]);
+
+/**
  * Reads one transaction the way Core's UnserializeTransaction does (witness allowed):
  * an empty input vector followed by a non-zero flag byte introduces the BIP144 format;
  * flag 0x01 means witness data follows the outputs; any other flag bit is an error, and
  * a witness flag with every witness empty is "superfluous". Counts are checked against
  * the bytes that remain before any array is allocated.
  */
-export function decodeTx(r: Reader, deferHashes = false): Tx {
+export function decodeTx(r: Reader, deferHashes = false, keepWitness = true): Tx {
   const buf = r.buf;
   const start = r.pos;
   const version = r.i32le('tx version');
@@ -106,10 +113,16 @@ export function decodeTx(r: Reader, deferHashes = false): Tx {
     for (let i = 0; i < inputs.length; i++) {
       const n = readCount(r, 'witness item count', 1);
       if (n === 0) continue;
+      hasWitness = true;
+      if (!keepWitness) {
+        // Read as varBytes would (same bytes, same errors), kept as nothing: no object per item.
+        for (let j = 0; j < n; j++) r.skip(r.compactSize('witness item'), 'witness item');
+        (inputs[i] as { witness: readonly Buffer[] }).witness = WITNESS_NOT_KEPT;
+        continue;
+      }
       const items: Buffer[] = new Array<Buffer>(n);
       for (let j = 0; j < n; j++) items[j] = r.varBytes('witness item');
       (inputs[i] as { witness: readonly Buffer[] }).witness = items;
-      hasWitness = true;
     }
     if (!hasWitness) r.fail('bad-value', 'superfluous witness record', flagAt);
   }
@@ -310,6 +323,7 @@ export function txHasWitness(tx: Pick<Tx, 'inputs'>): boolean {
 
 /** Writes the transaction; with witness (the default) uses the BIP144 format when any input has a witness. */
 export function encodeTx(w: Writer, tx: Pick<Tx, 'version' | 'inputs' | 'outputs' | 'locktime'>, withWitness = true): void {
+  if (withWitness && tx.inputs.some((i) => i.witness === WITNESS_NOT_KEPT)) throw new Error('this transaction was decoded without its witness items (for a check): encode its raw bytes instead');
   const witness = withWitness && txHasWitness(tx);
   w.i32le(tx.version);
   if (witness) w.u8(0).u8(1);
