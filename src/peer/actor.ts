@@ -442,7 +442,7 @@ function processFrames(sh: Shell, ctx: ActorContext<Mailbox>): void {
         count(sh.recvPerMsg, '*other*', (f.declaredLength ?? 0) + FRAME_HEADER_SIZE);
         continue;
       }
-      sh.frameBytes = 'wireSize' in f ? f.wireSize : f.payload.length + FRAME_HEADER_SIZE;
+      sh.frameBytes = 'wireSize' in f ? f.wireSize : (f.discarded ?? f.payload.length) + FRAME_HEADER_SIZE;
       count(sh.recvPerMsg, f.command, sh.frameBytes);
       const now = sh.now();
       // The gate before decode (Core): what the phase ignores or refuses anyway is never decoded.
@@ -576,6 +576,9 @@ export const peerActor = defineActor<Shell, Mailbox, PeerArgs>({
       net,
       outQueue: [],
     };
+    // The gate before decode, at the frame header: what the phase ignores or refuses is skipped as
+    // it arrives, never held (a 4 MB frame before version costs its chunks, not 4 MB).
+    sh.decoder.discard = (command) => !decodes(sh.proto, command);
     const self = ctx.self;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {

@@ -37,6 +37,11 @@ export interface Frame {
   readonly offset: number;
   /** The header checksum as a little-endian u32 (first four bytes of SHA256d(payload)). */
   readonly checksum: number;
+  /**
+   * Set when the frame's command was one {@link FrameDecoder.discard} refused: its payload (this
+   * many bytes) was skipped as it arrived, never buffered nor hashed; `payload` is empty.
+   */
+  readonly discarded?: number;
 }
 
 /** A framing error. The decoder stops after one (see {@link FrameDecoder.recover}). */
@@ -148,6 +153,7 @@ for (const c of ['version', 'verack', 'ping', 'pong', 'inv', 'getdata', 'headers
  */
 /** Chunks smaller than this are copied into a buffer of the decoder's own (see push). */
 const COALESCE_BELOW = 4096;
+const EMPTY_PAYLOAD = Buffer.alloc(0);
 const COALESCE_BUFFER = 16 * 1024;
 
 export class FrameDecoder {
@@ -172,6 +178,13 @@ export class FrameDecoder {
   private sum = 0;
   private skipLeft = 0;
   private fault: FrameFault | null = null;
+
+  /**
+   * Asked with each frame's command once its header is read: true skips the payload as it
+   * arrives (the frame comes out with `discarded` set and an empty payload, its checksum never
+   * checked). A peer's gate before decode: what the handshake phase ignores is not even held.
+   */
+  discard: ((command: string) => boolean) | null = null;
 
   constructor(opts: FrameDecoderOptions) {
     this.magic = opts.magic >>> 0;
@@ -321,7 +334,7 @@ export class FrameDecoder {
     if (this.skipLeft === 0) this.state = State.Header;
   }
 
-  private readHeader(): FrameFault | null {
+  private readHeader(): FrameResult | null {
     this.frameOffset = this.consumed;
     let buf = this.chunks[this.head];
     let at = this.pos;
@@ -353,6 +366,11 @@ export class FrameDecoder {
     const raw = buf.toString('latin1', at + 4, at + 4 + cmdLen);
     this.command = COMMON.get(raw) ?? raw;
     this.sum = buf.readUInt32LE(at + 20);
+    if (this.discard !== null && this.discard(this.command)) {
+      this.skipLeft = length;
+      this.state = length === 0 ? State.Header : State.Skip;
+      return { kind: 'frame', command: this.command, payload: EMPTY_PAYLOAD, offset: this.frameOffset, checksum: this.sum, discarded: length };
+    }
     this.state = State.Payload;
     return null;
   }

@@ -353,3 +353,30 @@ test('a frame trickled one byte per chunk costs about its own size in memory, no
   const f = dec.next();
   assert.ok(f !== null && f.kind === 'frame' && f.command === 'block' && f.payload.equals(payload), 'the frame reassembles whole');
 });
+
+test('discard: a refused command is skipped as it arrives (never held), reported with its length, and the next frame decodes', () => {
+  const MAGIC = 0xdab5bffa;
+  const big = encodeFrame(MAGIC, 'tx', Buffer.alloc(4_000_000, 0xee));
+  const ping = encodeFrame(MAGIC, 'ping', Buffer.alloc(8, 1));
+  const d = new FrameDecoder({ magic: MAGIC });
+  d.discard = (command) => command === 'tx';
+  const out: FrameResult[] = [];
+  let held = 0;
+  const stream = Buffer.concat([big, ping]);
+  for (let at = 0; at < stream.length; at += 65_536) {
+    d.push(stream.subarray(at, Math.min(stream.length, at + 65_536)));
+    for (let f = d.next(); f !== null; f = d.next()) out.push(f);
+    held = Math.max(held, d.bytesBuffered);
+  }
+  assert.ok(held <= 65_536, `at most one chunk held, not the 4 MB payload (held ${held})`);
+  assert.equal(out.length, 2);
+  const [tx, p] = out as Frame[];
+  assert.deepEqual([tx!.kind, tx!.command, tx!.discarded, tx!.payload.length], ['frame', 'tx', 4_000_000, 0]);
+  assert.deepEqual([p!.command, p!.discarded, p!.payload], ['ping', undefined, Buffer.alloc(8, 1)]);
+  // Without the predicate, the same stream gives the whole payload.
+  const plain = new FrameDecoder({ magic: MAGIC });
+  plain.push(stream);
+  const whole = plain.next() as Frame;
+  assert.equal(whole.payload.length, 4_000_000);
+  assert.equal(whole.discarded, undefined);
+});
