@@ -18,10 +18,16 @@
  * - handshake: a peerd in this process dials the holder (`addnode … onetry`, v2 then v1 by the
  *   RPC's v2transport argument, alternating) and times dial → TCP connect → transport → version
  *   handshake done (the connection manager's peer-connected event); median of each.
- * The RSS target at 2,000 peers is not measured here.
+ * - RSS at 2,000 peers: a fresh peerd in a child process (as bench/peers.ts runs it) with 2,000
+ *   scripted v1 peers pinging once a second, then another fresh one with 2,000 scripted v2 peers
+ *   (BIP324 initiators, src/tools/sim/peers.ts); node RSS per peer (RSS after the window − RSS
+ *   before any peer, over the active peers) of each, the ratio v2/v1 (target ≤ 1.2×), ping p99 of
+ *   each over a steady window, and the v2 swarm's handshakes (key exchange and version handshake).
  * PEERD_BENCH_V2_SECONDS sets the seconds per side of each in-memory comparison (default 2),
  * PEERD_BENCH_V2_SYNC_ROUNDS the sync rounds per transport (default 3),
- * PEERD_BENCH_V2_HANDSHAKES the handshakes per transport (default 20).
+ * PEERD_BENCH_V2_HANDSHAKES the handshakes per transport (default 20),
+ * PEERD_BENCH_V2_PEERS the peers of the RSS case (default 2000), PEERD_BENCH_V2_WINDOW its
+ * steady window in seconds (default 8).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,12 +39,15 @@ import vm from 'node:vm';
 import { FrameDecoder, encodeFrame } from '../src/wire/framing.js';
 import { networkParams } from '../src/wire/network.js';
 import { V2Transport, type V2Event } from '../src/wire/v2/transport.js';
-import { envInt, figureLine, markdownTable, type Figure, type SuiteResult } from './report.js';
+import { envInt, figureLine, fmt, markdownTable, type Figure, type SuiteResult } from './report.js';
 import { startNode, type NodeHandle } from '../src/node.js';
 import { silentLogger } from '../src/log.js';
 import { startChainServer } from '../src/tools/chain/stub-peer.js';
 import { fixturePath } from '../test/helpers/fixtures.js';
 import { chainFile, syncOnce } from './sync.js';
+import { openFilesLimit, pct, procStatus } from '../src/tools/sim/measure.js';
+import { PeerSwarm, grow } from '../src/tools/sim/peers.js';
+import { startNodeChild, stopNodeChild, type NodeChild } from '../src/tools/sim/node.js';
 
 const MAGIC = networkParams('regtest');
 const CHUNK = 64 * 1024;
@@ -285,6 +294,102 @@ async function endToEnd(say: (f: Figure) => void, notes: string[]): Promise<void
   }
 }
 
+interface SwarmLevel {
+  readonly active: number;
+  readonly failed: number;
+  readonly dropped: number;
+  readonly kbPerPeer: number;
+  readonly rssKB: number;
+  readonly connectSeconds: number;
+  readonly handshakeP50: number;
+  readonly handshakeP99: number;
+  readonly samples: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** Handshakes at once while growing a v2 swarm: each costs this process ≈ 5 ms of CPU (ElligatorSwift, ECDH), the node as much. */
+const V2_CONNECT_CONCURRENCY = 16;
+
+/**
+ * A fresh node in a child process, `peers` scripted peers of one transport pinging once a
+ * second, a 2 s settle, a steady window; the node's RSS against its RSS before any peer.
+ */
+async function swarmLevel(transport: 'v1' | 'v2', peers: number, windowSeconds: number): Promise<SwarmLevel> {
+  const datadir = mkdtempSync(join(tmpdir(), 'peerd-bench-v2-rss-'));
+  let child: NodeChild | null = null;
+  let w: PeerSwarm | null = null;
+  try {
+    child = await startNodeChild({ datadir, maxconnections: Math.max(2100, peers + 100) });
+    await sleep(1500);
+    const rss0 = procStatus(child.pid, 'VmRSS') ?? Number.NaN;
+    w = new PeerSwarm({ port: child.port, userAgent: '/peerd-bench:0.1.0/', pingRate: 1, v2: transport === 'v2' });
+    w.startScheduler();
+    const tc = performance.now();
+    await grow(w, peers, transport === 'v2' ? V2_CONNECT_CONCURRENCY : undefined);
+    const connectSeconds = (performance.now() - tc) / 1000;
+    const hs = w.handshakeMs.sorted();
+    await sleep(2000);
+    w.rtt.clear();
+    w.recording = true;
+    await sleep(windowSeconds * 1000);
+    w.recording = false;
+    const rss = procStatus(child.pid, 'VmRSS') ?? Number.NaN;
+    const s = w.rtt.sorted();
+    const active = w.active();
+    if (child.exited) throw new Error(`${transport} swarm: the node exited`);
+    return {
+      active,
+      failed: w.c.failed,
+      dropped: w.c.dropped,
+      kbPerPeer: (rss - rss0) / Math.max(1, active),
+      rssKB: rss,
+      connectSeconds,
+      handshakeP50: pct(hs, 50),
+      handshakeP99: pct(hs, 99),
+      samples: s.length,
+      p50: pct(s, 50),
+      p99: pct(s, 99),
+    };
+  } finally {
+    w?.stop();
+    if (child) await stopNodeChild(child);
+    rmSync(datadir, { recursive: true, force: true });
+  }
+}
+
+/** Node RSS per peer at 2,000 peers, v1 then v2, each a fresh node, in this run. */
+async function rssAtPeers(say: (f: Figure) => void, notes: string[]): Promise<void> {
+  let peers = envInt('PEERD_BENCH_V2_PEERS', 2000);
+  const windowSeconds = envInt('PEERD_BENCH_V2_WINDOW', 8);
+  const limit = openFilesLimit();
+  if (limit !== null && limit < peers + 200) {
+    const n = Math.max(10, limit - 200);
+    notes.push(`RSS case: open-files limit (ulimit -n) is ${limit}, too low for ${peers} peers; ran ${n} peers. Raise it with \`ulimit -n ${peers * 2 + 1000}\``);
+    peers = n;
+  }
+  const r: Partial<Record<'v1' | 'v2', SwarmLevel>> = {};
+  for (const t of ['v1', 'v2'] as const) {
+    const lv = await swarmLevel(t, peers, windowSeconds);
+    r[t] = lv;
+    const line =
+      `RSS case, ${peers} ${t} peers: ${lv.active} active (failed ${lv.failed}, dropped ${lv.dropped}), handshakes in ${lv.connectSeconds.toFixed(1)} s ` +
+      `(p50 ${fmt(lv.handshakeP50)} ms, p99 ${fmt(lv.handshakeP99)} ms); ${lv.samples} RTTs in ${windowSeconds} s, p50 ${fmt(lv.p50, 2)} ms p99 ${fmt(lv.p99, 2)} ms; ` +
+      `node RSS ${fmt(lv.rssKB / 1024)} MB, ${fmt(lv.kbPerPeer)} KB/peer`;
+    notes.push(line);
+  }
+  const v1 = r.v1;
+  const v2 = r.v2;
+  if (!v1 || !v2) return;
+  const ratio = v2.kbPerPeer / v1.kbPerPeer;
+  say({ name: `${peers} peers pinging: node RSS per peer, v2 (fresh node each)`, value: v2.kbPerPeer, unit: 'KB', baseline: { name: 'v1', value: v1.kbPerPeer }, ratio, target: '≤ 1.2× v1', met: ratio <= 1.2 });
+  say({ name: `${peers} peers pinging: ping RTT p99, v2`, value: v2.p99, unit: 'ms', baseline: { name: 'v1', value: v1.p99 }, ratio: v2.p99 / v1.p99 });
+  say({ name: `${peers} v2 peers: handshake (connect → key exchange → verack) p50`, value: v2.handshakeP50, unit: 'ms', baseline: { name: 'v1', value: v1.handshakeP50 }, ratio: v2.handshakeP50 / v1.handshakeP50 });
+  say({ name: `${peers} v2 peers: all handshakes done (${V2_CONNECT_CONCURRENCY} at once)`, value: v2.connectSeconds, unit: 's', baseline: { name: 'v1, 64 at once', value: v1.connectSeconds } });
+  if (v1.active !== peers || v2.active !== peers) notes.push(`RSS case: active peers v1 ${v1.active}, v2 ${v2.active} of ${peers}`);
+  notes.push('RSS case: RSS per peer = (node RSS after the window − RSS before any peer) / active peers; the scripted peers live in this process, the node in a child; both share the 2 cores');
+}
+
 export async function run(opts: { seconds?: number } = {}): Promise<SuiteResult> {
   const seconds = opts.seconds ?? envInt('PEERD_BENCH_V2_SECONDS', 2);
   const figures: Figure[] = [];
@@ -305,6 +410,7 @@ export async function run(opts: { seconds?: number } = {}): Promise<SuiteResult>
     'MB/s count payload bytes; v1 framing includes its SHA256d checksum, v2 its ChaCha20Poly1305 and length cipher',
   ];
   await endToEnd(say, notes);
+  await rssAtPeers(say, notes);
   for (const n of notes.slice(2)) process.stdout.write(`  ${n}\n`);
   return { suite: 'v2', figures, notes };
 }

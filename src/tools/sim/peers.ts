@@ -7,10 +7,16 @@
  * and `getheaders` with the genesis locator. One 10 ms timer drives every peer: each activity has
  * a period split into 10 ms slots, and a peer sits in slot `id % slots`, so the peers are
  * staggered over the period.
+ *
+ * With `v2` each peer is a BIP324 initiator instead (a fresh ephemeral key, 0–4095 bytes of
+ * garbage): it sends its key and garbage on connect, sends `version` once the transport is
+ * established, and every message after that is a v2 packet. The v1 peers never touch the v2 code.
  */
+import { randomBytes, randomInt } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../../wire/framing.js';
-import { encodeMessageFrame } from '../../wire/messages.js';
+import { commandOf, encodeMessage, encodeMessageFrame, type Message } from '../../wire/messages.js';
+import { V2Transport, MAX_GARBAGE_SIZE, isValidPrivateKey, type V2Event } from '../../wire/v2/index.js';
 import type { TimedNetAddress } from '../../wire/address.js';
 import { networkParams, type NetworkName } from '../../wire/network.js';
 import { Samples } from './measure.js';
@@ -57,6 +63,8 @@ export interface SwarmOptions {
   readonly addrRate?: number;
   readonly getheadersRate?: number;
   readonly userAgent?: string;
+  /** Speak BIP324 (each peer the initiator) instead of v1. */
+  readonly v2?: boolean;
 }
 
 /** One activity's schedule: a period of `slots` 10 ms slots, each with the peers due in it. */
@@ -99,6 +107,8 @@ export class PeerSwarm {
   readonly magic: number;
   readonly genesisHash: Buffer;
   readonly userAgent: string;
+  readonly magicBytes: Buffer;
+  readonly v2: boolean;
   private readonly schedules: Schedule[] = [];
   private timer: NodeJS.Timeout | null = null;
   private last = 0;
@@ -112,6 +122,8 @@ export class PeerSwarm {
     this.magic = params.magic;
     this.genesisHash = params.genesisHash;
     this.userAgent = o.userAgent ?? '/peerd-sim:0.1.0/';
+    this.magicBytes = params.magicBytes;
+    this.v2 = o.v2 ?? false;
     const ping = o.pingRate ?? 1;
     const addr = o.addrRate ?? 0;
     const gh = o.getheadersRate ?? 0;
@@ -169,6 +181,9 @@ export class PeerSwarm {
 export class ScriptPeer {
   state = PeerState.Connecting;
   private readonly dec: FrameDecoder;
+  /** The BIP324 transport of a v2 peer; null for a v1 peer. */
+  private readonly v2: V2Transport | null;
+  private readonly v2out: V2Event[] = [];
   private readonly socket: Socket;
   private readonly started = performance.now();
   private gotVerack = false;
@@ -184,10 +199,11 @@ export class ScriptPeer {
     readonly id: number,
   ) {
     this.dec = new FrameDecoder({ magic: w.magic });
+    this.v2 = w.v2 ? v2Initiator(w.magicBytes) : null;
     this.ready = new Promise<void>((r) => (this.settle = r));
     this.socket = connect({ host: w.host, port: w.port, noDelay: true });
-    this.socket.on('connect', this.onConnect);
-    this.socket.on('data', this.onData);
+    this.socket.on('connect', this.v2 ? this.onConnectV2 : this.onConnect);
+    this.socket.on('data', this.v2 ? this.onDataV2 : this.onData);
     this.socket.on('error', noop);
     this.socket.on('close', this.onClose);
     this.handshakeTimer = setTimeout(this.onHandshakeTimeout, HANDSHAKE_TIMEOUT_MS);
@@ -198,23 +214,116 @@ export class ScriptPeer {
     this.w.c.msgsSent++;
   }
 
+  /** A message: a v1 frame, or a v2 packet for a v2 peer. */
+  private send(m: Message): void {
+    if (this.v2 === null) this.write(encodeMessageFrame(this.w.magic, m));
+    else this.sendV2(commandOf(m), encodeMessage(m));
+  }
+
+  private sendV2(command: string, payload: Buffer): void {
+    const v2 = this.v2;
+    if (v2 === null) return;
+    const out = this.v2out;
+    out.length = 0;
+    v2.send(command, payload, out);
+    for (const e of out) if (e.type === 'send') this.socket.write(e.bytes);
+    this.w.c.msgsSent++;
+  }
+
   private readonly onConnect = (): void => {
     this.state = PeerState.Handshaking;
-    this.write(
-      encodeMessageFrame(this.w.magic, {
-        command: 'version',
-        version: 70016,
-        services: 0x409n,
-        timestamp: BigInt(Math.floor(Date.now() / 1000)),
-        addrRecv: { network: 'ipv4', addr: Buffer.from([127, 0, 0, 1]), port: this.w.port, services: 0n },
-        addrFrom: { network: 'ipv4', addr: Buffer.alloc(4), port: 0, services: 0x409n },
-        nonce: (BigInt(this.id) << 20n) | 0xbe7c4n,
-        userAgent: this.w.userAgent,
-        startHeight: 0,
-        relay: false,
-      }),
-    );
+    this.write(encodeMessageFrame(this.w.magic, this.versionMessage()));
   };
+
+  private versionMessage(): Message {
+    return {
+      command: 'version',
+      version: 70016,
+      services: 0x409n,
+      timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      addrRecv: { network: 'ipv4', addr: Buffer.from([127, 0, 0, 1]), port: this.w.port, services: 0n },
+      addrFrom: { network: 'ipv4', addr: Buffer.alloc(4), port: 0, services: 0x409n },
+      nonce: (BigInt(this.id) << 20n) | 0xbe7c4n,
+      userAgent: this.w.userAgent,
+      startHeight: 0,
+      relay: false,
+    };
+  }
+
+  /** v2: our key and garbage now; `version` once the transport is established. */
+  private readonly onConnectV2 = (): void => {
+    this.state = PeerState.Handshaking;
+    const v2 = this.v2;
+    if (v2 === null) return;
+    const out = this.v2out;
+    out.length = 0;
+    v2.start(out);
+    for (const e of out) if (e.type === 'send') this.socket.write(e.bytes);
+  };
+
+  private readonly onDataV2 = (chunk: Buffer): void => {
+    const v2 = this.v2;
+    if (v2 === null) return;
+    const c = this.w.c;
+    const events = v2.receive(chunk);
+    for (const e of events) {
+      switch (e.type) {
+        case 'send':
+          this.socket.write(e.bytes);
+          break;
+        case 'established':
+          this.sendV2('version', encodeMessage(this.versionMessage()));
+          break;
+        case 'message':
+          c.msgsRecv++;
+          this.onMessageV2(e.command, e.payload);
+          break;
+        case 'rejected':
+          break;
+        case 'fallback-v1':
+        case 'error':
+          c.badFrames++;
+          this.socket.destroy();
+          return;
+      }
+    }
+  };
+
+  /** The v1 switch of {@link onData} for a decoded v2 message. */
+  private onMessageV2(command: string, payload: Buffer): void {
+    const c = this.w.c;
+    switch (command) {
+      case 'pong': {
+        if (payload.length !== 8 || this.pingNonce === 0n) break;
+        if (payload.readBigUInt64LE(0) !== this.pingNonce) break;
+        const rtt = performance.now() - this.pingAt;
+        this.pingNonce = 0n;
+        c.pongs++;
+        if (this.w.recording) this.w.rtt.add(rtt);
+        break;
+      }
+      case 'ping':
+        if (payload.length === 8) {
+          this.sendV2('pong', payload);
+          c.nodePingsAnswered++;
+        }
+        break;
+      case 'version':
+        this.sendV2('verack', EMPTY);
+        break;
+      case 'verack':
+        if (!this.gotVerack) {
+          this.gotVerack = true;
+          this.activate();
+        }
+        break;
+      case 'headers':
+        c.headersReceived++;
+        break;
+      default:
+        break;
+    }
+  }
 
   private readonly onData = (chunk: Buffer): void => {
     const d = this.dec;
@@ -280,6 +389,13 @@ export class ScriptPeer {
       return;
     }
     this.pingNonce = this.w.nextNonce(this.id);
+    if (this.v2 !== null) {
+      const payload = encodeMessage({ command: 'ping', nonce: this.pingNonce });
+      this.pingAt = performance.now();
+      this.sendV2('ping', payload);
+      this.w.c.pingsSent++;
+      return;
+    }
     const frame = encodeMessageFrame(this.w.magic, { command: 'ping', nonce: this.pingNonce });
     this.pingAt = performance.now();
     this.write(frame);
@@ -298,14 +414,14 @@ export class ScriptPeer {
       const r = this.w.nextRandom();
       addresses.push({ network: 'ipv4', addr: Buffer.from([127, (r >>> 16) & 0xff || 1, (r >>> 8) & 0xff, r & 0xff || 1]), port: 1, services: 0x409n, time });
     }
-    this.write(encodeMessageFrame(this.w.magic, { command: 'addr', addresses }));
+    this.send({ command: 'addr', addresses });
     this.w.c.addrSent++;
   }
 
   /** `getheaders` with the genesis block as the only locator entry and no stop hash. */
   sendGetheaders(): void {
     if (this.state !== PeerState.Active) return;
-    this.write(encodeMessageFrame(this.w.magic, { command: 'getheaders', version: 70016, locator: [this.w.genesisHash], hashStop: Buffer.alloc(32) }));
+    this.send({ command: 'getheaders', version: 70016, locator: [this.w.genesisHash], hashStop: Buffer.alloc(32) });
     this.w.c.getheadersSent++;
   }
 
@@ -332,6 +448,13 @@ export class ScriptPeer {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.socket.destroy();
   }
+}
+
+/** A BIP324 initiator as peerd's actor builds one: a fresh key, 32 bytes of entropy, 0–4095 bytes of garbage. */
+function v2Initiator(magicBytes: Buffer): V2Transport {
+  let privateKey = randomBytes(32);
+  while (!isValidPrivateKey(privateKey)) privateKey = randomBytes(32);
+  return new V2Transport({ role: 'initiator', magic: magicBytes, privateKey, entropy: randomBytes(32), garbage: randomBytes(randomInt(0, MAX_GARBAGE_SIZE + 1)) });
 }
 
 /** How many peers handshake at once while growing. */
