@@ -329,9 +329,11 @@ function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): voi
     .with({ command: 'version' }, () => ignore(s, 'duplicate version'))
     .with({ command: 'verack' }, () => ignore(s, 'duplicate verack'))
     .with({ command: 'inv' }, (m) => {
-      // peerd keeps no mempool: transaction announcements are ignored without penalty.
+      // peerd keeps no mempool and says relay=false: a transaction announcement is what Core with
+      // -blocksonly calls "inv sent in violation of protocol" (disconnect, not misbehaviour).
+      if (m.items.some((i) => (i.type & 0xffff) === 1 || (i.type & 0xffff) === 5)) return out.disconnect(TX_INV_REFUSED);
       const blocks = m.items.filter((i) => (i.type & 0xffff) === 2 || (i.type & 0xffff) === 4);
-      if (blocks.length === 0) return ignore(s, 'tx inv');
+      if (blocks.length === 0) return ignore(s, 'inv of nothing we fetch');
       out.push({ kind: 'to-chain', msg: blocks.length === m.items.length ? m : { command: 'inv', items: blocks } });
     })
     .with({ command: 'tx' }, () => out.disconnect(TX_REFUSED))
@@ -345,6 +347,7 @@ function onActiveMessage(s: PeerState, msg: Message, now: number, out: Out): voi
  * protocol violation; the peer is disconnected, not discouraged. peerd always says relay=false.
  */
 const TX_REFUSED = 'transaction sent in violation of protocol (we sent relay=false)';
+const TX_INV_REFUSED = 'transaction inv sent in violation of protocol (we sent relay=false)';
 
 /**
  * The gate before decode: whether a message with this command is worth decoding in the current

@@ -173,15 +173,18 @@ test('p2p_invalid_messages: framing, oversized counts, malformed addrv2, huge un
       }
     });
 
-    await t.test('inv of exactly 50,000 transaction entries is fine (peerd keeps no mempool: ignored, no penalty)', async () => {
-      const p = await activePeer(node);
-      try {
-        p.sendRaw(rawFrame('inv', list(MAX_INV_SZ, INV_TX)));
-        await sync(p);
-        assert.equal((await infoOf(node, p))?.ignored['tx inv'], 1);
-      } finally {
-        await p.destroy();
-      }
+    await t.test('inv of exactly 50,000 transaction entries is not too long, but announces transactions after relay=false: disconnected, not punished (Core -blocksonly)', async () => {
+      const rec = await expectDisconnectRecord(
+        node,
+        async (p) => {
+          await p.handshake();
+          await sync(p);
+          p.sendRaw(rawFrame('inv', list(MAX_INV_SZ, INV_TX)));
+        },
+        /^transaction inv sent in violation of protocol/,
+        false,
+      );
+      assert.equal(rec.misbehaving, false);
     });
 
     // Core: deserialising throws ("end of data"); ProcessMessages catches it, drops the message and keeps the peer.

@@ -9,7 +9,7 @@
  * |---|---|---|
  * | a transaction, valid-looking or failing CheckTransaction / scripts, or an orphan | disconnected, not punished | same, undecoded |
  * | a `tx` that does not parse | disconnected, not punished (refused before it is read) | same |
- * | `inv` of transactions (MSG_TX, MSG_WTX) | v30: disconnected ("inv sent in violation of protocol") | ignored, counted, never requested |
+ * | `inv` of transactions (MSG_TX, MSG_WTX) | v30: disconnected ("inv sent in violation of protocol") | same, never requested |
  * | a `tx` before the handshake is done | ignored (nothing is handled before version/verack) | same, undecoded |
  *
  * Through all of it the node takes an honest peer through the handshake.
@@ -22,7 +22,7 @@ import { Writer } from '../../src/wire/buffer.js';
 import { encodeTx } from '../../src/wire/tx.js';
 import { MSG_TX, MSG_WTX, MSG_WITNESS_TX } from '../../src/wire/constants.js';
 import { testNode } from '../helpers/node.js';
-import { activePeer, expectDisconnect, infoOf, rawFrame, stillServes, sync } from '../helpers/faults.js';
+import { expectDisconnect, infoOf, rawFrame, stillServes, sync } from '../helpers/faults.js';
 import { RawPeer } from '../helpers/raw-peer.js';
 
 const OP_TRUE = Buffer.from([0x51]);
@@ -35,7 +35,7 @@ function tx(inputs: TxIn[], outputs: { value: bigint; script: Buffer }[]): Tx {
   return makeTx({ version: 2, inputs, outputs, locktime: 0 });
 }
 
-test('tx messages, valid-looking or invalid, or orphans: the sender is disconnected without punishment (we said relay=false); tx invs are ignored, never requested', async (t) => {
+test('tx messages, valid-looking or invalid, or orphans: the sender is disconnected without punishment (we said relay=false); so is a tx inv, never requested', async (t) => {
   const node = await testNode();
   t.after(() => node.cleanup());
   const dupIn = input(OP_TRUE);
@@ -61,16 +61,24 @@ test('tx messages, valid-looking or invalid, or orphans: the sender is disconnec
     );
     t.diagnostic(`${name}: ${rec.reason}`);
   }
-  // Announcements of transactions, by txid and by wtxid: ignored, never requested.
-  const p = await activePeer(node);
-  t.after(() => p.destroy());
-  p.send({ command: 'inv', items: [MSG_TX, MSG_WTX, MSG_WITNESS_TX].map((type) => ({ type, hash: randomBytes(32) })) });
-  await sync(p);
-  assert.equal(p.isClosed, false, 'the announcer is kept');
-  assert.equal(p.all('getdata').length, 0, 'no transaction is ever requested');
-  const info = await infoOf(node, p);
-  assert.ok(info, 'still connected on the node');
-  assert.equal(info.ignored['tx inv'], 1);
+  // Announcements of transactions, by txid and by wtxid (each alone): disconnected without penalty,
+  // as Core with -blocksonly ("transaction inv sent in violation of protocol"), never requested.
+  for (const type of [MSG_TX, MSG_WTX, MSG_WITNESS_TX]) {
+    let announcer: RawPeer | undefined;
+    const rec = await expectDisconnect(
+      node,
+      async (p) => {
+        announcer = p;
+        await p.handshake();
+        await sync(p);
+        p.send({ command: 'inv', items: [{ type, hash: randomBytes(32) }] });
+      },
+      /^transaction inv sent in violation of protocol/,
+      false,
+    );
+    assert.equal(rec.misbehaving, false);
+    assert.equal(announcer?.all('getdata').length, 0, 'no transaction is ever requested');
+  }
   await stillServes(node);
 });
 

@@ -166,15 +166,25 @@ test('receive timeout counts bytes, not whole messages (Core: a message arriving
   assert.match(disconnect(stepPeer(r, { type: 'inactivity-timer', now: 1_380_000 + 1_200_000 }))?.reason ?? '', /timeout/);
 });
 
-test('transaction announcements are ignored without penalty; block announcements go to the block actor', () => {
-  const s = peer();
-  stepPeer(s, { type: 'open', now: 0 });
-  msg(s, version(), 0);
-  msg(s, { command: 'verack' }, 0);
-  assert.deepEqual(msg(s, { command: 'inv', items: [{ type: 1, hash: Buffer.alloc(32) }] }), []);
-  const fx = msg(s, { command: 'inv', items: [{ type: 1, hash: Buffer.alloc(32) }, { type: 2, hash: Buffer.alloc(32, 1) }] });
+test('a transaction announcement disconnects without punishment (Core -blocksonly: inv sent in violation of protocol); block announcements go to the block actor; other types are ignored', () => {
+  const open = (): ReturnType<typeof peer> => {
+    const s = peer();
+    stepPeer(s, { type: 'open', now: 0 });
+    msg(s, version(), 0);
+    msg(s, { command: 'verack' }, 0);
+    return s;
+  };
+  for (const type of [1, 5, 0x40000001]) {
+    const d = disconnect(msg(open(), { command: 'inv', items: [{ type: 2, hash: Buffer.alloc(32, 1) }, { type, hash: Buffer.alloc(32) }] }));
+    assert.ok(d, `type ${type} disconnects`);
+    assert.equal(d.misbehaving, false);
+    assert.match(d.reason, /^transaction inv sent in violation of protocol/);
+  }
+  const s = open();
+  const fx = msg(s, { command: 'inv', items: [{ type: 3, hash: Buffer.alloc(32) }, { type: 2, hash: Buffer.alloc(32, 1) }] });
   assert.equal(fx.length, 1);
-  assert.ok(fx[0].kind === 'to-chain' && fx[0].msg.command === 'inv' && fx[0].msg.items.length === 1);
+  assert.ok(fx[0].kind === 'to-chain' && fx[0].msg.command === 'inv' && fx[0].msg.items.length === 1, 'the block item only');
+  assert.deepEqual(msg(s, { command: 'inv', items: [{ type: 3, hash: Buffer.alloc(32) }] }), [], 'a filtered-block announcement alone: ignored');
 });
 
 test('a tx after the handshake disconnects without punishment: we said relay=false (Core, blocksonly / block-relay-only)', () => {
