@@ -42,7 +42,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,7 +54,7 @@ import { startChainServer, type ChainServer } from '../src/tools/chain/stub-peer
 import { procStatus } from '../src/tools/sim/measure.js';
 import { childRpcPort, killAllChildren, startNodeChild, stopNodeChild, type NodeChild } from '../src/tools/sim/node.js';
 import type { BlockHeader } from '../src/wire/block.js';
-import { coreBin } from '../test/helpers/core.js';
+import { coreBin, freePort } from '../test/helpers/core.js';
 import { rawFrame } from '../test/helpers/faults.js';
 import { fixturePath } from '../test/helpers/fixtures.js';
 import { GENESIS, handshakeBytes, honestLoop, invPayload, locatorPayload, MAX_INV, MAX_PAYLOAD, MSG_WITNESS_BLOCK, percentile, Session, witnessHeavyTx } from '../test/helpers/hostile.js';
@@ -84,18 +83,6 @@ interface Impl {
   readonly name: 'peerd' | 'Core v30';
   /** Starts a fresh node on a copy of the template datadir. */
   start(): Promise<Running>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function pollRpc(rpc: RpcClientOptions, method: string, ok: (r: Json) => boolean, ms: number, alive: () => boolean): Promise<void> {

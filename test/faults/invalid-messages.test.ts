@@ -12,29 +12,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer, frame, rawVersion } from '../helpers/raw-peer.js';
-import { activePeer, expectDisconnect as expectDisconnectRecord, infoOf, rawFrame, stillServes, sync, type FaultNode } from '../helpers/faults.js';
+import { activePeer, expectDisconnect as expectDisconnectRecord, infoOf, list, rawFrame, stillServes, sync, type FaultNode } from '../helpers/faults.js';
 import { MAX_ADDR_TO_SEND, MAX_HEADERS_RESULTS, MAX_INV_SZ, MAX_LOCATOR_SZ, MAX_PROTOCOL_MESSAGE_LENGTH } from '../../src/wire/constants.js';
 
 const expectDisconnect = async (...a: Parameters<typeof expectDisconnectRecord>): Promise<void> => {
   await expectDisconnectRecord(...a);
 };
 
-function compactSize(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xfd;
-    b.writeUInt16LE(n, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
-}
 
-/** `count` entries of `entry` bytes each, after the CompactSize count. */
-const list = (count: number, entry: Buffer): Buffer => Buffer.concat([compactSize(count), Buffer.alloc(count * entry.length).fill(entry)]);
 
 const INV_TX = Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.alloc(32, 1)]);
 /** A v1 addr entry: time, services, ::ffff:9.9.9.9, port 8333. */

@@ -10,25 +10,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testNode, until } from '../helpers/node.js';
 import { RawPeer } from '../helpers/raw-peer.js';
-import { expectDisconnect, infoOf, rawFrame, stillServes, sync } from '../helpers/faults.js';
+import { expectDisconnect, infoOf, list, rawFrame, stillServes, sync } from '../helpers/faults.js';
 import { chainOf } from '../helpers/chain.js';
 import { MAX_INV_SZ, MAX_HEADERS_RESULTS } from '../../src/wire/constants.js';
 
-/** A canonical CompactSize (a non-canonical one is Core's deserialisation error: 'undecodable', ignored). */
-function compactSize(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xfd;
-    b.writeUInt16LE(n, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
-}
-const list = (count: number, entry: Buffer): Buffer => Buffer.concat([compactSize(count), Buffer.alloc(count * entry.length).fill(entry)]);
 const INV_TX = Buffer.concat([Buffer.from([1, 0, 0, 0]), Buffer.alloc(32, 1)]);
 const HEADER = Buffer.alloc(81);
 

@@ -9,7 +9,9 @@ import { BlockFileWriter } from '../../src/tools/chain/blockfile.js';
 import { generateChain, type GeneratedBlock } from '../../src/tools/chain/generate.js';
 import { startChainServer, type ChainServer } from '../../src/tools/chain/stub-peer.js';
 import { networkParams } from '../../src/wire/network.js';
-import type { BlockHeader } from '../../src/wire/block.js';
+import { encodeBlock, type BlockHeader } from '../../src/wire/block.js';
+import { Writer } from '../../src/wire/buffer.js';
+import { encodeTx } from '../../src/wire/tx.js';
 import type { Message } from '../../src/wire/messages.js';
 import { RawPeer } from './raw-peer.js';
 
@@ -116,4 +118,22 @@ export async function openAll(dir: string, opts: Partial<Omit<BlockStoreOptions,
     await db.close();
     throw err;
   }
+}
+
+/** A block: a generated block's coinbase, then one transaction with one input carrying `items` empty witness items. */
+export function witnessHeavy(items: number): Buffer {
+  const base = chainOf(1, { txsPerBlock: 0, seed: 5 })[0]!.block;
+  const w = new Writer(items + 1000);
+  // The header and a count of 2, then the coinbase's own bytes.
+  const head = new Writer(200);
+  encodeBlock(head, { header: base.header, txs: [] });
+  w.bytes(head.result().subarray(0, 80)).compactSize(2);
+  encodeTx(w, base.txs[0]!);
+  // version | marker, flag | 1 input | 1 output | witness: `items` empty items | locktime
+  w.i32le(2).u8(0).u8(1).compactSize(1).bytes(Buffer.alloc(32, 7)).u32le(0).compactSize(0).u32le(0xffffffff);
+  w.compactSize(1).bytes(Buffer.alloc(8)).compactSize(1).u8(0x51);
+  w.compactSize(items);
+  for (let i = 0; i < items; i++) w.u8(0);
+  w.u32le(0);
+  return Buffer.from(w.result());
 }

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { Writer } from '../../src/wire/buffer.js';
 import { until } from './node.js';
 import { RawPeer, REGTEST_MAGIC } from './raw-peer.js';
 import type { NodeHandle } from '../../src/node.js';
@@ -83,4 +84,14 @@ export async function expectDisconnect(node: FaultNode, act: (p: RawPeer) => Pro
   assert.equal(rec!.misbehaving, misbehaving, `misbehaving flag for "${rec!.reason}"`);
   await stillServes(node);
   return rec!;
+}
+
+/** A canonical CompactSize, as the codec writes it (a test's raw payloads are built with it). */
+export function compactSize(n: number): Buffer {
+  return Buffer.from(new Writer(9).compactSize(n).result());
+}
+
+/** `count` entries of `entry` bytes each, after the CompactSize count (an inv, headers, addr list of one repeated entry). */
+export function list(count: number, entry: Buffer): Buffer {
+  return Buffer.concat([compactSize(count), Buffer.alloc(count * entry.length).fill(entry)]);
 }

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { prng } from '../../src/util/prng.js';
 import { networkParams } from '../../src/wire/network.js';
-import { rawFrame } from './faults.js';
+import { compactSize, rawFrame } from './faults.js';
 import { frame, rawVersion, type RawPeer } from './raw-peer.js';
 
 export const GENESIS = networkParams('regtest').genesisHash;
@@ -52,24 +52,10 @@ export class Rng {
   }
 }
 
-/** A Bitcoin CompactSize. */
-export function varint(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xfd;
-    b.writeUInt16LE(n, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
-}
 
 /** An inv/getdata/notfound payload of `count` entries, each `(type, hash)` from `entry(i)`. */
 export function invPayload(count: number, entry: (i: number) => { type: number; hash: Buffer }): Buffer {
-  const head = varint(count);
+  const head = compactSize(count);
   const b = Buffer.alloc(head.length + count * 36);
   head.copy(b, 0);
   for (let i = 0; i < count; i++) {
@@ -84,13 +70,13 @@ export function invPayload(count: number, entry: (i: number) => { type: number; 
 export function locatorPayload(locator: readonly Buffer[]): Buffer {
   const v = Buffer.alloc(4);
   v.writeUInt32LE(70016, 0);
-  return Buffer.concat([v, varint(locator.length), ...locator, Buffer.alloc(32)]);
+  return Buffer.concat([v, compactSize(locator.length), ...locator, Buffer.alloc(32)]);
 }
 
 /** An addr payload of `count` entries: random IPv4 addresses, port 8333, the time now. */
 export function addrPayload(rng: Rng, count: number): Buffer {
   const now = Math.floor(Date.now() / 1000);
-  const parts: Buffer[] = [varint(count)];
+  const parts: Buffer[] = [compactSize(count)];
   for (let i = 0; i < count; i++) {
     const e = Buffer.alloc(30);
     e.writeUInt32LE(now - rng.int(3600), 0);
@@ -120,7 +106,7 @@ export function witnessHeavyTx(size = MAX_PAYLOAD): Buffer {
     Buffer.from([0, 0, 0, 0, 0x00, 0xff, 0xff, 0xff, 0xff]), // vout, empty scriptSig, sequence
     Buffer.from([0x01]), // 1 output
     Buffer.from([0xe8, 0x03, 0, 0, 0, 0, 0, 0, 0x01, 0x51]), // 1000 sat to OP_TRUE
-    varint(items),
+    compactSize(items),
   ]);
   return Buffer.concat([head, Buffer.alloc(items), Buffer.alloc(4)]);
 }
@@ -232,7 +218,7 @@ function validFrame(rng: Rng, t: Target): Buffer {
     case 8:
       return rawFrame('feefilter', rng.bytes(8));
     default:
-      return rawFrame('headers', varint(0));
+      return rawFrame('headers', compactSize(0));
   }
 }
 

@@ -8,11 +8,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { dispatch } from '../../src/control/methods.js';
 import { rpcCall } from '../../src/rpc/client.js';
 import type { Json } from '../../src/rpc/protocol.js';
@@ -22,24 +19,12 @@ import { Writer } from '../../src/wire/buffer.js';
 import { encodeBlock } from '../../src/wire/block.js';
 import { testNode, until } from '../helpers/node.js';
 import { tmpDir } from '../helpers/chain.js';
-import { coreBin, missingCore } from '../helpers/core.js';
+import { coreBin, freePort, missingCore, runCore } from '../helpers/core.js';
 import { fixturePath, missingFixture } from '../helpers/fixtures.js';
 
 type Peer = { addr: string; subver: string; inbound: boolean; transport_protocol_type: string; session_id: string; version: number };
 
 const TIP = '358f65d9216cd0f9a9a777d941814de9dd1f85befebd7d521d3e0a89cdc8d01b';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The fixture (u32 length ‖ block records) as a Core block file (magic ‖ u32 length ‖ block), for
@@ -74,44 +59,15 @@ test('interop: peerd dials Bitcoin Core v30 with v2 (same session id, syncs regt
   const coreDir = tmpDir(t, 'peerd-core-');
   const blocks = join(coreDir, 'regtest-2000.dat');
   coreBlockFile(fixture, blocks);
-  const [p2pport, rpcport] = [await freePort(), await freePort()];
-  const core = spawn(
-    bitcoind,
-    [
-      '-regtest',
-      `-datadir=${coreDir}`,
-      `-loadblock=${blocks}`,
-      '-listen=1',
-      `-bind=127.0.0.1:${p2pport}`,
-      '-connect=0',
-      '-dnsseed=0',
-      '-fixedseeds=0',
-      // The fixture's blocks are old: without this Core stays in IBD and ignores getheaders.
-      '-maxtipage=2000000000',
-      '-server=1',
-      '-rpcbind=127.0.0.1',
-      '-rpcallowip=127.0.0.1',
-      `-rpcport=${rpcport}`,
-      '-rpcuser=peerd',
-      '-rpcpassword=interop',
-      '-printtoconsole=1',
-      '-debug=net',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<void>((resolve) => core.once('exit', () => resolve()));
-  t.after(async () => {
-    if (core.exitCode === null) core.kill('SIGTERM');
-    await exited;
-  });
-  const log: string[] = [];
-  createInterface({ input: core.stdout }).on('line', (line) => {
-    log.push(line);
-    if (log.length > 300) log.shift();
-  });
-  core.stderr.on('data', (d: Buffer) => log.push(d.toString()));
-  const coreRpc = { host: '127.0.0.1', port: rpcport, credentials: 'peerd:interop' };
-  const lastLines = (): string => log.slice(-30).join('\n');
+  const p2pport = await freePort();
+  const { proc: core, rpc: coreRpc, lastLines } = await runCore(t, bitcoind, coreDir, [
+    `-loadblock=${blocks}`,
+    '-listen=1',
+    `-bind=127.0.0.1:${p2pport}`,
+    '-connect=0',
+    // The fixture's blocks are old: without this Core stays in IBD and ignores getheaders.
+    '-maxtipage=2000000000',
+  ]);
   try {
     await until('Core imported the 2000 blocks', async () => core.exitCode !== null || Number(await rpcCall(coreRpc, 'getblockcount', []).catch(() => -1)) === 2000, 120_000);
   } catch (err) {

@@ -6,29 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
 import { dispatch } from '../../src/control/methods.js';
 import { rpcCall } from '../../src/rpc/client.js';
 import type { Json } from '../../src/rpc/protocol.js';
 import { testNode, until } from '../helpers/node.js';
 import { tmpDir } from '../helpers/chain.js';
-import { coreBin, missingCore } from '../helpers/core.js';
+import { coreBin, missingCore, runCore } from '../helpers/core.js';
 
 type Peer = { subver: string; inbound: boolean; transport_protocol_type: string; session_id: string; version: number };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 for (const v2 of [true, false]) {
   test(`interop: Bitcoin Core ${v2 ? '(v2transport, its default)' : 'with -v2transport=0'} dials peerd: transport ${v2 ? 'v2, the same session id on both sides' : 'v1'}`, { timeout: 90_000 }, async (t) => {
@@ -37,39 +22,7 @@ for (const v2 of [true, false]) {
     const node = await testNode();
     t.after(() => node.cleanup());
     const coreDir = tmpDir(t, 'peerd-core-');
-    const rpcport = await freePort();
-    const core = spawn(
-      bitcoind,
-      [
-        '-regtest',
-        `-datadir=${coreDir}`,
-        `-connect=127.0.0.1:${node.port}`,
-        `-v2transport=${v2 ? 1 : 0}`,
-        '-listen=0',
-        '-server=1',
-        '-rpcbind=127.0.0.1',
-        '-rpcallowip=127.0.0.1',
-        `-rpcport=${rpcport}`,
-        '-rpcuser=peerd',
-        '-rpcpassword=interop',
-        '-dnsseed=0',
-        '-fixedseeds=0',
-        '-printtoconsole=1',
-        '-debug=net',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise<void>((resolve) => core.once('exit', () => resolve()));
-    t.after(async () => {
-      if (core.exitCode === null) core.kill('SIGTERM');
-      await exited;
-    });
-    const log: string[] = [];
-    createInterface({ input: core.stdout }).on('line', (line) => {
-      log.push(line);
-      if (log.length > 200) log.shift();
-    });
-    core.stderr.on('data', (d: Buffer) => log.push(d.toString()));
+    const { proc: core, rpc, lastLines } = await runCore(t, bitcoind, coreDir, [`-connect=127.0.0.1:${node.port}`, `-v2transport=${v2 ? 1 : 0}`, '-listen=0']);
 
     let ours: Peer | undefined;
     try {
@@ -83,11 +36,10 @@ for (const v2 of [true, false]) {
         60_000,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}; Core's last lines:\n${log.slice(-30).join('\n')}`);
+      throw new Error(`${(err as Error).message}; Core's last lines:\n${lastLines()}`);
     }
-    assert.equal(core.exitCode, null, `Core exited: ${log.slice(-10).join('\n')}`);
+    assert.equal(core.exitCode, null, `Core exited: ${lastLines(10)}`);
     assert.equal(ours!.transport_protocol_type, v2 ? 'v2' : 'v1');
-    const rpc = { host: '127.0.0.1', port: rpcport, credentials: 'peerd:interop' };
     let theirs: Peer | undefined;
     await until(
       "Core's getpeerinfo shows peerd",

@@ -6,28 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writer } from '../../src/wire/buffer.js';
-import { checkBlock, encodeBlock, parseBlock } from '../../src/wire/block.js';
+import { checkBlock, parseBlock } from '../../src/wire/block.js';
 import { WITNESS_NOT_KEPT, encodeTx } from '../../src/wire/tx.js';
-import { chainOf } from '../helpers/chain.js';
+import { witnessHeavy } from '../helpers/chain.js';
 import { missingFixture, readFixture, splitLengthPrefixed } from '../helpers/fixtures.js';
-
-/** A block: a generated block's coinbase, then one transaction with one input carrying `items` empty witness items. */
-function witnessHeavy(items: number): Buffer {
-  const base = chainOf(1, { txsPerBlock: 0, seed: 5 })[0]!.block;
-  const w = new Writer(items + 1000);
-  // The header and a count of 2, then the coinbase's own bytes.
-  const head = new Writer(200);
-  encodeBlock(head, { header: base.header, txs: [] });
-  w.bytes(head.result().subarray(0, 80)).compactSize(2);
-  encodeTx(w, base.txs[0]!);
-  // version | marker, flag | 1 input | 1 output | witness: `items` empty items | locktime
-  w.i32le(2).u8(0).u8(1).compactSize(1).bytes(Buffer.alloc(32, 7)).u32le(0).compactSize(0).u32le(0xffffffff);
-  w.compactSize(1).bytes(Buffer.alloc(8)).compactSize(1).u8(0x51);
-  w.compactSize(items);
-  for (let i = 0; i < items; i++) w.u8(0);
-  w.u32le(0);
-  return Buffer.from(w.result());
-}
 
 test('a witness-heavy block: the check decode keeps no item, and agrees with the full decode on sizes, hashes and the verdict', () => {
   const raw = witnessHeavy(200_000);
