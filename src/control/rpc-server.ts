@@ -63,30 +63,43 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
 
   const allowed = (ip: string | undefined): boolean => ip !== undefined && (isLoopback(ip) || o.allow.some((s) => subnetHas(s, ip)));
 
-  // A REST GET counts against the same work queue as an RPC call.
-  const onRest = (rest: (url: string) => Promise<RestReply>, req: IncomingMessage, res: ServerResponse): void => {
-    req.resume();
+  /**
+   * A place in the work queue (Core's rpcworkqueue), RPC call or REST GET alike: 503 and null when
+   * it is full; else the request counts as in flight until its response closes, and its socket's
+   * idle timeout waits for the reply (a call such as waitfornewblock may run long).
+   */
+  const admit = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (stats.inFlight >= maxInFlight) {
       res.shouldKeepAlive = false;
-      return plain(res, 503, 'Work queue depth exceeded');
+      plain(res, 503, 'Work queue depth exceeded');
+      return false;
     }
     stats.inFlight++;
-    rest(req.url ?? '/')
-      .then(
-        (r) => {
-          if (res.headersSent || res.destroyed) return;
-          res.writeHead(r.status, { 'Content-Type': r.type, 'Content-Length': String(Buffer.byteLength(r.body)) });
-          res.end(r.body);
-        },
-        (err: unknown) => {
-          o.log.warn({ err, url: req.url }, 'REST request failed');
-          if (!res.headersSent && !res.destroyed) {
-            res.writeHead(500, { 'Content-Type': 'text/plain' });
-            res.end('Internal error\r\n');
-          }
-        },
-      )
-      .finally(() => stats.inFlight--);
+    res.once('close', () => {
+      stats.inFlight--;
+      if (!req.socket.destroyed) req.socket.setTimeout(IDLE_SOCKET_MS);
+    });
+    req.once('end', () => req.socket.setTimeout(0));
+    return true;
+  };
+
+  const onRest = (rest: (url: string) => Promise<RestReply>, req: IncomingMessage, res: ServerResponse): void => {
+    req.resume();
+    if (!admit(req, res)) return;
+    rest(req.url ?? '/').then(
+      (r) => {
+        if (res.headersSent || res.destroyed) return;
+        res.writeHead(r.status, { 'Content-Type': r.type, 'Content-Length': String(Buffer.byteLength(r.body)) });
+        res.end(r.body);
+      },
+      (err: unknown) => {
+        o.log.warn({ err, url: req.url }, 'REST request failed');
+        if (!res.headersSent && !res.destroyed) {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end('Internal error\r\n');
+        }
+      },
+    );
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -126,36 +139,20 @@ export async function startRpcServer(o: RpcServerOptions): Promise<RpcServer> {
       req.destroy();
     };
     if (Number.isFinite(declared) && declared > maxBody) return tooLarge();
-    if (stats.inFlight >= maxInFlight) {
-      res.shouldKeepAlive = false;
-      return plain(res, 503, 'Work queue depth exceeded');
-    }
-    stats.inFlight++;
-    let done = false;
-    const finish = (): void => {
-      if (!done) {
-        done = true;
-        stats.inFlight--;
-        if (!req.socket.destroyed) req.socket.setTimeout(IDLE_SOCKET_MS);
-      }
-    };
-    res.on('close', finish);
-    // Once the body is in, a call may run long (waitfornewblock): the idle timeout waits for its reply.
-    req.on('end', () => req.socket.setTimeout(0));
+    if (!admit(req, res)) return;
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxBody) {
         chunks.length = 0;
-        finish();
         if (!res.headersSent) tooLarge();
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
-      if (size > maxBody || res.destroyed) return finish();
+      if (size > maxBody || res.destroyed) return;
       const body = Buffer.concat(chunks).toString('utf8');
       handleBody(body, o.dispatch).then(
         (r) => {
