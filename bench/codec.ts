@@ -11,13 +11,14 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Block as JsBlock } from 'bitcoinjs-lib';
 import { Reader } from '../src/wire/buffer.js';
-import { blockMerkleRoot, checkBlock, decodeBlock } from '../src/wire/block.js';
+import { blockMerkleRoot, checkBlock, decodeBlock, parseBlock } from '../src/wire/block.js';
 import { checksum, sha256d, toDisplayHex } from '../src/wire/hash.js';
 import { FRAME_HEADER_SIZE } from '../src/wire/constants.js';
 import { FrameDecoder, encodeFrame } from '../src/wire/framing.js';
 import { decodeMessage } from '../src/wire/messages.js';
 import { networkParams } from '../src/wire/network.js';
 import { missingFixture, readFixture, splitLengthPrefixed } from '../test/helpers/fixtures.js';
+import { witnessHeavy } from '../test/helpers/chain.js';
 import { figureLine, markdownTable, type Figure, type SuiteResult } from './report.js';
 
 export type BenchResult = SuiteResult;
@@ -319,8 +320,40 @@ const framing: BenchCase = {
   },
 };
 
+/**
+ * The block check's decode of a hostile block — 3.9 MB of one transaction whose one input has
+ * 3.9 M empty witness items — against the full decode: milliseconds and heap for parse + check.
+ * The check keeps no witness item but the coinbase's (`witnessItems: 'coinbase'`).
+ */
+const witnessHeavyCheck: BenchCase = {
+  name: 'witness-heavy block check',
+  run(ctx) {
+    const raw = witnessHeavy(3_900_000);
+    const gc = (globalThis as { gc?: () => void }).gc;
+    const once = (opts: Parameters<typeof parseBlock>[1]): { ms: number; heapMB: number } => {
+      gc?.();
+      const h0 = process.memoryUsage().heapUsed;
+      const t0 = performance.now();
+      const p = parseBlock(raw, opts);
+      if (!p.ok) throw new Error(`the witness-heavy block does not parse: ${p.error.message}`);
+      checkBlock(p.value);
+      const ms = performance.now() - t0;
+      const heapMB = (process.memoryUsage().heapUsed - h0) / 1e6;
+      return { ms, heapMB };
+    };
+    const lean = once({ witnessItems: 'coinbase' });
+    const full = once({});
+    if (!gc) ctx.note('witness-heavy block check: heap figures without --expose-gc include garbage of earlier cases');
+    const label = `parse + check of a ${(raw.length / 1e6).toFixed(1)} MB block of 3.9 M empty witness items`;
+    return [
+      { name: `${label}: time`, value: lean.ms, unit: 'ms', baseline: { name: 'full decode', value: full.ms }, ratio: lean.ms / full.ms },
+      { name: `${label}: heap`, value: Math.max(0, lean.heapMB), unit: 'MB', baseline: { name: 'full decode', value: full.heapMB } },
+    ];
+  },
+};
+
 /** The sections of this suite, in order. Append cases here. */
-export const CASES: BenchCase[] = [blockParse, regtestChain, checksums, framing];
+export const CASES: BenchCase[] = [blockParse, regtestChain, checksums, framing, witnessHeavyCheck];
 
 export async function run(opts: { seconds?: number; cases?: readonly BenchCase[] } = {}): Promise<BenchResult> {
   const notes: string[] = [];

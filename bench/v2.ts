@@ -33,7 +33,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { FrameDecoder, encodeFrame } from '../src/wire/framing.js';
@@ -161,6 +162,39 @@ function throughput(label: string, command: string, size: number, count: number,
   });
   const dec = compare(decrypt, decode, seconds);
   return [figure(`encrypt, ${label}`, enc.a, enc.b), figure(`decrypt, ${label} in 64 KiB chunks`, dec.a, dec.b)];
+}
+
+/**
+ * The x-only ECDH of each handshake: node:crypto's OpenSSL (what ellswift.ts uses where the
+ * platform has secp256k1) against @noble/curves' bigint path, ms per operation, alternating
+ * rounds, median of each.
+ */
+function ecdhMs(rounds: number, perRound: number): { platform: number; noble: number } {
+  const keys = Array.from({ length: perRound }, () => secp256k1.utils.randomSecretKey());
+  const pubs = keys.map((k) => secp256k1.getPublicKey(k, true));
+  const platform = (): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < perRound; i++) {
+      const e = createECDH('secp256k1');
+      e.setPrivateKey(keys[i]!);
+      e.computeSecret(pubs[(i + 1) % perRound]!);
+    }
+    return (performance.now() - t0) / perRound;
+  };
+  const noble = (): number => {
+    const t0 = performance.now();
+    for (let i = 0; i < perRound; i++) secp256k1.getSharedSecret(keys[i]!, pubs[(i + 1) % perRound]!, true);
+    return (performance.now() - t0) / perRound;
+  };
+  platform();
+  noble();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(platform());
+    b.push(noble());
+  }
+  return { platform: median(a), noble: median(b) };
 }
 
 function handshakeMs(rounds: number): number {
@@ -404,6 +438,8 @@ export async function run(opts: { seconds?: number } = {}): Promise<SuiteResult>
   for (const f of throughput('250-byte messages (tx)', 'tx', 250, 20_000, seconds)) say(f);
   for (const f of throughput('8-byte messages (ping)', 'ping', 8, 50_000, seconds)) say(f);
   say({ name: 'handshake, both ends in memory', value: handshakeMs(20), unit: 'ms' });
+  const ecdh = ecdhMs(5, 100);
+  say({ name: 'x-only ECDH per handshake, node:crypto (OpenSSL)', value: ecdh.platform, unit: 'ms', baseline: { name: '@noble/curves', value: ecdh.noble }, ratio: ecdh.noble / ecdh.platform });
   say(memory);
   const notes = [
     'the in-memory figures are the v2 core alone (src/wire/v2); the end-to-end ones are peerd nodes on 127.0.0.1',
