@@ -276,7 +276,7 @@ export class ScriptPeer {
           break;
         case 'message':
           c.msgsRecv++;
-          this.onMessageV2(e.command, e.payload);
+          this.onMessage(e.command, e.payload);
           break;
         case 'rejected':
           break;
@@ -289,8 +289,8 @@ export class ScriptPeer {
     }
   };
 
-  /** The v1 switch of {@link onData} for a decoded v2 message. */
-  private onMessageV2(command: string, payload: Buffer): void {
+  /** A whole message from the node, over either transport; replies go back over the same one. */
+  private onMessage(command: string, payload: Buffer): void {
     const c = this.w.c;
     switch (command) {
       case 'pong': {
@@ -303,13 +303,14 @@ export class ScriptPeer {
         break;
       }
       case 'ping':
+        // Answer with the same 8 bytes.
         if (payload.length === 8) {
-          this.sendV2('pong', payload);
+          this.reply('pong', payload);
           c.nodePingsAnswered++;
         }
         break;
       case 'version':
-        this.sendV2('verack', EMPTY);
+        this.reply('verack', EMPTY);
         break;
       case 'verack':
         if (!this.gotVerack) {
@@ -325,6 +326,11 @@ export class ScriptPeer {
     }
   }
 
+  private reply(command: string, payload: Buffer): void {
+    if (this.v2 === null) this.write(encodeFrame(this.w.magic, command, payload));
+    else this.sendV2(command, payload);
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     const d = this.dec;
     const c = this.w.c;
@@ -336,38 +342,7 @@ export class ScriptPeer {
         return;
       }
       c.msgsRecv++;
-      switch (f.command) {
-        case 'pong': {
-          if (f.payload.length !== 8 || this.pingNonce === 0n) break;
-          if (f.payload.readBigUInt64LE(0) !== this.pingNonce) break;
-          const rtt = performance.now() - this.pingAt;
-          this.pingNonce = 0n;
-          c.pongs++;
-          if (this.w.recording) this.w.rtt.add(rtt);
-          break;
-        }
-        case 'ping':
-          // Answer with the same 8 bytes.
-          if (f.payload.length === 8) {
-            this.write(encodeFrame(this.w.magic, 'pong', f.payload));
-            c.nodePingsAnswered++;
-          }
-          break;
-        case 'version':
-          this.write(encodeFrame(this.w.magic, 'verack', EMPTY));
-          break;
-        case 'verack':
-          if (!this.gotVerack) {
-            this.gotVerack = true;
-            this.activate();
-          }
-          break;
-        case 'headers':
-          c.headersReceived++;
-          break;
-        default:
-          break;
-      }
+      this.onMessage(f.command, f.payload);
     }
   };
 
